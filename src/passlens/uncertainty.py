@@ -1,0 +1,643 @@
+"""Dataset-level curves with confidence intervals, and paired model comparison.
+
+The estimand is the population mean over problems, θ_k = E_x[pass@k(x)]. Each
+problem contributes one unbiased per-problem estimate (a row of the (P, K)
+matrix built by :mod:`passlens.estimators`); problems are independent, so the
+row mean is unbiased for θ_k and its sampling variance — between-problem spread
+plus within-problem sampling noise together — is estimated by the row variance:
+
+    SE_k = sd_k(rows) / √P.
+
+Intervals resample *problems*, never samples within a problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from ._validate import KPolicy, as_counts, as_ks
+from .estimators import maj_at_k, max_at_k, pass_at_k, pass_hat_k
+
+__all__ = [
+    "Curve",
+    "Comparison",
+    "curve",
+    "curve_from_rows",
+    "metric_rows",
+    "sup_t_band",
+    "describe_comparison",
+    "compare",
+    "bootstrap_ci",
+    "beta_posterior_pass_at_k",
+]
+
+Metric = Literal["pass", "passhat", "max", "maj"]
+CIMethod = Literal["bootstrap", "analytic"]
+
+#: Bootstrap replicates are drawn in blocks of this many to bound memory.
+_BOOT_BLOCK = 256
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A dataset-level curve: one row per budget k (tidy, column-oriented).
+
+    Attributes:
+      k: int (K,) budgets.
+      estimate: float (K,) mean over the problems used at that k.
+      lo, hi: float (K,) confidence interval at level ``ci``.
+      se: float (K,) analytic standard error sd/√P.
+      problems: int (K,) number of problems used at that k.
+      metric, ci, method: how it was computed.
+      dropped: problems left out at the largest k because their n < k (only
+        when ``k_exceeds_n="drop"``).
+    """
+
+    k: np.ndarray
+    estimate: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    se: np.ndarray
+    problems: np.ndarray
+    metric: str = "pass"
+    ci: float = 0.95
+    method: str = "bootstrap"
+    dropped: int = 0
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The curve as a list of records {k, estimate, lo, hi, se, problems}."""
+        return [
+            {"k": int(k), "estimate": float(e), "lo": float(lo), "hi": float(hi), "se": float(s), "problems": int(p)}
+            for k, e, lo, hi, s, p in zip(self.k, self.estimate, self.lo, self.hi, self.se, self.problems)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of columns plus settings."""
+        return {
+            "metric": self.metric,
+            "ci": self.ci,
+            "method": self.method,
+            "dropped": self.dropped,
+            "k": self.k.tolist(),
+            "estimate": self.estimate.tolist(),
+            "lo": self.lo.tolist(),
+            "hi": self.hi.tolist(),
+            "se": self.se.tolist(),
+            "problems": self.problems.tolist(),
+        }
+
+    def to_polars(self) -> Any:
+        """The curve as a polars DataFrame (one row per k)."""
+        import polars as pl
+
+        return pl.DataFrame(self.rows())
+
+
+def _check_level(ci: float) -> None:
+    if not (0.0 < ci < 1.0):
+        raise ValueError(f"confidence level must be in (0, 1), got {ci}")
+
+
+def _column_moments(rows: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-column mean, SE = sd/√m and m over the entries where ``mask`` (P, K) is True."""
+    m = mask.sum(axis=0)
+    if m.min(initial=rows.shape[0]) == rows.shape[0]:  # nothing masked: no (P, K) copies
+        mean = rows.mean(axis=0)
+        se = rows.std(axis=0, ddof=1) / np.sqrt(m) if rows.shape[0] > 1 else np.full(rows.shape[1], np.nan)
+        return mean, se, m
+    x = np.where(mask, rows, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = x.sum(axis=0) / m
+        dev = np.where(mask, rows - mean, 0.0)
+        var = (dev**2).sum(axis=0) / (m - 1)  # unbiased sample variance
+        se = np.sqrt(var / m)
+    return mean, se, m
+
+
+def bootstrap_ci(
+    rows: np.ndarray,
+    *,
+    ci: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile problem-level bootstrap interval for each column mean.
+
+    Each replicate resamples the P problems with replacement; a replicate's
+    column mean is w·rows / Σw with w ~ Multinomial(P, 1/P) counts. Replicates
+    are drawn in blocks (one matrix product each) to bound memory.
+
+    Args:
+      rows: float (P, K) per-problem estimates.
+      ci: two-sided level.
+      n_boot: number of replicates.
+      seed: seed of ``numpy.random.default_rng``.
+      mask: optional bool (P, K); entries outside it do not count (problems
+        dropped at that k).
+
+    Returns:
+      (lo, hi), each float (K,).
+    """
+    _check_level(ci)
+    if n_boot < 2:
+        raise ValueError(f"n_boot must be ≥ 2, got {n_boot}")
+    P, K = rows.shape
+    if mask is None:
+        mask = np.ones((P, K), dtype=bool)
+    x = np.where(mask, rows, 0.0)
+    m = mask.astype(np.float64)
+    rng = np.random.default_rng(seed)
+    means = np.empty((n_boot, K))
+    for start in range(0, n_boot, _BOOT_BLOCK):
+        b = min(_BOOT_BLOCK, n_boot - start)
+        idx = rng.integers(0, P, size=(b, P))
+        w = np.zeros((b, P))
+        np.add.at(w, (np.repeat(np.arange(b), P), idx.ravel()), 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means[start : start + b] = (w @ x) / (w @ m)
+    tail = (1.0 - ci) / 2.0
+    lo, hi = np.nanquantile(means, [tail, 1.0 - tail], axis=0)
+    return lo, hi
+
+
+def curve_from_rows(
+    rows: np.ndarray,
+    ks: np.ndarray,
+    *,
+    mask: np.ndarray | None = None,
+    ci: float = 0.95,
+    method: CIMethod = "bootstrap",
+    n_boot: int = 2000,
+    seed: int = 0,
+    metric: str = "pass",
+    dropped: int = 0,
+) -> Curve:
+    """A :class:`Curve` from a per-problem estimate matrix rows (P, K) over budgets ks (K,).
+
+    ``method="analytic"``: mean ± t_{m−1} quantile × sd/√m (central-limit
+    interval over problems). ``method="bootstrap"``: percentile problem-level
+    bootstrap (:func:`bootstrap_ci`). The analytic SE is reported either way.
+    """
+    _check_level(ci)
+    if mask is None:
+        mask = ~np.isnan(rows)
+    mean, se, m = _column_moments(rows, mask)
+    if method == "analytic":
+        from scipy import stats  # imported on use: scipy.stats costs ~1 s at import
+
+        with np.errstate(invalid="ignore"):
+            q = stats.t.ppf(0.5 + ci / 2.0, np.maximum(m - 1, 1))
+        lo, hi = mean - q * se, mean + q * se
+    elif method == "bootstrap":
+        lo, hi = bootstrap_ci(rows, ci=ci, n_boot=n_boot, seed=seed, mask=mask)
+    else:
+        raise ValueError(f"method must be 'bootstrap' or 'analytic', got {method!r}")
+    return Curve(
+        k=np.asarray(ks, dtype=np.int64),
+        estimate=mean,
+        lo=lo,
+        hi=hi,
+        se=se,
+        problems=m.astype(np.int64),
+        metric=metric,
+        ci=ci,
+        method=method,
+        dropped=dropped,
+    )
+
+
+def _default_ks(n_max: int) -> np.ndarray:
+    return np.arange(1, n_max + 1, dtype=np.int64)
+
+
+def metric_rows(
+    metric: str,
+    ks: object,
+    *,
+    n: object = None,
+    c: object = None,
+    rewards: object = None,
+    votes: object = None,
+    correct: object = None,
+    k_exceeds_n: KPolicy = "raise",
+    ids: Sequence[object] | np.ndarray | None = None,
+) -> np.ndarray:
+    """Per-problem unbiased estimates (P, K) of ``metric`` from its sufficient statistic.
+
+    metric: "pass" and "passhat" need (n, c); "max" needs ``rewards`` (list of P
+    1-D float arrays or NaN-padded (P, n)); "maj" needs ``votes`` and ``correct``
+    (see :func:`passlens.maj_at_k`).
+    """
+    if metric in ("pass", "passhat"):
+        if n is None or c is None:
+            raise ValueError(f"metric {metric!r} needs counts n and c (binary correctness)")
+        fn = pass_at_k if metric == "pass" else pass_hat_k
+        return fn(n, c, ks, k_exceeds_n=k_exceeds_n, ids=ids)
+    if metric == "max":
+        if rewards is None:
+            raise ValueError("metric 'max' needs per-sample rewards")
+        return max_at_k(rewards, ks, k_exceeds_n=k_exceeds_n, ids=ids)
+    if metric == "maj":
+        if votes is None or correct is None:
+            raise ValueError("metric 'maj' needs per-sample answers (vote counts per answer)")
+        return maj_at_k(votes, correct, ks, k_exceeds_n=k_exceeds_n, ids=ids)
+    raise ValueError(f"metric must be one of 'pass', 'passhat', 'max', 'maj'; got {metric!r}")
+
+
+def curve(
+    n: object = None,
+    c: object = None,
+    k: object = None,
+    *,
+    metric: Metric = "pass",
+    rewards: object = None,
+    votes: object = None,
+    correct: object = None,
+    ci: float = 0.95,
+    method: CIMethod = "bootstrap",
+    n_boot: int = 2000,
+    seed: int = 0,
+    k_exceeds_n: Literal["raise", "drop"] = "raise",
+    ids: Sequence[object] | np.ndarray | None = None,
+) -> Curve:
+    """Dataset-level pass@k (or pass^k, max@k, maj@k) curve with confidence intervals.
+
+    θ̂_k = (1/P) Σ_x est_k(x), with est_k the unbiased per-problem estimator
+    (:func:`passlens.pass_at_k`, :func:`passlens.pass_hat_k`,
+    :func:`passlens.max_at_k` or :func:`passlens.maj_at_k`), and an interval over
+    problems (module docstring).
+
+    Args:
+      n, c: int arrays (P,) of samples and successes (metrics "pass", "passhat").
+      k: int or int array (K,); default every k from 1 to max n.
+      metric: "pass" | "passhat" | "max" | "maj". "max" needs ``rewards`` (list
+        of P 1-D float arrays, or float (P, n) NaN-padded); "maj" needs
+        ``votes`` and ``correct`` (lists of per-answer counts and flags).
+      ci: two-sided confidence level.
+      method: "bootstrap" (percentile, problem-level, seeded) or "analytic".
+      n_boot, seed: bootstrap replicates and seed.
+      k_exceeds_n: "raise" (default) → ValueError naming a problem with n < k;
+        "drop" → that problem is left out at that k only; ``problems`` counts
+        the problems used at each k and ``dropped`` those left out at max k.
+      ids: optional (P,) problem ids for error messages.
+
+    Returns:
+      :class:`Curve`.
+    """
+    if k_exceeds_n not in ("raise", "drop"):
+        raise ValueError(f"k_exceeds_n must be 'raise' or 'drop', got {k_exceeds_n!r}")
+    policy: KPolicy = "nan" if k_exceeds_n == "drop" else "raise"
+    if k is None:
+        k = _default_ks(_max_n(metric, n=n, rewards=rewards, votes=votes))
+    ks = as_ks(k)
+    rows = metric_rows(
+        metric, ks, n=n, c=c, rewards=rewards, votes=votes, correct=correct, k_exceeds_n=policy, ids=ids
+    )
+    mask = ~np.isnan(rows)
+    dropped = int((~mask[:, -1]).sum()) if rows.size else 0
+    used = mask.sum(axis=0)
+    if (used == 0).any():
+        j = int(np.flatnonzero(used == 0)[0])
+        raise ValueError(f"no problem has n ≥ k={int(ks[j])}")
+    return curve_from_rows(
+        rows, ks, mask=mask, ci=ci, method=method, n_boot=n_boot, seed=seed, metric=metric, dropped=dropped
+    )
+
+
+def _max_n(metric: str, *, n: object, rewards: object, votes: object) -> int:
+    """Largest per-problem sample count, for the default grid 1..max n."""
+    if metric == "max" and rewards is not None:
+        return max(int(np.sum(~np.isnan(np.asarray(r, dtype=float)))) for r in _iter_rows(rewards))
+    if metric == "maj" and votes is not None:
+        return max(int(np.sum(v)) for v in votes)  # type: ignore[union-attr]
+    if n is None:
+        raise ValueError(f"metric {metric!r} needs counts n and c (binary correctness)")
+    return int(np.max(n))
+
+
+def _iter_rows(rewards: object) -> Any:
+    if isinstance(rewards, np.ndarray) and rewards.ndim == 2:
+        return list(rewards)
+    return rewards
+
+
+# ---------------------------------------------------------------------------
+# Paired comparison
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Paired comparison of model B against model A on the same problems.
+
+    Differences are B − A. A budget is *better* (B significantly above A) when
+    the whole simultaneous band lies above 0, *worse* when below, else
+    *inconclusive* (which is not evidence of equality).
+
+    Attributes:
+      k: int (K,) budget grid.
+      a, b: float (K,) mean pass@k of each model.
+      diff: float (K,) mean difference b − a.
+      se: float (K,) SE of the mean difference.
+      lo, hi: float (K,) simultaneous band over the grid at level 1 − alpha.
+      critical: the sup-t critical value used.
+      better, worse, inconclusive: int arrays of budgets.
+      first_loss: budgets that may be the first k where B is truly worse than A,
+        at confidence 1 − alpha: those k in the grid up to the first certified
+        loss whose band does not certify a gain. Upper end None (open) when no
+        loss is certified on the grid.
+      crossover: the first k where the mean curves cross from b ≥ a to b < a
+        (point estimate, not a test), or None.
+      problems, alpha, n_boot, seed: settings.
+      degenerate: budgets where every problem has the same difference (zero
+        variance); their band is set to the known support [−1, 1].
+    """
+
+    k: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    diff: np.ndarray
+    se: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    critical: float
+    better: np.ndarray
+    worse: np.ndarray
+    inconclusive: np.ndarray
+    first_loss: np.ndarray
+    first_loss_interval: tuple[int, int | None] | None
+    crossover: int | None
+    problems: int
+    alpha: float
+    n_boot: int
+    seed: int
+    degenerate: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (direction: b minus a)."""
+        return {
+            "direction": "b_minus_a",
+            "problems": self.problems,
+            "alpha": self.alpha,
+            "n_boot": self.n_boot,
+            "seed": self.seed,
+            "critical_value": self.critical,
+            "k": self.k.tolist(),
+            "a": self.a.tolist(),
+            "b": self.b.tolist(),
+            "diff": self.diff.tolist(),
+            "se": self.se.tolist(),
+            "lo": self.lo.tolist(),
+            "hi": self.hi.tolist(),
+            "better": self.better.tolist(),
+            "worse": self.worse.tolist(),
+            "inconclusive": self.inconclusive.tolist(),
+            "first_loss": self.first_loss.tolist(),
+            "first_loss_interval": list(self.first_loss_interval) if self.first_loss_interval else None,
+            "crossover": self.crossover,
+            "degenerate": self.degenerate.tolist(),
+        }
+
+
+def _ranges(ks: np.ndarray) -> str:
+    """[1,2,3,7,8] → '1–3, 7–8' (for messages)."""
+    if ks.size == 0:
+        return "none"
+    parts, start, prev = [], int(ks[0]), int(ks[0])
+    for v in ks[1:].tolist() + [None]:
+        if v is not None and v == prev + 1:
+            prev = v
+            continue
+        parts.append(f"{start}" if start == prev else f"{start}–{prev}")
+        if v is not None:
+            start = prev = v
+    return ", ".join(parts)
+
+
+def sup_t_band(
+    rows: np.ndarray, *, alpha: float = 0.05, n_boot: int = 4000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Simultaneous (1 − alpha) band for the column means of rows (P, K).
+
+    Gaussian multiplier bootstrap of the sup-t statistic (Chernozhukov,
+    Chetverikov & Kato 2013): with centred rows D̃ = D − D̄ and SE_k = sd_k/√P,
+
+        T* = max_k |Σ_x e_x D̃_{x,k}| / (P · SE_k),   e_x ~ N(0, 1) i.i.d.,
+
+    c = the (1 − alpha) quantile of T* over draws, band = D̄ ± c·SE. One matrix
+    product per block of draws: O(n_boot · P · K).
+
+    Returns:
+      (mean (K,), se (K,), critical value, degenerate bool (K,)) where
+      degenerate marks zero-variance columns (left out of the maximum).
+    """
+    if not (0.0 < alpha < 1.0):
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if n_boot < 2:
+        raise ValueError(f"n_boot must be ≥ 2, got {n_boot}")
+    P = rows.shape[0]
+    if P < 2:
+        raise ValueError(f"a paired comparison needs at least 2 problems, got {P}")
+    mean = rows.mean(axis=0)
+    centred = rows - mean
+    se = np.sqrt((centred**2).sum(axis=0) / (P - 1) / P)
+    degenerate = se <= 1e-15
+    scale = np.where(degenerate, np.inf, P * se)  # zero-variance columns contribute 0
+    rng = np.random.default_rng(seed)
+    t_max = np.empty(n_boot)
+    for start in range(0, n_boot, _BOOT_BLOCK):
+        b = min(_BOOT_BLOCK, n_boot - start)
+        e = rng.standard_normal((b, P))
+        t_max[start : start + b] = np.max(np.abs(e @ centred) / scale, axis=1)
+    critical = float(np.quantile(t_max, 1.0 - alpha))
+    return mean, se, critical, degenerate
+
+
+def compare(
+    a: object,
+    b: object,
+    k: object = None,
+    *,
+    alpha: float = 0.05,
+    n_boot: int = 4000,
+    seed: int = 0,
+) -> Comparison:
+    """Paired comparison of two models' pass@k over a grid of budgets.
+
+    For each problem x and budget k, D_{x,k} = pass@k_B(x) − pass@k_A(x) (both
+    unbiased per-problem estimates from the same problem). The mean difference
+    over problems gets a simultaneous band over the whole grid by the sup-t
+    multiplier bootstrap (:func:`sup_t_band`); budgets whose band excludes 0 are
+    certified gains or losses with family-wise error ≤ alpha (asymptotically),
+    the rest inconclusive. This is the analysis of "RLVR is a Kernel, Not a
+    Function" (arXiv 2609.22547), whose DeepScaleR result it reproduces.
+
+    First-loss set: let k* be the smallest budget where B is truly worse. On
+    the event that the band covers every true difference, k* is not a budget
+    with a certified gain and is ≤ the first certified loss. So the set
+    {k ≤ first certified loss : lo_k ≤ 0} holds k* with probability ≥ 1 − alpha;
+    on a dense grid 1..K with gains certified on a prefix it is the interval
+    [last prefix gain + 1, first certified loss].
+
+    Args:
+      a, b: per-problem counts of each model, aligned: either tuples (n, c) of
+        int arrays (P,) in the same problem order, or objects with ``ids``,
+        ``n``, ``c`` attributes (e.g. :class:`passlens.io.ProblemTable`),
+        aligned by id (the id sets must be equal).
+      k: int array (K,) budgets; default 1..min n over both models.
+      alpha: family-wise error level of the band.
+      n_boot: multiplier-bootstrap draws.
+      seed: seed of ``numpy.random.default_rng``.
+
+    Returns:
+      :class:`Comparison`.
+    """
+    (n_a, c_a), (n_b, c_b), ids = _align(a, b)
+    n_min = int(min(n_a.min(), n_b.min()))
+    ks = np.arange(1, n_min + 1, dtype=np.int64) if k is None else as_ks(k)
+    if np.any(np.diff(ks) <= 0):
+        raise ValueError("k grid must be strictly increasing")
+    pa = pass_at_k(n_a, c_a, ks, ids=ids)  # (P, K)
+    pb = pass_at_k(n_b, c_b, ks, ids=ids)
+    rows = pb - pa
+    mean, se, critical, degenerate = sup_t_band(rows, alpha=alpha, n_boot=n_boot, seed=seed)
+    lo = np.where(degenerate, -1.0, mean - critical * se)
+    hi = np.where(degenerate, 1.0, mean + critical * se)
+    better, worse = ks[lo > 0], ks[hi < 0]
+    inconclusive = ks[(lo <= 0) & (hi >= 0)]
+    first_loss_end = int(worse[0]) if worse.size else None
+    cand = (lo <= 0) & ((ks <= first_loss_end) if first_loss_end is not None else True)
+    first_loss = ks[cand]
+    dense = bool(np.array_equal(ks, np.arange(1, ks.size + 1)))
+    interval: tuple[int, int | None] | None = None
+    if dense and first_loss.size:
+        contiguous = bool(np.all(np.diff(first_loss) == 1))
+        if contiguous:
+            interval = (int(first_loss[0]), first_loss_end)
+    a_mean, b_mean = pa.mean(axis=0), pb.mean(axis=0)
+    cross = np.flatnonzero((b_mean[:-1] >= a_mean[:-1]) & (b_mean[1:] < a_mean[1:]))
+    return Comparison(
+        k=ks,
+        a=a_mean,
+        b=b_mean,
+        diff=mean,
+        se=se,
+        lo=lo,
+        hi=hi,
+        critical=critical,
+        better=better,
+        worse=worse,
+        inconclusive=inconclusive,
+        first_loss=first_loss,
+        first_loss_interval=interval,
+        crossover=int(ks[cross[0] + 1]) if cross.size else None,
+        problems=int(rows.shape[0]),
+        alpha=alpha,
+        n_boot=n_boot,
+        seed=seed,
+        degenerate=ks[degenerate],
+    )
+
+
+def _align(a: object, b: object) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], Any]:
+    """Two count sets aligned problem by problem: by position for (n, c) tuples, by id for tables."""
+    if hasattr(a, "ids") and hasattr(b, "ids"):
+        ids_a, ids_b = np.asarray(a.ids, dtype=object), np.asarray(b.ids, dtype=object)  # type: ignore[attr-defined]
+        if len(set(ids_a.tolist())) != ids_a.size or len(set(ids_b.tolist())) != ids_b.size:
+            raise ValueError("problem ids must be unique within each model to pair them")
+        only_a = sorted(set(ids_a.tolist()) - set(ids_b.tolist()), key=str)
+        only_b = sorted(set(ids_b.tolist()) - set(ids_a.tolist()), key=str)
+        if only_a or only_b:
+            raise ValueError(
+                f"the two models cover different problems: {len(only_a)} only in A (e.g. {only_a[:3]}),"
+                f" {len(only_b)} only in B (e.g. {only_b[:3]}); a paired comparison needs the same problems"
+            )
+        order_b = {v: i for i, v in enumerate(ids_b.tolist())}
+        perm = np.array([order_b[v] for v in ids_a.tolist()], dtype=np.int64)
+        if a.c is None or b.c is None:  # type: ignore[attr-defined]
+            raise ValueError("a comparison needs binary correctness counts (c) for both models")
+        na, ca = as_counts(a.n, a.c, ids_a)  # type: ignore[attr-defined]
+        nb, cb = as_counts(np.asarray(b.n)[perm], np.asarray(b.c)[perm], ids_a)  # type: ignore[attr-defined]
+        return (na, ca), (nb, cb), ids_a
+    try:
+        n_a, c_a = a  # type: ignore[misc]
+        n_b, c_b = b  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise ValueError("a and b must be (n, c) tuples or count tables with ids") from None
+    na, ca = as_counts(n_a, c_a)
+    nb, cb = as_counts(n_b, c_b)
+    if na.shape != nb.shape:
+        raise ValueError(f"a has {na.size} problems and b has {nb.size}; a paired comparison needs the same problems")
+    return (na, ca), (nb, cb), None
+
+
+# ---------------------------------------------------------------------------
+# Bayesian per-problem view
+
+
+def beta_posterior_pass_at_k(
+    n: object,
+    c: object,
+    k: object,
+    *,
+    prior: tuple[float, float] = (1.0, 1.0),
+    ci: float = 0.95,
+    ids: Sequence[object] | np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Posterior of each problem's pass@k = 1 − (1 − p)^k under p ~ Beta(a₀, b₀).
+
+    With c successes in n draws, p | data ~ Beta(a, b), a = a₀ + c, b = b₀ + n − c.
+    Posterior mean: 1 − E[(1 − p)^k] = 1 − B(a, b + k)/B(a, b)
+                  = 1 − Π_{j<k} (b + j)/(a + b + j).
+    Equal-tailed interval: pass@k is increasing in p, so its quantiles are
+    1 − (1 − q)^k at the Beta quantiles q. Unlike the unbiased estimators this
+    is defined for k > n (it extrapolates through the prior).
+
+    Args:
+      n, c: int arrays (P,); k: int or int array (K,); prior: (a₀, b₀) > 0.
+
+    Returns:
+      dict with "mean", "lo", "hi": float (P, K).
+    """
+    from scipy import special  # imported on use (~0.5 s)
+
+    _check_level(ci)
+    a0, b0 = prior
+    if not (a0 > 0 and b0 > 0):
+        raise ValueError(f"Beta prior parameters must be positive, got {prior}")
+    n_, c_ = as_counts(n, c, ids)
+    ks = as_ks(k)
+    a = (a0 + c_)[:, None]  # (P, 1)
+    b = (b0 + n_ - c_)[:, None]
+    # E[(1 − p)^k] = Π_{j<k} (1 − a/(a + b + j)): a cumulative sum of log1p terms, each
+    # factor in (0, 1), so nothing overflows and −expm1 keeps precision near 0
+    # (a difference of lnΓ values would cancel catastrophically at large n).
+    j = np.arange(int(ks.max()))[None, :]
+    log_fail = np.cumsum(np.log1p(-a / (a + b + j)), axis=1)[:, ks - 1]  # (P, K)
+    mean = -np.expm1(log_fail)
+    ks = ks.astype(np.float64)
+    tail = (1.0 - ci) / 2.0
+    q_lo = special.betaincinv(a, b, tail)
+    q_hi = special.betaincinv(a, b, 1.0 - tail)
+    # 1 − (1 − q)^k without cancellation for small q.
+    lo = -np.expm1(ks * np.log1p(-q_lo))
+    hi = -np.expm1(ks * np.log1p(-q_hi))
+    return {"mean": mean, "lo": lo, "hi": hi}
+
+
+def describe_comparison(cmp: Comparison) -> list[str]:
+    """Plain sentences summarizing a :class:`Comparison` (used by the CLI)."""
+    lines = [
+        f"B better than A at k = {_ranges(cmp.better)}",
+        f"B worse than A at k = {_ranges(cmp.worse)}",
+        f"inconclusive at k = {_ranges(cmp.inconclusive)}",
+    ]
+    if cmp.first_loss_interval is not None:
+        lo, hi = cmp.first_loss_interval
+        lines.append(f"first-loss budget set: [{lo}, {hi if hi is not None else '∞'}]")
+    elif cmp.first_loss.size:
+        lines.append(f"first-loss budget set: {{{_ranges(cmp.first_loss)}}}")
+    return lines

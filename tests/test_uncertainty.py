@@ -1,0 +1,157 @@
+"""Confidence intervals, paired comparison and the Bayesian view."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+
+import passlens
+from passlens.uncertainty import (
+    _BOOT_BLOCK,
+    beta_posterior_pass_at_k,
+    bootstrap_ci,
+    compare,
+    curve,
+    curve_from_rows,
+    sup_t_band,
+)
+
+DATA = Path(passlens.__file__).parent / "data" / "deepscaler32k"
+
+
+def _load(name: str) -> SimpleNamespace:
+    rows = [json.loads(line) for line in (DATA / name).read_text().splitlines()]
+    return SimpleNamespace(
+        ids=np.array([r["id"] for r in rows], dtype=object),
+        n=np.array([r["n"] for r in rows]),
+        c=np.array([r["c"] for r in rows]),
+    )
+
+
+def _true_curve(a: float, b: float, ks: np.ndarray) -> np.ndarray:
+    """E_p[1 − (1 − p)^k] for p ~ Beta(a, b) = 1 − B(a, b + k)/B(a, b)."""
+    return -np.expm1(special.betaln(a, b + ks) - special.betaln(a, b))
+
+
+def test_bootstrap_matches_the_obvious_resampling_loop():
+    rng = np.random.default_rng(0)
+    rows = rng.random((37, 3))
+    lo, hi = bootstrap_ci(rows, n_boot=300, seed=5)
+    # Reference: draw the same indices block by block, resample rows, take means.
+    ref_rng = np.random.default_rng(5)
+    means = []
+    for start in range(0, 300, _BOOT_BLOCK):
+        idx = ref_rng.integers(0, 37, size=(min(_BOOT_BLOCK, 300 - start), 37))
+        means.extend(rows[i].mean(axis=0) for i in idx)
+    want_lo, want_hi = np.quantile(np.array(means), [0.025, 0.975], axis=0)
+    np.testing.assert_allclose(lo, want_lo, rtol=1e-12)
+    np.testing.assert_allclose(hi, want_hi, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method,reps", [("analytic", 1000), ("bootstrap", 300)])
+def test_interval_coverage_on_a_known_population(method, reps):
+    a, b, P, n = 0.5, 2.0, 300, 16
+    ks = np.array([1, 4, 16])
+    truth = _true_curve(a, b, ks)
+    rng = np.random.default_rng(11)
+    hits = np.zeros(ks.size)
+    for r in range(reps):
+        p = rng.beta(a, b, size=P)
+        c = rng.binomial(n, p)
+        cur = curve(np.full(P, n), c, ks, method=method, n_boot=400, seed=r)
+        hits += (cur.lo <= truth) & (truth <= cur.hi)
+    coverage = hits / reps
+    assert np.all(coverage >= 0.93), coverage
+
+
+def test_curve_drop_policy_counts_problems_used():
+    n = np.array([4, 8, 8])
+    c = np.array([1, 0, 8])
+    with pytest.raises(ValueError, match="k=8 exceeds n=4"):
+        curve(n, c, [1, 8])
+    cur = curve(n, c, [1, 8], k_exceeds_n="drop", method="analytic")
+    assert cur.problems.tolist() == [3, 2]
+    assert cur.dropped == 1
+    assert cur.estimate[1] == pytest.approx(0.5)  # mean of pass@8 over the two n=8 problems
+    assert cur.estimate[0] == pytest.approx((1 / 4 + 0 + 1) / 3)
+
+
+def test_curve_rows_and_frame():
+    cur = curve_from_rows(np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([1, 2]), method="analytic")
+    assert cur.rows()[0]["k"] == 1 and cur.rows()[0]["problems"] == 2
+    assert cur.to_polars().shape == (2, 6)
+
+
+def test_compare_reproduces_the_published_deepscaler_result():
+    """arXiv 2609.22547 / passk-inference: RL gains at k = 1–10, inconclusive 11–60,
+    losses 61–128, first-loss confidence set [11, 61] (95% band, 4000 draws, seed 0)."""
+    base, rl = _load("base.jsonl"), _load("rl.jsonl")
+    res = compare(base, rl, alpha=0.05, n_boot=4000, seed=0)
+    assert res.problems == 1060
+    assert res.better.tolist() == list(range(1, 11))
+    assert res.inconclusive.tolist() == list(range(11, 61))
+    assert res.worse.tolist() == list(range(61, 129))
+    assert res.first_loss_interval == (11, 61)
+
+
+def test_compare_agrees_with_passk_inference_oracle():
+    pk = pytest.importorskip("passk_inference")
+    base, rl = _load("base.jsonl"), _load("rl.jsonl")
+    ours = compare((base.n, base.c), (rl.n, rl.c), n_boot=1000, seed=3)
+    theirs = pk.compare(base.c, base.n, rl.c, rl.n, bootstrap=1000, seed=3)
+    np.testing.assert_allclose(ours.diff, theirs["mean"], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(ours.se, theirs["se"], rtol=1e-12)
+    np.testing.assert_allclose(ours.a, theirs["base_pass_at_k"], rtol=1e-12)
+    # Same Gaussian multiplier draws from the same seed → the same critical value.
+    assert ours.critical == pytest.approx(theirs["critical_value"], rel=1e-12)
+    assert ours.first_loss_interval == tuple(theirs["first_loss_interval"])
+
+
+def test_compare_aligns_tables_by_id_and_rejects_mismatches():
+    a = SimpleNamespace(ids=np.array(["x", "y", "z"], dtype=object), n=np.array([4, 4, 4]), c=np.array([0, 2, 4]))
+    b = SimpleNamespace(ids=np.array(["z", "x", "y"], dtype=object), n=np.array([4, 4, 4]), c=np.array([4, 1, 2]))
+    res = compare(a, b, [1, 2], n_boot=200)
+    np.testing.assert_allclose(res.diff[0], (0.25 + 0 + 0) / 3)
+    b_bad = SimpleNamespace(ids=np.array(["z", "x", "w"], dtype=object), n=b.n, c=b.c)
+    with pytest.raises(ValueError, match="different problems: 1 only in A"):
+        compare(a, b_bad)
+    with pytest.raises(ValueError, match="same problems"):
+        compare((np.array([4, 4]), np.array([1, 1])), (np.array([4]), np.array([1])))
+
+
+def test_sup_t_band_family_wise_error_under_the_null():
+    """Two identical models: a 95% simultaneous band excludes 0 somewhere in ≤ ~5% of runs."""
+    rng = np.random.default_rng(7)
+    P, n, ks = 150, 16, np.array([1, 2, 4, 8, 16])
+    false_alarms, reps = 0, 300
+    for r in range(reps):
+        p = rng.beta(0.7, 1.5, size=P)
+        ca, cb = rng.binomial(n, p), rng.binomial(n, p)
+        res = compare((np.full(P, n), ca), (np.full(P, n), cb), ks, n_boot=500, seed=r)
+        false_alarms += bool(res.better.size or res.worse.size)
+    assert false_alarms / reps <= 0.08, false_alarms / reps
+
+
+def test_sup_t_band_is_wider_than_pointwise_and_degenerate_columns_are_flagged():
+    rng = np.random.default_rng(1)
+    rows = np.column_stack([rng.normal(size=200), rng.normal(size=200), np.zeros(200)])
+    mean, se, crit, degenerate = sup_t_band(rows, n_boot=2000)
+    assert crit > stats.norm.ppf(0.975)
+    assert degenerate.tolist() == [False, False, True]
+
+
+def test_beta_posterior_mean_and_interval_against_quadrature():
+    n, c, ks = np.array([10, 128, 3]), np.array([0, 5, 3]), np.array([1, 4, 128])
+    post = beta_posterior_pass_at_k(n, c, ks, prior=(1.0, 1.0))
+    for i in range(n.size):
+        a, b = 1 + c[i], 1 + n[i] - c[i]
+        for j, k in enumerate(ks):
+            want, _ = integrate.quad(lambda p: (1 - (1 - p) ** k) * stats.beta.pdf(p, a, b), 0, 1, epsabs=1e-13)
+            assert post["mean"][i, j] == pytest.approx(want, rel=1e-8)
+            q = stats.beta.ppf([0.025, 0.975], a, b)
+            np.testing.assert_allclose([post["lo"][i, j], post["hi"][i, j]], 1 - (1 - q) ** k, rtol=1e-9)
