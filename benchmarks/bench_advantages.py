@@ -1,0 +1,150 @@
+"""Benchmark: every registry advantage estimator on B groups × n samples, numpy and torch (CPU).
+
+Run:  .venv/bin/python benchmarks/bench_advantages.py [--groups 4096] [--n 64] [--k 8] [--repeats 25]
+      .venv/bin/python benchmarks/bench_advantages.py --variance     # the variance tables instead
+
+Prints a markdown table (median and minimum wall time per call, milliseconds) for
+numpy float64 input and torch float32 CPU input (the torch path converts to
+numpy float64 and back, so its cost is the numpy cost plus two copies).
+
+On a VM, fresh multi-megabyte numpy temporaries can cost more in first-touch page
+faults than in arithmetic; glibc's ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_``
+(set before starting Python) keep freed buffers for reuse. RESULTS.md reports both. Binary
+rewards are Bernoulli(p) with p ~ U(0, 1) per group; "continuous" rewards are
+U(0, 1). The floor we aim for is ≤ 5 ms per numpy call at B = 4096, n = 64.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from passlens.advantages import REGISTRY, AnswerCounts, advantage, coverage, format_spec
+from passlens.advantages.variance import toy_variance_table, variance_table
+
+FLOOR_MS = 5.0
+
+
+def _times_ms(fn: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    """(median, min) wall time of ``repeats`` calls in ms, after one warm-up call."""
+    fn()  # warm-up (memoised tables, allocator)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times), 1e3 * min(times)
+
+
+def _configs(k: int) -> list[tuple[str, dict[str, Any], str]]:
+    """(name, params, reward kind) rows: every registry entry, PKPO/RLOO also on continuous rewards."""
+    rows: list[tuple[str, dict[str, Any], str]] = []
+    for name, spec in REGISTRY.items():
+        takes_k = any(p.name == "k" for p in spec.params)
+        base = {"k": k} if takes_k else {}
+        variants = [p for p in spec.params if p.name == "variant"]
+        param_sets = [dict(base, variant=v) for v in variants[0].choices] if variants else [base]
+        for params in param_sets:
+            rows.append((name, params, "binary"))
+            if not spec.binary_only and name in ("pkpo", "rloo", "grpo", "best_minus_second", "unlikeliness"):
+                rows.append((name, params, "continuous"))
+    return rows
+
+
+def variance_tables(draws: int = 20000) -> None:
+    """Print the pass@k gradient-variance tables, PKPO's Fig. 4 toy and the coverage variants."""
+    ps = [0.05, 0.1, 0.3, 0.5]
+    for k, n in ((4, 16), (4, 64)):
+        rows = variance_table(k, n, ps, draws=draws, seed=0)
+        by = {(r.estimator, r.p): r for r in rows}
+        print(f"\nk = {k}, n = {n} (trace variance; value row: Var ρ with PKPO Cor. 3 in brackets)\n")
+        print("| estimator | " + " | ".join(f"p = {p}" for p in ps) + " |")
+        print("|---|" + "---:|" * len(ps))
+        for est in dict.fromkeys(r.estimator for r in rows):
+            cells = []
+            for p in ps:
+                r = by[(est, p)]
+                extra = f" ({r.closed_form:.3g})" if r.closed_form is not None else ""
+                cells.append(f"{r.variance:.3g}{extra}")
+            print(f"| `{est}` | " + " | ".join(cells) + " |")
+    ns = [8, 16, 32, 64]
+    rows_t = toy_variance_table(4, ns, draws=draws, seed=0)
+    by_t = {(r.estimator, r.n): r.variance for r in rows_t}
+    print("\nPKPO Fig. 4 toy, k = 4, θ = 1\n")
+    print("| estimator | " + " | ".join(f"n = {n}" for n in ns) + " |")
+    print("|---|" + "---:|" * len(ns))
+    for est in dict.fromkeys(r.estimator for r in rows_t):
+        print(f"| `{est}` | " + " | ".join(f"{by_t[(est, n)]:.3g}" if (est, n) in by_t else "—" for n in ns) + " |")
+
+    # coverage@k variants: 5 answer classes, the first 3 correct; trace variance of the logit gradient.
+    print("\ncoverage@k gradient variants (5 classes, first 3 correct)\n")
+    print("| π | n, k | rloo | loo-1 | s |")
+    print("|---|---|---:|---:|---:|")
+    correct = np.array([1.0, 1.0, 1.0, 0.0, 0.0])
+    rng = np.random.default_rng(0)
+    for pi in ([0.05, 0.1, 0.05, 0.4, 0.4], [0.3, 0.3, 0.2, 0.1, 0.1], [0.02, 0.02, 0.02, 0.47, 0.47]):
+        pi_a = np.array(pi)
+        for n, k in ((16, 4), (64, 8)):
+            y = rng.choice(5, size=(draws, n), p=pi_a)  # (D, n) answer classes
+            score = np.eye(5)[y] - pi_a  # (D, n, 5): ∇ log π(y) for a tabular softmax
+            cells = []
+            for variant in ("rloo", "loo-1", "s"):
+                a = np.asarray(coverage(correct[y], y, k, variant=variant))
+                g = (a[:, :, None] * score).mean(axis=1)  # (D, 5)
+                cells.append(f"{np.trace(np.cov(g.T)):.3g}")
+            print(f"| {' '.join(f'{q:g}' for q in pi)} | {n}, {k} | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--groups", type=int, default=4096)
+    ap.add_argument("--n", type=int, default=64)
+    ap.add_argument("--k", type=int, default=8)
+    ap.add_argument("--repeats", type=int, default=25)
+    ap.add_argument("--variance", action="store_true", help="print the variance tables instead of timings")
+    args = ap.parse_args()
+    if args.variance:
+        variance_tables()
+        return
+    B, n = args.groups, args.n
+    rng = np.random.default_rng(0)
+    rewards = {
+        "binary": (rng.random((B, n)) < rng.random((B, 1))).astype(np.float64),
+        "continuous": rng.random((B, n)),
+    }
+    answers = rng.integers(0, 8, size=(B, n))
+    logprobs = rng.normal(-20.0, 5.0, size=(B, n))
+    prompt_ids = list(range(B))
+    torch_in = {kind: torch.tensor(r, dtype=torch.float32) for kind, r in rewards.items()}
+    answers_t, logprobs_t = torch.tensor(answers), torch.tensor(logprobs, dtype=torch.float32)
+
+    print(f"B = {B} groups × n = {n} samples, k = {args.k}, median/min of {args.repeats} calls "
+          f"(numpy {np.__version__}, torch {torch.__version__}, {torch.get_num_threads()} torch threads)\n")
+    print("| estimator | rewards | numpy median (ms) | numpy min (ms) | torch f32 median (ms) | numpy median ≤ 5 ms |")
+    print("|---|---|---:|---:|---:|:---:|")
+    for name, params, kind in _configs(args.k):
+        state = AnswerCounts()
+        if "state" in REGISTRY[name].inputs:
+            state.update(prompt_ids, answers)  # one earlier step of history
+
+        def run_np(name=name, params=params, kind=kind, state=state) -> Any:
+            return advantage(name, rewards[kind], answers=answers, logprobs=logprobs, state=state,
+                             prompt_ids=prompt_ids, **params)
+
+        def run_t(name=name, params=params, kind=kind, state=state) -> Any:
+            return advantage(name, torch_in[kind], answers=answers_t, logprobs=logprobs_t, state=state,
+                             prompt_ids=prompt_ids, **params)
+
+        t_np, t_np_min = _times_ms(run_np, args.repeats)
+        t_t, _ = _times_ms(run_t, args.repeats)
+        ok = "yes" if t_np <= FLOOR_MS else "**no**"
+        print(f"| `{format_spec(name, params)}` | {kind} | {t_np:.2f} | {t_np_min:.2f} | {t_t:.2f} | {ok} |")
+
+
+if __name__ == "__main__":
+    main()
