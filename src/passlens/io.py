@@ -1,0 +1,1334 @@
+"""Read sample logs into per-problem sufficient statistics.
+
+Input: JSON lines (``.jsonl``, ``.ndjson``, ``.json``), CSV (``.csv``) or Parquet
+(``.parquet``, ``.pq``) files, chosen by extension, or an in-memory frame
+(polars, pandas, pyarrow). Two row shapes are understood:
+
+* **samples** — one row per sampled answer: problem id, a reward (0/1, bool, or
+  any real), optionally the extracted answer text, a sample id, and a
+  model / checkpoint / step column;
+* **counts** — one row per problem: id, c (correct count), n (samples) [, model].
+
+Output: a :class:`Dataset` holding one :class:`ProblemTable` per group. For each
+problem i of a group the table holds the sufficient statistics the estimators
+need (Chen et al. 2021, Eq. 1 uses only (n, c)):
+
+    n_i = #{rows of problem i}
+    c_i = Σ_j r_ij                 rewards in {0, 1} (bools count as 0/1)
+    c_i = Σ_j 1[r_ij ≥ t]          with ``threshold=t``
+    votes_i[a] = #{rows of problem i with answer a}        (maj@k)
+    vote_correct_i[a] = ∃ row of problem i with answer a that is correct
+
+Column names are detected from common spellings (:data:`COLUMN_SPELLINGS`,
+matched case-insensitively, first listed spelling wins) and can be overridden.
+The shape is *counts* when an n-like column exists together with a c-like column
+(or with a reward-like column spelled ``correct`` / ``passed``, which in a count
+file is a count), no other reward-like column, and no sample-id column; otherwise
+it is *samples* when a reward-like column exists.
+
+Grouping (the keys of :attr:`Dataset.groups`):
+
+* ``by="model"`` (or any column): one group per distinct value, ordered
+  naturally (numeric labels numerically, else ``"ckpt-2" < "ckpt-10"``);
+* no ``by``, one input: a single group ``""``;
+* no ``by``, several files: one group per file, labelled by file stem
+  (``base.jsonl``, ``rl.jsonl`` → ``"base"``, ``"rl"``; the parent folder is
+  prefixed when stems collide) — except when every file carries the same
+  model / checkpoint / step columns and each holds one single value across all
+  files: the files are then shards of one run and are pooled into group ``""``.
+
+Within a group, a problem whose rows carry more than one value of a model /
+checkpoint / step column is an error (the statistics would mix two policies);
+pass ``by`` to split them.
+
+Large sample files are aggregated by polars lazy queries run with the streaming
+engine: no row is turned into a Python object on the happy path. Only when
+something is wrong (or to report where the first non-binary reward sits) is a
+file rescanned — by polars with a row index, then by Python up to that row — to
+name the physical line.
+
+Locations in messages: JSON lines — the 1-based physical line; CSV — the 1-based
+physical line, the header being line 1; Parquet and frames — ``row r``, 1-based
+(``row 1`` is the first data row).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from ._validate import as_counts
+
+__all__ = [
+    "InputError",
+    "ProblemTable",
+    "Dataset",
+    "COLUMN_SPELLINGS",
+    "read",
+    "from_frame",
+    "from_counts",
+    "bundled_deepscaler",
+]
+
+#: Accepted column spellings per role, in order of preference (matched case-insensitively).
+COLUMN_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "id": ("problem_id", "task_id", "doc_id", "prompt_id", "question_id", "id"),
+    "reward": ("correct", "reward", "passed", "score", "acc", "is_correct"),
+    "c": ("c", "num_correct", "n_correct", "correct_count", "successes"),
+    "n": ("n", "num_samples", "n_samples", "samples", "trials"),
+    "answer": ("answer", "pred", "prediction", "extracted_answer"),
+    "sample": ("sample_id", "sample_idx", "sample", "seed_idx"),
+    "group": ("model", "checkpoint", "step"),
+}
+
+#: Reward-like spellings that, next to an n-like column, are read as the count c.
+_COUNT_LIKE_REWARDS = ("correct", "passed")
+
+_EXTENSIONS: dict[str, str] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+_OPTION_OF_ROLE = {
+    "id": "id_col",
+    "reward": "reward_col",
+    "c": "c_col",
+    "n": "n_col",
+    "answer": "answer_col",
+    "sample": "sample_col",
+}
+
+_CSV_INFER_ROWS = 1000  # CSV columns come from the header; a late type surprise triggers a text re-read
+_POS_SHIFT = 40  # global row position = file index · 2⁴⁰ + row (2⁴⁰ rows per file is plenty)
+_ROW = "_pl_row"
+
+
+class InputError(ValueError):
+    """Bad input: a one-line message ``"<file>:<line>: <problem>"`` or ``"<file>: <problem>"``."""
+
+
+@dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly, not with ==
+class ProblemTable:
+    """Per-problem sufficient statistics of one group, problems sorted by id.
+
+    Attributes:
+      ids: object (P,) of str, sorted lexicographically (as strings).
+      n: int64 (P,), samples per problem, ≥ 1.
+      c: int64 (P,), correct samples per problem, 0 ≤ c ≤ n; ``None`` when the
+        rewards are not all 0/1 and no threshold was given.
+      rewards: list of P float64 arrays (n_i,), each sorted ascending (sample
+        order carries no information for any estimator); ``None`` for count
+        input, and for binary rewards unless ``keep_rewards=True``.
+      votes: list of P int64 arrays (m_i,), the number of samples giving each
+        distinct answer (answers in lexicographic order); ``None`` without an
+        answer column.
+      vote_correct: list of P bool arrays (m_i,), whether each answer is correct
+        (correct if any of its rows is correct); ``None`` without an answer
+        column or when correctness is undefined (non-binary rewards, no threshold).
+      nonbinary_at: ``"file:line"`` (or ``"file: row r"``) of the group's first
+        reward not in {0, 1}; ``None`` when all rewards are 0/1.
+    """
+
+    ids: np.ndarray
+    n: np.ndarray
+    c: np.ndarray | None = None
+    rewards: list[np.ndarray] | None = None
+    votes: list[np.ndarray] | None = None
+    vote_correct: list[np.ndarray] | None = None
+    nonbinary_at: str | None = None
+
+    def __post_init__(self) -> None:
+        p = self.ids.shape[0]
+        if self.ids.ndim != 1 or self.n.shape != (p,) or (self.c is not None and self.c.shape != (p,)):
+            raise ValueError(f"ProblemTable: ids, n, c must all have shape ({p},)")
+        for name in ("rewards", "votes", "vote_correct"):
+            v = getattr(self, name)
+            if v is not None and len(v) != p:
+                raise ValueError(f"ProblemTable: {name} has {len(v)} entries for {p} problems")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Everything read from one or more inputs.
+
+    Attributes:
+      groups: group label → :class:`ProblemTable`, in natural label order
+        (``""`` when there is no grouping).
+      shape: ``"samples"`` (one row per sample) or ``"counts"`` (one row per problem).
+      by: the column grouped by, ``"file"`` when grouped by file stem, else ``None``.
+      files: the inputs as given (``source`` for frames).
+      sha256: hex digest of each input file (frames have none).
+      rows: records read (including skipped empty ones).
+      notes: one human-readable line per thing ignored, skipped or decided.
+    """
+
+    groups: dict[str, ProblemTable]
+    shape: Literal["samples", "counts"]
+    by: str | None
+    files: list[str]
+    sha256: dict[str, str]
+    rows: int
+    notes: list[str]
+
+
+# ---------------------------------------------------------------------------------------
+# sources
+
+
+@dataclass
+class _Source:
+    label: str  # how messages name it
+    kind: str  # jsonl | csv | parquet | frame
+    stem: str
+    path: Path | None = None
+    frame: pl.LazyFrame | None = None
+    blank_lines: int = 0  # JSON lines skipped by the reader (empty lines)
+    string_mode: bool = False  # numeric columns read as text (after a typed read failed)
+    json_schemas: dict[tuple[()], pl.Schema] = field(default_factory=dict)  # inferred once per file
+
+
+@dataclass(frozen=True)
+class _Options:
+    id_col: str | None
+    reward_col: str | None
+    c_col: str | None
+    n_col: str | None
+    answer_col: str | None
+    sample_col: str | None
+    by: str | None
+    threshold: float | None
+    binary: bool
+    keep_rewards: bool | None
+
+
+@dataclass(frozen=True)
+class _Mapping:
+    shape: Literal["samples", "counts"]
+    id: str
+    reward: str | None
+    c: str | None
+    n: str | None
+    answer: str | None
+    sample: str | None
+    by: str | None
+    extras: tuple[str, ...]  # model/checkpoint/step columns checked for mixing
+    unused: tuple[str, ...]
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text[:300] + ("…" if len(text) > 300 else "")
+
+
+def _digest(path: Path, count_lines: bool) -> tuple[str, int, int]:
+    """sha256 of the file, its number of non-blank lines and of empty lines (text files).
+
+    Lines are counted with vectorised newline positions per 4 MiB chunk: one
+    pass, no per-line Python loop (10⁷ lines would cost seconds). A line is
+    blank when it is empty or holds only ``\\r``.
+    """
+    h = hashlib.sha256()
+    newlines = blank = 0
+    pos = 0
+    last_nl = -1  # absolute position of the previous newline
+    last_byte = -1
+    tail_nonblank = False
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+            if not count_lines:
+                continue
+            arr = np.frombuffer(chunk, dtype=np.uint8)
+            nl = np.flatnonzero(arr == 10)
+            if nl.size:
+                prev = np.concatenate(([last_nl - pos], nl[:-1]))  # chunk-relative
+                gap = nl - prev
+                before = np.where(nl > 0, arr[np.maximum(nl - 1, 0)], last_byte)
+                blank += int(((gap == 1) | ((gap == 2) & (before == 13))).sum())
+                newlines += nl.size
+                last_nl = pos + int(nl[-1])
+            tail = arr[(int(nl[-1]) + 1) if nl.size else 0 :]  # bytes after the last newline so far
+            tail_nonblank = bool((tail > 32).any()) or (tail_nonblank and not nl.size)
+            last_byte = int(arr[-1])
+            pos += arr.size
+    lines = newlines + (1 if tail_nonblank else 0)
+    return h.hexdigest(), lines - blank, blank
+
+
+def _file_sources(paths: Sequence[str | Path]) -> tuple[list[_Source], dict[str, str]]:
+    sources: list[_Source] = []
+    digests: dict[str, str] = {}
+    for p in paths:
+        label = str(p)
+        path = Path(p)
+        kind = _EXTENSIONS.get(path.suffix.lower())
+        if kind is None:
+            raise InputError(
+                f"{label}: unknown file extension {path.suffix!r}; expected one of "
+                f"{', '.join(sorted(_EXTENSIONS))}"
+            )
+        if not path.exists():
+            raise InputError(f"{label}: file not found")
+        if path.is_dir():
+            raise InputError(f"{label}: is a directory; pass the files inside it")
+        sha, nonblank, blank = _digest(path, count_lines=kind != "parquet")
+        digests[label] = sha
+        if kind == "jsonl" and nonblank == 0:
+            raise InputError(f"{label}: empty file (no rows)")
+        if kind == "csv" and nonblank <= 1:
+            raise InputError(
+                f"{label}: empty file (no rows)" if nonblank == 0 else f"{label}: no data rows (header only)"
+            )
+        src = _Source(label, kind, path.stem, path=path, blank_lines=blank if kind == "jsonl" else 0)
+        if kind == "parquet":
+            try:
+                rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+            except pl.exceptions.PolarsError as e:
+                raise InputError(f"{label}: cannot read Parquet: {_one_line(e)}") from None
+            if rows == 0:
+                raise InputError(f"{label}: empty file (no rows)")
+        sources.append(src)
+    if not sources:
+        raise InputError("no input files given")
+    _label_stems(sources)
+    return sources, digests
+
+
+def _label_stems(sources: list[_Source]) -> None:
+    """Make file stems unique by prefixing parent folders where they collide."""
+    stems = [s.stem for s in sources]
+    if len(set(stems)) == len(stems):
+        return
+    for s in sources:
+        assert s.path is not None
+        s.stem = f"{s.path.parent.name}/{s.path.stem}" if s.path.parent.name else s.path.stem
+    if len({s.stem for s in sources}) != len(sources):
+        for s in sources:
+            s.stem = s.label
+
+
+def _json_schema(src: _Source, overrides: dict[str, Any] | None) -> pl.Schema:
+    """Schema of a JSON-lines file inferred from *every* line (once), with ``overrides`` applied.
+
+    Inferring from the first rows only would silently drop a key that first
+    appears later (an answer field from line 5000 on); full inference costs one
+    extra parse of the file, and merges conflicting types (1, "x") into text
+    instead of failing later.
+    """
+    if () not in src.json_schemas:
+        src.json_schemas[()] = pl.scan_ndjson(src.path, infer_schema_length=None).collect_schema()
+    base = src.json_schemas[()]
+    if not overrides:
+        return base
+    return pl.Schema({name: overrides.get(name, dtype) for name, dtype in base.items()})
+
+
+def _scan(src: _Source, overrides: dict[str, Any] | None = None, row_index: bool = False) -> pl.LazyFrame:
+    ri = _ROW if row_index else None
+    if src.kind == "jsonl":
+        return pl.scan_ndjson(src.path, schema=_json_schema(src, overrides), row_index_name=ri)
+    if src.kind == "csv":
+        return pl.scan_csv(
+            src.path,
+            schema_overrides=overrides or None,
+            infer_schema_length=_CSV_INFER_ROWS,
+            row_index_name=ri,
+        )
+    if src.kind == "parquet":
+        return pl.scan_parquet(src.path, row_index_name=ri)
+    assert src.frame is not None
+    return src.frame.with_row_index(_ROW) if row_index else src.frame
+
+
+def _diagnose(src: _Source) -> None:
+    """Python rescan of a text file that polars could not read: raise naming the bad line."""
+    if src.kind == "jsonl":
+        assert src.path is not None
+
+        def no_constants(token: str) -> float:
+            raise ValueError(f"bare {token} is not valid JSON (write null)")
+
+        with open(src.path, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                text = raw.strip()
+                if not text:
+                    continue
+                try:
+                    obj = json.loads(text, parse_constant=no_constants)
+                except json.JSONDecodeError as e:
+                    raise InputError(
+                        f"{src.label}:{lineno}: malformed JSON ({e.msg} at column {e.colno})"
+                    ) from None
+                except (ValueError, UnicodeDecodeError) as e:
+                    raise InputError(f"{src.label}:{lineno}: malformed JSON ({e})") from None
+                if not isinstance(obj, dict):
+                    raise InputError(
+                        f"{src.label}:{lineno}: expected one JSON object per line, got a JSON "
+                        f"{type(obj).__name__} (JSON arrays are not read; write one object per line)"
+                    )
+    elif src.kind == "csv":
+        assert src.path is not None
+        with open(src.path, newline="", encoding="utf-8", errors="replace") as f:
+            reader = csv.reader(f)
+            width = None
+            start = 1
+            for record in reader:
+                if width is None:
+                    width = len(record)
+                elif record and len(record) != width:
+                    raise InputError(
+                        f"{src.label}:{start}: expected {width} fields (as in the header), got {len(record)}"
+                    )
+                start = reader.line_num + 1
+
+
+def _schema(src: _Source, overrides: dict[str, Any] | None = None) -> pl.Schema:
+    try:
+        return _scan(src, overrides).collect_schema()
+    except pl.exceptions.PolarsError as e:
+        _diagnose(src)
+        raise InputError(f"{src.label}: cannot read {src.kind}: {_one_line(e)}") from None
+
+
+def _where(src: _Source, row: int) -> str:
+    """Location of the 0-based record ``row`` of ``src`` (see module docstring)."""
+    if src.kind == "jsonl":
+        assert src.path is not None
+        k = -1
+        with open(src.path, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                if raw.strip():
+                    k += 1
+                    if k == row:
+                        return f"{src.label}:{lineno}"
+    elif src.kind == "csv":
+        assert src.path is not None
+        with open(src.path, newline="", encoding="utf-8", errors="replace") as f:
+            reader = csv.reader(f)
+            start = 1
+            for k, _ in enumerate(reader):
+                if k == row + 1:  # record 0 is the header
+                    return f"{src.label}:{start}"
+                start = reader.line_num + 1
+    return f"{src.label}: row {row + 1}"
+
+
+# ---------------------------------------------------------------------------------------
+# column mapping
+
+
+def _find(columns: Sequence[str], role: str) -> str | None:
+    lower: dict[str, str] = {}
+    for col in columns:
+        lower.setdefault(col.lower(), col)
+    for spelling in COLUMN_SPELLINGS[role]:
+        if spelling in columns:
+            return spelling
+        if spelling in lower:
+            return lower[spelling]
+    return None
+
+
+def _resolve(src: _Source, columns: list[str], opts: _Options) -> _Mapping:
+    """Pick the column of each role and the row shape of one input."""
+    label = src.label
+
+    def explicit(role: str) -> str | None:
+        name = getattr(opts, _OPTION_OF_ROLE[role])
+        if name is not None and name not in columns:
+            raise InputError(
+                f"{label}: column {name!r} ({_OPTION_OF_ROLE[role]}) not found; columns are {columns}"
+            )
+        return name
+
+    def pick(role: str) -> str | None:
+        return explicit(role) if getattr(opts, _OPTION_OF_ROLE[role]) is not None else _find(columns, role)
+
+    id_ = pick("id")
+    if id_ is None:
+        raise InputError(
+            f"{label}: no problem-id column; columns are {columns}; accepted spellings: "
+            f"{', '.join(COLUMN_SPELLINGS['id'])} (or pass id_col= / --id-col)"
+        )
+    if opts.reward_col is not None and (opts.c_col is not None or opts.n_col is not None):
+        raise InputError(
+            f"{label}: give either reward_col (per-sample rows) or c_col/n_col (count rows), not both"
+        )
+    sample = pick("sample")
+    reward = pick("reward")
+    c = pick("c")
+    n = pick("n")
+    if opts.c_col is not None or opts.n_col is not None:
+        counts = True
+        if c is None and reward is not None and reward.lower() in _COUNT_LIKE_REWARDS:
+            c, reward = reward, None
+    elif opts.reward_col is not None:
+        counts = False
+    elif n is not None and sample is None and c is not None and reward is None:
+        counts = True
+    elif (
+        n is not None
+        and sample is None
+        and c is None
+        and reward is not None
+        and reward.lower() in _COUNT_LIKE_REWARDS
+    ):
+        counts, c, reward = True, reward, None  # `correct` next to `n` is a count
+    else:
+        counts = False
+    if counts and (c is None or n is None):
+        missing = "c" if c is None else "n"
+        raise InputError(
+            f"{label}: count rows need a {missing} column; columns are {columns}; accepted spellings: "
+            f"{', '.join(COLUMN_SPELLINGS[missing])} (or pass {missing}_col= / --{missing}-col)"
+        )
+    if not counts and reward is None:
+        raise InputError(
+            f"{label}: no reward column; columns are {columns}; accepted spellings: "
+            f"{', '.join(COLUMN_SPELLINGS['reward'])} (or pass reward_col= / --reward-col), "
+            f"or count columns c ({', '.join(COLUMN_SPELLINGS['c'])}) "
+            f"with n ({', '.join(COLUMN_SPELLINGS['n'])})"
+        )
+    answer = pick("answer")
+    if opts.by is not None and opts.by not in columns:
+        raise InputError(f"{label}: group column {opts.by!r} (by) not found; columns are {columns}")
+    extras = []
+    for col in columns:
+        if col.lower() in COLUMN_SPELLINGS["group"] and col != opts.by:
+            extras.append(col)
+    if counts:
+        used = {id_, c, n, opts.by, *extras}
+        shape: Literal["samples", "counts"] = "counts"
+        answer = sample = None
+    else:
+        used = {id_, reward, answer, sample, opts.by, *extras}
+        shape = "samples"
+        c = n = None
+    unused = tuple(col for col in columns if col not in used)
+    return _Mapping(shape, id_, reward, c, n, answer, sample, opts.by, tuple(extras), unused)
+
+
+# ---------------------------------------------------------------------------------------
+# normalisation: one lazy frame per input with canonical columns
+
+
+_NUMERIC_KINDS = (pl.Boolean, pl.Null)
+
+
+def _numeric(name: str, dtype: pl.DataType, label: str, what: str) -> tuple[pl.Expr, pl.Expr]:
+    """(value as Float64, flag "present but not a number") for a reward or count column."""
+    col = pl.col(name)
+    if dtype.is_numeric() or isinstance(dtype, _NUMERIC_KINDS):
+        return col.cast(pl.Float64), pl.lit(False)
+    if dtype == pl.String:
+        text = col.str.strip_chars()
+        low = text.str.to_lowercase()
+        value = (
+            pl.when(low == "true")
+            .then(pl.lit(1.0))
+            .when(low == "false")
+            .then(pl.lit(0.0))
+            .otherwise(text.cast(pl.Float64, strict=False))
+        )
+        return value, col.is_not_null() & value.is_null()
+    raise InputError(f"{label}: {what} column {name!r} has type {dtype}; expected numbers or booleans")
+
+
+def _read_overrides(src: _Source, m: _Mapping, schema: pl.Schema) -> dict[str, Any]:
+    """Read options of text files: keys as strings, integer rewards as floats, all as text in string mode."""
+    if src.kind not in ("jsonl", "csv"):
+        return {}
+    out: dict[str, Any] = {}
+    for col in (m.id, m.answer, m.sample, m.by, *m.extras):
+        if col is not None:
+            out[col] = pl.String
+    for col in (m.reward, m.c, m.n):
+        if col is None:
+            continue
+        if src.string_mode:
+            out[col] = pl.String
+        elif schema[col].is_integer():
+            out[col] = pl.Float64  # a later 0.5 must not fail an integer column
+    return out
+
+
+def _key_type(sources: list[_Source], maps: list[_Mapping], col_of: Any) -> pl.DataType:
+    """Int64 when the column is an integer in every input (no per-row string cast), else String."""
+    for src, m in zip(sources, maps):
+        col = col_of(m)
+        if col is None:
+            continue
+        if src.kind in ("jsonl", "csv") or not _schema(src)[col].is_integer():
+            return pl.String()
+    return pl.Int64()
+
+
+def _normalize(
+    src: _Source, fidx: int, m: _Mapping, label: str | None, diag: bool, keys: dict[str, pl.DataType]
+) -> pl.LazyFrame:
+    """Canonical columns: _g _id (_r _rbad _a _s | _c _cbad _n _nbad) _x0.. _empty [_pos _raw0 (_raw1)].
+
+    ``keys`` gives the dtype of the key columns _g, _id, _s, _x<j>; the rest are
+    Float64 (rewards, counts), String (answers) or Boolean (flags).
+    """
+    schema0 = _schema(src)
+    overrides = _read_overrides(src, m, schema0)
+    lf = _scan(src, overrides, row_index=diag)
+    schema = _schema(src, overrides) if overrides else schema0
+    used = [col for col in (m.id, m.reward, m.c, m.n, m.answer, m.sample, m.by) if col is not None]
+    exprs: list[pl.Expr] = [
+        (pl.col(m.by).cast(keys["_g"]) if m.by is not None else pl.lit(label, pl.String)).alias("_g"),
+        pl.col(m.id).cast(keys["_id"]).alias("_id"),
+        pl.all_horizontal([pl.col(col).is_null() for col in used]).alias("_empty"),
+    ]
+    if m.shape == "samples":
+        assert m.reward is not None
+        r, rbad = _numeric(m.reward, schema[m.reward], src.label, "reward")
+        exprs += [r.alias("_r"), rbad.alias("_rbad")]
+        exprs.append((pl.col(m.answer).cast(pl.String) if m.answer else pl.lit(None, pl.String)).alias("_a"))
+        exprs.append((pl.col(m.sample).cast(keys["_s"]) if m.sample else pl.lit(None, pl.String)).alias("_s"))
+        raws = [m.reward]
+    else:
+        assert m.c is not None and m.n is not None
+        c, cbad = _numeric(m.c, schema[m.c], src.label, "count c")
+        n, nbad = _numeric(m.n, schema[m.n], src.label, "count n")
+        exprs += [c.alias("_c"), cbad.alias("_cbad"), n.alias("_n"), nbad.alias("_nbad")]
+        raws = [m.c, m.n]
+    for j, col in enumerate(m.extras):
+        exprs.append(pl.col(col).cast(keys[f"_x{j}"]).alias(f"_x{j}"))
+    if diag:
+        exprs.append((pl.lit(fidx, pl.Int64) * (1 << _POS_SHIFT) + pl.col(_ROW).cast(pl.Int64)).alias("_pos"))
+        exprs += [pl.col(col).cast(pl.String).alias(f"_raw{j}") for j, col in enumerate(raws)]
+    return lf.select(exprs)
+
+
+def _decode(pos: int) -> tuple[int, int]:
+    return pos >> _POS_SHIFT, pos & ((1 << _POS_SHIFT) - 1)
+
+
+# ---------------------------------------------------------------------------------------
+# public entry points
+
+
+def read(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    id_col: str | None = None,
+    reward_col: str | None = None,
+    c_col: str | None = None,
+    n_col: str | None = None,
+    answer_col: str | None = None,
+    sample_col: str | None = None,
+    by: str | None = None,
+    threshold: float | None = None,
+    binary: bool = False,
+    keep_rewards: bool | None = None,
+) -> Dataset:
+    """Read sample logs or per-problem counts into per-group :class:`ProblemTable` s.
+
+    Per problem i (rows j of that problem in one group):
+
+        n_i = #rows,   c_i = Σ_j r_ij  (0/1 rewards)   or   Σ_j 1[r_ij ≥ t]  (threshold t)
+
+    the sufficient statistic of pass@k and pass^k (Chen et al. 2021, Eq. 1).
+
+    Args:
+      paths: one path or a sequence; format by extension (.jsonl/.ndjson/.json,
+        .csv, .parquet/.pq). Several files are concatenated (see module
+        docstring for how they are grouped).
+      id_col, reward_col, c_col, n_col, answer_col, sample_col: column names,
+        overriding auto-detection (:data:`COLUMN_SPELLINGS`). Giving
+        reward_col forces the samples shape; c_col or n_col the counts shape.
+      by: group rows by this column (e.g. "model", "step").
+      threshold: a sample is correct when reward ≥ threshold (continuous rewards).
+      binary: require every reward to be 0 or 1 (bools allowed); anything else
+        is an error naming its line.
+      keep_rewards: keep per-problem reward arrays; default (None) keeps them
+        only for groups whose rewards are not all 0/1.
+
+    Returns:
+      :class:`Dataset` with, per group, ids object (P,), n int64 (P,), c int64 (P,)
+      or None, and the optional rewards / votes / vote_correct lists of P arrays.
+
+    Raises:
+      InputError: missing file, unknown extension, empty file, missing column,
+        malformed JSON, non-numeric / NaN / null reward or id, bad counts
+        (c > n, c < 0, non-integers, n < 1), duplicate (problem, sample id),
+        duplicate problem in a count group, a problem mixing models in one group.
+        The message is one line naming file and line (or row).
+    """
+    if isinstance(paths, (str, Path)):
+        path_list: list[str | Path] = [paths]
+    else:
+        path_list = list(paths)
+    opts = _make_options(
+        id_col, reward_col, c_col, n_col, answer_col, sample_col, by, threshold, binary, keep_rewards
+    )
+    sources, digests = _file_sources(path_list)
+    return _read_sources(sources, opts, digests)
+
+
+def from_frame(
+    frame: Any,
+    *,
+    source: str = "<frame>",
+    id_col: str | None = None,
+    reward_col: str | None = None,
+    c_col: str | None = None,
+    n_col: str | None = None,
+    answer_col: str | None = None,
+    sample_col: str | None = None,
+    by: str | None = None,
+    threshold: float | None = None,
+    binary: bool = False,
+    keep_rewards: bool | None = None,
+) -> Dataset:
+    """As :func:`read`, from an in-memory polars / pandas / pyarrow frame.
+
+    Args:
+      frame: polars DataFrame or LazyFrame, pandas DataFrame, pyarrow Table or
+        RecordBatch, with one row per sample or per problem.
+      source: name used for the frame in messages (rows are named ``row r``, 1-based).
+      others: as :func:`read`.
+
+    Returns:
+      :class:`Dataset` (``sha256`` is empty: a frame is not a file).
+    """
+    opts = _make_options(
+        id_col, reward_col, c_col, n_col, answer_col, sample_col, by, threshold, binary, keep_rewards
+    )
+    lf = _as_lazy(frame, source)
+    if lf.select(pl.len()).collect().item() == 0:
+        raise InputError(f"{source}: empty frame (no rows)")
+    src = _Source(source, "frame", source, frame=lf)
+    return _read_sources([src], opts, {})
+
+
+def from_counts(ids: Any, n: Any, c: Any, *, group: str = "") -> ProblemTable:
+    """A :class:`ProblemTable` from per-problem arrays, validated and sorted by id.
+
+    Args:
+      ids: (P,) problem ids (converted with ``str``), unique, not None.
+      n: int array (P,), samples per problem, ≥ 1.
+      c: int array (P,), correct samples, 0 ≤ c ≤ n.
+      group: group name used in error messages.
+
+    Returns:
+      ProblemTable with ids object (P,), n int64 (P,), c int64 (P,).
+    """
+    where = f"group {group!r}: " if group else ""
+    id_list = list(np.asarray(ids, dtype=object).ravel()) if np.ndim(ids) else [ids]
+    for i, v in enumerate(id_list):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            raise InputError(f"{where}problem index {i}: missing id")
+    str_ids = np.array([str(v) for v in id_list], dtype=object)
+    try:
+        n_arr, c_arr = as_counts(n, c, str_ids)
+    except ValueError as e:
+        raise InputError(f"{where}{e}") from None
+    if n_arr.shape[0] != str_ids.shape[0]:
+        raise InputError(f"{where}{str_ids.shape[0]} ids but {n_arr.shape[0]} counts")
+    order = np.argsort(str_ids.astype(str), kind="stable")
+    sorted_ids = str_ids[order]
+    same = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
+    if same.size:
+        dup = sorted_ids[same[0]]
+        where_dup = [i for i, v in enumerate(str_ids) if v == dup][:2]
+        raise InputError(f"{where}duplicate problem id {dup!r} at indices {where_dup[0]} and {where_dup[1]}")
+    return ProblemTable(ids=sorted_ids, n=n_arr[order], c=c_arr[order])
+
+
+def bundled_deepscaler() -> tuple[Path, Path]:
+    """Paths of the bundled DeepScaleR count files ``(base.jsonl, rl.jsonl)``.
+
+    Real per-prompt counts (1060 prompts, n = 128 each) for DeepSeek-R1-Distill-
+    Qwen-1.5B (base) and DeepScaleR-1.5B-Preview (rl); see the README beside them.
+    """
+    folder = resources.files("passlens") / "data" / "deepscaler32k"
+    return Path(str(folder / "base.jsonl")), Path(str(folder / "rl.jsonl"))
+
+
+# ---------------------------------------------------------------------------------------
+# implementation
+
+
+def _make_options(
+    id_col: str | None,
+    reward_col: str | None,
+    c_col: str | None,
+    n_col: str | None,
+    answer_col: str | None,
+    sample_col: str | None,
+    by: str | None,
+    threshold: float | None,
+    binary: bool,
+    keep_rewards: bool | None,
+) -> _Options:
+    if threshold is not None:
+        try:
+            threshold = float(threshold)
+        except (TypeError, ValueError):
+            raise InputError(f"threshold must be a number, got {threshold!r}") from None
+        if not math.isfinite(threshold):
+            raise InputError(f"threshold must be finite, got {threshold!r}")
+    return _Options(
+        id_col, reward_col, c_col, n_col, answer_col, sample_col, by, threshold, bool(binary), keep_rewards
+    )
+
+
+def _as_lazy(frame: Any, source: str) -> pl.LazyFrame:
+    if isinstance(frame, pl.LazyFrame):
+        return frame
+    if isinstance(frame, pl.DataFrame):
+        return frame.lazy()
+    module = type(frame).__module__.split(".")[0]
+    try:
+        if module == "pandas":
+            return pl.from_pandas(frame).lazy()
+        if module == "pyarrow":
+            out = pl.from_arrow(frame)
+            if isinstance(out, pl.DataFrame):
+                return out.lazy()
+    except Exception as e:  # conversion errors of foreign frames vary by library
+        raise InputError(
+            f"{source}: cannot convert {type(frame).__name__} to a table: {_one_line(e)}"
+        ) from None
+    raise InputError(
+        f"{source}: unsupported frame type {type(frame).__name__}; pass polars, pandas or pyarrow"
+    )
+
+
+def _natural_key(label: str) -> tuple[Any, ...]:
+    parts = re.split(r"(\d+)", label)
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p != "")
+
+
+def _group_order(labels: Sequence[str]) -> list[str]:
+    """Numeric labels numerically (steps), else natural order ("ckpt-2" < "ckpt-10")."""
+    try:
+        values = [float(v) for v in labels]
+        if all(math.isfinite(v) for v in values):
+            return [lab for _, lab in sorted(zip(values, labels))]
+    except ValueError:
+        pass
+    return sorted(labels, key=lambda s: (_natural_key(s), s))
+
+
+def _read_sources(sources: list[_Source], opts: _Options, digests: dict[str, str]) -> Dataset:
+    maps = [_resolve(src, list(_schema(src).names()), opts) for src in sources]
+    shapes = {m.shape for m in maps}
+    if len(shapes) > 1:
+        kinds = ", ".join(f"{s.label} ({m.shape})" for s, m in zip(sources, maps))
+        raise InputError(f"inputs mix per-sample and count rows: {kinds}")
+    notes: list[str] = []
+    for s in sources:
+        if s.blank_lines:
+            notes.append(f"{s.label}: {s.blank_lines} blank line(s) skipped")
+    unused: dict[tuple[str, ...], list[str]] = {}
+    for s, m in zip(sources, maps):
+        if m.unused:
+            unused.setdefault(m.unused, []).append(s.label)
+    for cols, where in unused.items():
+        notes.append(f"column(s) not used: {', '.join(cols)} (in {', '.join(where)})")
+    maps = _harmonize(sources, maps, notes)
+
+    labels: list[str | None]
+    by_label: str | None = opts.by
+    if opts.by is not None:
+        labels = [None] * len(sources)
+    elif len(sources) == 1:
+        labels = [""]
+    else:
+        labels = [s.stem for s in sources]
+        by_label = "file"
+        single = _single_values(sources, maps) if maps[0].extras else None
+        if single is not None:
+            labels = [""] * len(sources)
+            by_label = None
+            notes.append(
+                f"{len(sources)} files pooled into one group: every row has "
+                + ", ".join(f"{k}={v!r}" for k, v in single.items())
+            )
+        else:
+            notes.append(
+                "several files without by=: one group per file (" + ", ".join(map(repr, labels)) + ")"
+            )
+
+    job = _Job(sources, maps, labels)
+    if maps[0].shape == "counts":
+        groups, rows = _read_counts(job, opts, notes)
+    else:
+        groups, rows = _read_samples(job, opts, notes)
+    return Dataset(
+        groups=groups,
+        shape=maps[0].shape,
+        by=by_label,
+        files=[s.label for s in sources],
+        sha256=digests,
+        rows=rows,
+        notes=notes,
+    )
+
+
+def _harmonize(sources: list[_Source], maps: list[_Mapping], notes: list[str]) -> list[_Mapping]:
+    """Optional roles (answer, sample id, model columns) are used only when every input has them."""
+    have_answer = all(m.answer for m in maps)
+    have_sample = all(m.sample for m in maps)
+    common = set(maps[0].extras).intersection(*(m.extras for m in maps))
+    out = []
+    for s, m in zip(sources, maps):
+        dropped = [
+            col for col, keep in ((m.answer, have_answer), (m.sample, have_sample)) if col and not keep
+        ]
+        dropped += [x for x in m.extras if x not in common]
+        if dropped:
+            notes.append(f"{s.label}: column(s) {', '.join(dropped)} not used (absent from other inputs)")
+        out.append(
+            _Mapping(
+                m.shape,
+                m.id,
+                m.reward,
+                m.c,
+                m.n,
+                m.answer if have_answer else None,
+                m.sample if have_sample else None,
+                m.by,
+                tuple(x for x in m.extras if x in common),
+                m.unused,
+            )
+        )
+    return out
+
+
+def _single_values(sources: list[_Source], maps: list[_Mapping]) -> dict[str, str] | None:
+    """Value of each model/checkpoint/step column when it is one and the same in every file."""
+    found: dict[str, set[Any]] = {}
+    for src, m in zip(sources, maps):
+        overrides = {x: pl.String for x in m.extras} if src.kind in ("jsonl", "csv") else None
+        query = _scan(src, overrides).select([pl.col(x).cast(pl.String) for x in m.extras]).unique()
+        try:
+            frame = query.collect(engine="streaming")
+        except pl.exceptions.PolarsError as e:
+            _diagnose(src)
+            raise InputError(f"{src.label}: cannot read {src.kind}: {_one_line(e)}") from None
+        for x in m.extras:
+            found.setdefault(x.lower(), set()).update(frame[x].to_list())
+            if len(found[x.lower()]) > 1:
+                return None
+    return {k: next(iter(v)) for k, v in found.items()}
+
+
+def _pid(pid: Any) -> str:
+    return repr(str(pid))
+
+
+class _Job:
+    """The inputs of one read, their column mappings and group labels; builds and runs queries."""
+
+    def __init__(self, sources: list[_Source], maps: list[_Mapping], labels: list[str | None]) -> None:
+        self.sources, self.maps, self.labels = sources, maps, labels
+        self.multi = labels[0] is None or len(set(labels)) > 1  # several groups
+        m = maps[0]
+        self.keys: dict[str, pl.DataType] = {
+            "_g": _key_type(sources, maps, lambda mm: mm.by),
+            "_id": _key_type(sources, maps, lambda mm: mm.id),
+            "_s": _key_type(sources, maps, lambda mm: mm.sample),
+        }
+        for j in range(len(m.extras)):
+            self.keys[f"_x{j}"] = _key_type(sources, maps, lambda mm, j=j: mm.extras[j])
+
+    def frame(self, diag: bool, only: int | None = None) -> pl.LazyFrame:
+        """All inputs concatenated in canonical columns (or only input number ``only``)."""
+        frames = [
+            _normalize(s, i, m, lab, diag, self.keys)
+            for i, (s, m, lab) in enumerate(zip(self.sources, self.maps, self.labels))
+            if only is None or i == only
+        ]
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+
+    def run(self, build: Any) -> Any:
+        """Run ``build()`` (which scans the inputs); on a read error, find the culprit.
+
+        A typed read of a text file can fail late (a reward 'true' after numbers):
+        then each text input is checked line by line in Python (malformed JSON,
+        ragged CSV rows are reported with their line) and re-read with its
+        numeric columns as text, which the parsing expressions handle.
+        """
+        try:
+            return build()
+        except pl.exceptions.PolarsError:
+            pass
+        for src in self.sources:
+            _diagnose(src)
+            if src.kind in ("jsonl", "csv"):
+                src.string_mode = True
+        try:
+            return build()
+        except pl.exceptions.PolarsError as e:
+            raise InputError(
+                f"{', '.join(s.label for s in self.sources)}: cannot read: {_one_line(e)}"
+            ) from None
+
+    def where(self, pos: int) -> str:
+        f, row = _decode(pos)
+        return _where(self.sources[f], row)
+
+    def first_row(self, flag: pl.Expr) -> dict[str, Any]:
+        """The earliest row (file order, then row order) where ``flag`` holds."""
+        out = self.run(lambda: self.frame(True).filter(flag).sort("_pos").head(1).collect())
+        return out.row(0, named=True)
+
+    def rows_of(self, group: Any, pid: Any, cols: list[str]) -> pl.DataFrame:
+        """Position and ``cols`` of every row of one problem of one group, in file order."""
+        flt = (pl.col("_g") == group) & (pl.col("_id") == pid)
+        return self.run(lambda: self.frame(True).filter(flt).select(["_pos", *cols]).sort("_pos").collect())
+
+    def in_group(self, group: Any) -> str:
+        return f" in group {str(group)!r}" if self.multi else ""
+
+    def mixed(self, pos: int, group: Any, pid: Any, col: str, values: list[Any]) -> InputError:
+        return InputError(
+            f"{self.where(pos)}: problem {_pid(pid)}{self.in_group(group)} has rows from several {col!r} "
+            f"values {[None if v is None else str(v) for v in values]}; pass by={col!r} (--by {col}) "
+            "to compare them separately"
+        )
+
+
+def _bad_row_message(rec: dict[str, Any], m: _Mapping, binary: bool) -> str:
+    pid = rec["_id"]
+    if pid is None:
+        return f"missing problem id (column {m.id!r})"
+    who = f"problem {_pid(pid)}: "
+    r = rec["_r"]
+    if rec["_rbad"]:
+        return f"{who}reward {rec['_raw0']!r} is not a number (column {m.reward!r})"
+    if r is None:
+        return f"{who}missing reward (column {m.reward!r})"
+    if math.isnan(r):
+        return f"{who}reward is NaN (column {m.reward!r})"
+    if math.isinf(r):
+        return f"{who}reward is infinite (column {m.reward!r})"
+    if binary and r not in (0.0, 1.0):
+        why = "outside [0, 1]" if not 0.0 <= r <= 1.0 else "not 0 or 1"
+        return f"{who}reward {r:g} is {why}; binary rewards were required"
+    if rec["_g"] is None:
+        return f"{who}missing value in group column {m.by!r}"
+    if m.sample is not None and rec["_s"] is None:
+        return f"{who}missing sample id (column {m.sample!r})"
+    return f"{who}invalid row"  # pragma: no cover - every flagged condition is named above
+
+
+def _split_lists(series: pl.Series, dtype: Any) -> list[np.ndarray]:
+    """A list column → one numpy array per row (one flat conversion, then views)."""
+    ends = np.cumsum(series.list.len().to_numpy().astype(np.int64)).tolist()
+    flat = series.explode().to_numpy().astype(dtype, copy=False)
+    # slicing in a comprehension: np.split's per-piece bookkeeping costs ~10 µs * P
+    return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+
+
+def _read_samples(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str, ProblemTable], int]:
+    m = job.maps[0]
+    has_answer = m.answer is not None
+    has_sample = m.sample is not None
+    extras = range(len(m.extras))
+    t = opts.threshold
+    r = pl.col("_r")
+    is01 = ((r == 0.0) | (r == 1.0)).fill_null(False)
+    bad = ~pl.col("_empty") & (
+        pl.col("_id").is_null()
+        | ~r.is_finite().fill_null(False)
+        | pl.col("_g").is_null()
+        | (pl.col("_s").is_null() if has_sample else pl.lit(False))
+        | (~is01 if opts.binary else pl.lit(False))
+    )
+    correct = ((r >= t) if t is not None else (r == 1.0)).fill_null(False)
+
+    def flagged(diag: bool, only: int | None = None) -> pl.LazyFrame:
+        lf = job.frame(diag, only).with_columns(bad.alias("_bad"), correct.alias("_ok"))
+        lf = lf.with_columns((~pl.col("_bad") & ~pl.col("_empty") & ~is01).alias("_nb"))
+        return lf.with_columns(pl.col("_a").fill_null("")) if has_answer else lf
+
+    # One streaming pass. With answers it is keyed by (group, problem, answer) and
+    # then folded per problem on the (much smaller) result: one hash pass, not two.
+    # Without `by` and with one label, the group is a constant: keep it out of the hash keys.
+    pkeys = ["_g", "_id"] if job.multi else ["_id"]
+    keys = [*pkeys, "_a"] if has_answer else pkeys
+
+    def with_group(df: pl.DataFrame) -> pl.DataFrame:
+        return df if job.multi else df.with_columns(pl.lit(job.labels[0], pl.String).alias("_g"))
+
+    aggs = [
+        pl.len().alias("n"),
+        pl.col("_bad").sum().alias("n_bad"),
+        pl.col("_empty").sum().alias("n_empty"),
+        pl.col("_nb").sum().alias("n_nb"),
+        pl.col("_ok").sum().alias("c"),  # a count of booleans: exact integers, no float sum of rewards
+    ]
+    for j in extras:
+        aggs += [pl.col(f"_x{j}").n_unique().alias(f"u{j}"), pl.col(f"_x{j}").first().alias(f"f{j}")]
+    keep_all = opts.keep_rewards is True
+    if has_answer:
+        aggs.append(pl.col("_ok").any().alias("vote_ok"))
+    else:
+        if has_sample:
+            aggs.append(pl.col("_s").n_unique().alias("n_sid"))
+        if keep_all:
+            aggs.append(pl.col("_r").alias("rewards"))  # sorted after: list.sort on P lists beats sort-in-agg
+
+    def queries() -> list[pl.LazyFrame]:
+        lf = flagged(False)
+        out = [lf.group_by(keys).agg(aggs)]
+        if has_answer and has_sample:
+            out.append(lf.group_by(pkeys).agg(pl.col("_s").n_unique().alias("n_sid")))
+        return out
+
+    results = job.run(lambda: pl.collect_all(queries(), engine="streaming"))
+    stats: pl.DataFrame = results[0]
+    if has_answer:
+        # sort by answer text once, then fold: lists keep row order within each problem
+        cells = stats.sort("_a")
+        fold = [pl.col(k).sum() for k in ("n", "n_bad", "n_empty", "n_nb", "c")]
+        fold.append((pl.col("n") - pl.col("n_empty")).filter(pl.col("_a") == "").sum().alias("n_noanswer"))
+        for j in extras:
+            fold += [
+                pl.max_horizontal(pl.col(f"u{j}").max(), pl.col(f"f{j}").n_unique()).alias(f"u{j}"),
+                pl.col(f"f{j}").first(),
+            ]
+        fold += [pl.col("n").alias("votes"), pl.col("vote_ok")]
+        stats = cells.group_by(pkeys).agg(fold)
+        if has_sample:
+            stats = stats.join(results[1], on=pkeys, how="left", nulls_equal=True)
+    stats = with_group(stats)
+    rows = int(stats["n"].sum())
+
+    # 1. row-level errors: the first bad row in file order.
+    if stats["n_bad"].sum() > 0:
+        rec = job.first_row(bad)
+        raise InputError(f"{job.where(rec['_pos'])}: {_bad_row_message(rec, m, opts.binary)}")
+    empties = int(stats["n_empty"].sum())
+    if empties:
+        notes.append(f"{empties} empty row(s) (no {m.id!r}, no {m.reward!r}) skipped")
+    stats = stats.filter(pl.col("_id").is_not_null())
+
+    # 2. a problem mixing models / checkpoints / steps inside one group: an error
+    #    without `by`; with `by` (one grouping column chosen) the others are pooled, and said so.
+    for j, x in enumerate(m.extras):
+        mixed = stats.filter(pl.col(f"u{j}") > 1).sort(["_g", "_id"])
+        if mixed.height and m.by is not None:
+            for g, count, pid in (
+                mixed.group_by("_g", maintain_order=True).agg(pl.len(), pl.col("_id").first()).iter_rows()
+            ):
+                notes.append(
+                    f"group {str(g)!r}: {count} problem(s) (e.g. {_pid(pid)}) have rows from several "
+                    f"{x!r} values, pooled; filter the input to keep one {x}"
+                )
+        elif mixed.height:
+            g, pid = mixed["_g"][0], mixed["_id"][0]
+            seen = job.rows_of(g, pid, [f"_x{j}"])
+            values = seen[f"_x{j}"].unique(maintain_order=True).to_list()
+            second = seen.filter(pl.col(f"_x{j}").eq_missing(values[1]))["_pos"][0]
+            raise job.mixed(second, g, pid, x, values)
+        per_group = stats.group_by("_g").agg(pl.col(f"f{j}").unique().alias("vals"))
+        for g, vals in per_group.iter_rows():
+            if len(vals) > 1:
+                shown = sorted(map(str, vals))
+                notes.append(
+                    f"group {str(g)!r}: column {x!r} has {len(vals)} values ({', '.join(shown[:5])}"
+                    f"{', …' if len(shown) > 5 else ''}) on disjoint problems; pass by={x!r} to split them"
+                )
+
+    # 3. duplicate (problem, sample id).
+    if has_sample:
+        dup = stats.filter(pl.col("n_sid") < pl.col("n")).sort(["_g", "_id"])
+        if dup.height:
+            g, pid = dup["_g"][0], dup["_id"][0]
+            first_at: dict[Any, int] = {}
+            for pos, sid in job.rows_of(g, pid, ["_s"]).iter_rows():
+                if sid in first_at:
+                    raise InputError(
+                        f"{job.where(pos)}: problem {_pid(pid)}{job.in_group(g)}: duplicate sample id "
+                        f"{str(sid)!r} (first at {job.where(first_at[sid])})"
+                    )
+                first_at[sid] = pos
+
+    # 4. where each non-binary group's first non-0/1 reward sits; reward arrays.
+    nb_per_group = stats.group_by("_g").agg(pl.col("n_nb").sum())
+    nonbinary = {g for g, k in nb_per_group.iter_rows() if k > 0}
+    first_nb = _first_nonbinary(job, flagged, nonbinary) if nonbinary else {}
+    want = nonbinary if opts.keep_rewards is None else set()
+    if has_answer and keep_all:
+        want = set(stats["_g"].unique().to_list())
+    if want:
+        chosen = pl.col("_g").is_in(list(want)) & ~pl.col("_empty")
+        rew = job.run(
+            lambda: (
+                flagged(False)
+                .filter(chosen)
+                .group_by(pkeys)
+                .agg(pl.col("_r").alias("rewards"))
+                .collect(engine="streaming")
+            )
+        )
+        rew = with_group(rew)
+        stats = stats.join(rew, on=["_g", "_id"], how="left")
+    if "rewards" in stats.columns:
+        stats = stats.with_columns(pl.col("rewards").list.sort())
+    if has_answer:
+        missing = int(stats["n_noanswer"].sum())
+        if missing:
+            notes.append(f"{missing} row(s) with missing or empty answer kept as answer class ''")
+
+    # 5. one table per group, problems sorted by id (as text).
+    stats = stats.with_columns(pl.col("_g").cast(pl.String).alias("_label"), pl.col("_id").cast(pl.String))
+    groups: dict[str, ProblemTable] = {}
+    parts = {key[0]: part for key, part in stats.partition_by("_label", as_dict=True).items()}
+    for label in _group_order(list(parts)):
+        part = parts[label].sort("_id")
+        g = part["_g"][0]
+        binary_group = g not in nonbinary
+        counted = binary_group or t is not None
+        rewards = None
+        if "rewards" in part.columns and (keep_all or g in want):
+            rewards = _split_lists(part["rewards"], np.float64)
+        votes = vote_ok = None
+        if has_answer:
+            votes = _split_lists(part["votes"], np.int64)
+            vote_ok = _split_lists(part["vote_ok"], bool) if counted else None
+        if not binary_group:
+            what = f"group {label!r}: " if label else ""
+            if t is None:
+                notes.append(
+                    f"{what}rewards are not all 0/1 (first at {first_nb[g]}): c is None"
+                    + (" and answers have no correctness" if has_answer else "")
+                    + "; pass threshold= to count successes"
+                )
+            if rewards is None:
+                notes.append(f"{what}reward arrays not kept (keep_rewards=False)")
+        groups[label] = ProblemTable(
+            ids=part["_id"].to_numpy().astype(object),
+            n=part["n"].to_numpy().astype(np.int64),
+            c=part["c"].to_numpy().astype(np.int64) if counted else None,
+            rewards=rewards,
+            votes=votes,
+            vote_correct=vote_ok,
+            nonbinary_at=first_nb.get(g),
+        )
+    return groups, rows
+
+
+def _first_nonbinary(job: _Job, flagged: Any, groups: set[Any]) -> dict[Any, str]:
+    """Location of the first non-0/1 reward of each group in ``groups``.
+
+    Without ``by`` each input is one group: a filtered ``head(1)`` per input stops
+    at the first hit instead of scanning the whole file.
+    """
+    if job.labels[0] is None:
+        firsts = job.run(
+            lambda: (
+                flagged(True)
+                .filter(pl.col("_nb"))
+                .group_by("_g")
+                .agg(pl.col("_pos").min())
+                .collect(engine="streaming")
+            )
+        )
+        return {g: job.where(pos) for g, pos in firsts.iter_rows()}
+    out: dict[Any, str] = {}
+    for i, label in enumerate(job.labels):
+        if label in out or label not in groups:
+            continue
+        hit = job.run(lambda i=i: flagged(True, i).filter(pl.col("_nb")).select("_pos").head(1).collect())
+        if hit.height:
+            out[label] = job.where(hit["_pos"][0])
+    return out
+
+
+def _read_counts(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str, ProblemTable], int]:
+    m = job.maps[0]
+    if opts.threshold is not None:
+        notes.append("threshold ignored: the inputs hold counts, not rewards")
+    df: pl.DataFrame = job.run(lambda: job.frame(True).collect(engine="streaming")).sort("_pos")
+    rows = df.height
+    empty = df["_empty"].to_numpy()
+    # counts pass through float64 so that 1.5 or 'x' can be named; exact for |x| < 2⁵³ (checked below)
+    c = df["_c"].to_numpy().astype(np.float64)
+    n = df["_n"].to_numpy().astype(np.float64)
+    id_null = df["_id"].is_null().to_numpy()
+    with np.errstate(invalid="ignore"):
+        checks: list[tuple[np.ndarray, Any]] = [
+            (id_null, lambda i: f"missing problem id (column {m.id!r})"),
+            (df["_cbad"].to_numpy(), lambda i: f"count {m.c!r} = {df['_raw0'][i]!r} is not a number"),
+            (df["_nbad"].to_numpy(), lambda i: f"count {m.n!r} = {df['_raw1'][i]!r} is not a number"),
+            (~np.isfinite(c), lambda i: f"missing or non-finite count {m.c!r}"),
+            (~np.isfinite(n), lambda i: f"missing or non-finite count {m.n!r}"),
+            (c != np.round(c), lambda i: f"count {m.c!r} = {c[i]:g} is not an integer"),
+            (n != np.round(n), lambda i: f"count {m.n!r} = {n[i]:g} is not an integer"),
+            (n >= 2.0**53, lambda i: f"n = {n[i]:g} is too large to count exactly"),
+            (n < 1, lambda i: f"n = {n[i]:g} < 1"),
+            (c < 0, lambda i: f"c = {c[i]:g} < 0"),
+            (c > n, lambda i: f"c = {c[i]:g} > n = {n[i]:g}"),
+            (df["_g"].is_null().to_numpy(), lambda i: f"missing value in group column {m.by!r}"),
+        ]
+    flagged = np.zeros(rows, dtype=bool)
+    for mask, _ in checks:
+        flagged |= mask & ~empty
+    if flagged.any():
+        i = int(np.flatnonzero(flagged)[0])
+        where = job.where(int(df["_pos"][i]))
+        who = "" if id_null[i] else f"problem {_pid(df['_id'][i])}: "
+        message = next(msg for mask, msg in checks if mask[i])
+        raise InputError(f"{where}: {who}{message(i)}")
+    if empty.any():
+        notes.append(f"{int(empty.sum())} empty row(s) (no {m.id!r}, {m.c!r}, {m.n!r}) skipped")
+    df = df.filter(~pl.col("_empty"))
+    dup = df.filter(pl.struct("_g", "_id").is_duplicated())
+    if dup.height:
+        first = dup.row(0, named=True)
+        g, pid = first["_g"], first["_id"]
+        same = dup.filter((pl.col("_g") == g) & (pl.col("_id") == pid))
+        differ = []
+        for j, x in enumerate(m.extras):
+            values = same[f"_x{j}"].unique(maintain_order=True).to_list()
+            if len(values) > 1 and m.by is None:
+                pos = same.filter(pl.col(f"_x{j}").eq_missing(values[1]))["_pos"][0]
+                raise job.mixed(pos, g, pid, x, values)
+            if len(values) > 1:
+                differ.append(x)
+        hint = f"; the rows differ in {', '.join(map(repr, differ))}: filter the input" if differ else ""
+        raise InputError(
+            f"{job.where(int(same['_pos'][1]))}: duplicate problem id {_pid(pid)}{job.in_group(g)} "
+            f"(first at {job.where(int(same['_pos'][0]))}){hint}"
+        )
+    df = df.with_columns(pl.col("_g").cast(pl.String).alias("_label"), pl.col("_id").cast(pl.String))
+    groups: dict[str, ProblemTable] = {}
+    parts = {key[0]: part for key, part in df.partition_by("_label", as_dict=True).items()}
+    for label in _group_order(list(parts)):
+        part = parts[label].sort("_id")
+        for j, x in enumerate(m.extras):
+            vals = part[f"_x{j}"].unique().to_list()
+            if len(vals) > 1:
+                notes.append(
+                    f"group {label!r}: column {x!r} has {len(vals)} values on disjoint problems; "
+                    f"pass by={x!r} to split them"
+                )
+        groups[label] = ProblemTable(
+            ids=part["_id"].to_numpy().astype(object),
+            n=part["_n"].to_numpy().astype(np.int64),
+            c=part["_c"].to_numpy().astype(np.int64),
+        )
+    return groups, rows

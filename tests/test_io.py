@@ -1,0 +1,819 @@
+"""Ingestion: every shape and format gives the (n, c) of a plain Python loop; errors name file and line."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import passlens.io as pio
+from passlens.io import InputError, ProblemTable, from_counts, from_frame, read
+
+FORMATS = ["jsonl", "csv", "parquet"]
+
+
+# ---------------------------------------------------------------------------------------
+# writers: one helper per format, from a list of dicts (None = null / empty CSV field)
+
+
+def write(tmp_path: Path, name: str, rows: list[dict[str, Any]], fmt: str) -> Path:
+    path = tmp_path / f"{name}.{fmt}"
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    elif fmt == "csv":
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(columns)
+            for r in rows:
+                w.writerow(["" if r.get(c) is None else r[c] for c in columns])
+    else:
+        pl.DataFrame({c: [r.get(c) for r in rows] for c in columns}, strict=False).write_parquet(path)
+    return path
+
+
+def random_samples(seed: int, problems: int = 12, with_answer: bool = True) -> list[dict[str, Any]]:
+    """Per-sample rows in shuffled order: ids 'p0'…, n in 1..9, 0/1 rewards, answers from a small set."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(problems):
+        p = rng.random()
+        for s in range(rng.randint(1, 9)):
+            ok = rng.random() < p
+            row: dict[str, Any] = {"problem_id": f"p{i}", "reward": int(ok), "sample_id": s}
+            if with_answer:
+                row["answer"] = "42" if ok else rng.choice(["7", "8", "x", ""])
+            rows.append(row)
+    rng.shuffle(rows)
+    return rows
+
+
+def loop_counts(
+    rows: list[dict[str, Any]], id_key: str = "problem_id", r_key: str = "reward"
+) -> dict[str, tuple[int, int]]:
+    """The obvious loop: n = rows per problem, c = sum of rewards."""
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        out[str(r[id_key])][0] += 1
+        out[str(r[id_key])][1] += int(r[r_key])
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def as_dict(table: ProblemTable) -> dict[str, tuple[int, int]]:
+    assert table.c is not None
+    return {i: (int(n), int(c)) for i, n, c in zip(table.ids, table.n, table.c)}
+
+
+def single(ds: pio.Dataset) -> ProblemTable:
+    assert list(ds.groups) == [""]
+    return ds.groups[""]
+
+
+def expect_error(pattern: str, *args: Any, **kwargs: Any) -> str:
+    with pytest.raises(InputError) as info:
+        read(*args, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message
+    assert re.search(pattern, message), message
+    return message
+
+
+# ---------------------------------------------------------------------------------------
+# round trips
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_samples_round_trip(tmp_path: Path, fmt: str, seed: int) -> None:
+    rows = random_samples(seed)
+    ds = read(write(tmp_path, "s", rows, fmt))
+    table = single(ds)
+    assert ds.shape == "samples" and ds.rows == len(rows)
+    assert as_dict(table) == loop_counts(rows)
+    assert list(table.ids) == sorted(table.ids)
+    assert (
+        table.ids.dtype == object
+        and table.n.dtype == np.int64
+        and table.c is not None
+        and table.c.dtype == np.int64
+    )
+    assert table.nonbinary_at is None and table.rewards is None
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_counts_round_trip_and_agreement_with_samples(tmp_path: Path, fmt: str) -> None:
+    rows = random_samples(5)
+    expected = loop_counts(rows)
+    counts = [{"problem_id": k, "num_correct": c, "num_samples": n} for k, (n, c) in expected.items()]
+    ds = read(write(tmp_path, "c", counts, fmt))
+    assert ds.shape == "counts" and ds.rows == len(counts)
+    assert as_dict(single(ds)) == expected == as_dict(single(read(write(tmp_path, "s", rows, fmt))))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_integer_ids_become_strings(tmp_path: Path, fmt: str) -> None:
+    rows = [{"task_id": i % 3, "passed": i % 2} for i in range(10)]
+    table = single(read(write(tmp_path, "i", rows, fmt)))
+    assert list(table.ids) == ["0", "1", "2"]
+    assert as_dict(table) == loop_counts(rows, "task_id", "passed")
+
+
+def test_row_order_does_not_matter(tmp_path: Path) -> None:
+    rows = random_samples(3)
+    a = single(read(write(tmp_path, "a", rows, "parquet")))
+    b = single(read(write(tmp_path, "b", rows[::-1], "parquet")))
+    assert as_dict(a) == as_dict(b)
+    assert all(np.array_equal(x, y) for x, y in zip(a.votes or [], b.votes or []))
+
+
+def test_files_are_hashed(tmp_path: Path) -> None:
+    path = write(tmp_path, "s", random_samples(0), "jsonl")
+    ds = read(path)
+    assert ds.files == [str(path)]
+    assert ds.sha256 == {str(path): hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+# ---------------------------------------------------------------------------------------
+# column detection and overrides
+
+
+@pytest.mark.parametrize(
+    "id_key,r_key",
+    [
+        ("task_id", "correct"),
+        ("doc_id", "passed"),
+        ("prompt_id", "score"),
+        ("question_id", "acc"),
+        ("id", "is_correct"),
+        ("Problem_ID", "Reward"),
+    ],
+)
+def test_sample_spellings(tmp_path: Path, id_key: str, r_key: str) -> None:
+    rows = [{id_key: f"q{i % 4}", r_key: (i * 7) % 3 == 0, "extracted_answer": str(i % 2)} for i in range(20)]
+    table = single(read(write(tmp_path, "s", rows, "jsonl")))
+    assert as_dict(table) == loop_counts(rows, id_key, r_key)
+    assert table.votes is not None  # extracted_answer detected as the answer column
+
+
+@pytest.mark.parametrize(
+    "c_key,n_key",
+    [("c", "n"), ("n_correct", "n_samples"), ("correct_count", "samples"), ("successes", "trials")],
+)
+def test_count_spellings(tmp_path: Path, c_key: str, n_key: str) -> None:
+    rows = [{"id": "a", c_key: 1, n_key: 4}, {"id": "b", c_key: 0, n_key: 2}]
+    ds = read(write(tmp_path, "c", rows, "csv"))
+    assert ds.shape == "counts" and as_dict(single(ds)) == {"a": (4, 1), "b": (2, 0)}
+
+
+def test_correct_is_a_count_next_to_n_and_a_reward_otherwise(tmp_path: Path) -> None:
+    counts = [{"problem_id": "a", "correct": 3, "n": 4}]
+    ds = read(write(tmp_path, "c", counts, "jsonl"))
+    assert ds.shape == "counts" and as_dict(single(ds)) == {"a": (4, 3)}
+    samples = [{"problem_id": "a", "correct": 1}, {"problem_id": "a", "correct": 0}]
+    ds = read(write(tmp_path, "s", samples, "jsonl"))
+    assert ds.shape == "samples" and as_dict(single(ds)) == {"a": (2, 1)}
+    # a sample-id column means per-sample rows even next to an `n` column
+    with_sid = [
+        {"problem_id": "a", "correct": 1, "n": 5, "sample_id": 0},
+        {"problem_id": "a", "correct": 0, "n": 5, "sample_id": 1},
+    ]
+    ds = read(write(tmp_path, "s2", with_sid, "jsonl"))
+    assert ds.shape == "samples" and as_dict(single(ds)) == {"a": (2, 1)}
+    assert any("not used: n" in note for note in ds.notes)
+
+
+def test_overrides(tmp_path: Path) -> None:
+    rows = [
+        {"qid": "a", "ok": 1, "guess": "x", "k": 0},
+        {"qid": "a", "ok": 0, "guess": "y", "k": 1},
+        {"qid": "b", "ok": 1, "guess": "x", "k": 0},
+    ]
+    path = write(tmp_path, "o", rows, "csv")
+    expect_error(
+        r"o\.csv: no problem-id column; columns are \['qid', 'ok', 'guess', 'k'\]; "
+        r"accepted spellings: problem_id",
+        path,
+    )
+    table = single(read(path, id_col="qid", reward_col="ok", answer_col="guess", sample_col="k"))
+    assert as_dict(table) == {"a": (2, 1), "b": (1, 1)}
+    assert table.votes is not None and [v.tolist() for v in table.votes] == [[1, 1], [1]]
+    expect_error(
+        r"o\.csv: column 'nope' \(reward_col\) not found; columns are", path, id_col="qid", reward_col="nope"
+    )
+    # count overrides; a reward-like column is then ignored
+    crow = [{"pid": "a", "hits": 2, "tries": 3, "score": 0.5}]
+    ds = read(write(tmp_path, "c", crow, "parquet"), id_col="pid", c_col="hits", n_col="tries")
+    assert ds.shape == "counts" and as_dict(single(ds)) == {"a": (3, 2)}
+    assert any("not used: score" in note for note in ds.notes)
+
+
+def test_missing_reward_column_lists_spellings(tmp_path: Path) -> None:
+    path = write(tmp_path, "m", [{"problem_id": "a", "foo": 1}], "jsonl")
+    msg = expect_error(r"^.*m\.jsonl: no reward column; columns are \['problem_id', 'foo'\]", path)
+    assert "correct, reward, passed, score, acc, is_correct" in msg and "reward_col" in msg
+
+
+# ---------------------------------------------------------------------------------------
+# grouping
+
+
+def test_group_by_model(tmp_path: Path) -> None:
+    rows = [
+        {"problem_id": f"p{i % 3}", "reward": (i // 3) % 2, "model": m}
+        for m in ("beta", "alpha")
+        for i in range(12)
+    ]
+    ds = read(write(tmp_path, "g", rows, "parquet"), by="model")
+    assert list(ds.groups) == ["alpha", "beta"] and ds.by == "model"
+    for m in ("alpha", "beta"):
+        assert as_dict(ds.groups[m]) == loop_counts([r for r in rows if r["model"] == m])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_group_by_step_is_numeric(tmp_path: Path, fmt: str) -> None:
+    rows = [{"problem_id": "p", "reward": s % 2, "step": s} for s in (100, 20, 3, 20)]
+    ds = read(write(tmp_path, "s", rows, fmt), by="step")
+    assert list(ds.groups) == ["3", "20", "100"]
+    assert as_dict(ds.groups["20"]) == {"p": (2, 0)}
+
+
+def test_natural_group_order() -> None:
+    assert pio._group_order(["ckpt-10", "ckpt-2", "ckpt-1"]) == ["ckpt-1", "ckpt-2", "ckpt-10"]
+    assert pio._group_order(["1e3", "50", "7.5"]) == ["7.5", "50", "1e3"]
+
+
+def test_mixed_models_without_by_is_an_error(tmp_path: Path) -> None:
+    rows = [
+        {"problem_id": "a", "reward": 1, "model": "m1"},
+        {"problem_id": "b", "reward": 1, "model": "m1"},
+        {"problem_id": "a", "reward": 0, "model": "m2"},
+    ]
+    for fmt, where in (("jsonl", ":3"), ("csv", ":4"), ("parquet", ": row 3")):
+        path = write(tmp_path, "mix", rows, fmt)
+        msg = expect_error(
+            rf"mix\.{fmt}{where}: problem 'a' has rows from several 'model' values \['m1', 'm2'\]", path
+        )
+        assert "--by model" in msg
+    counts = [{"id": "a", "c": 1, "n": 2, "checkpoint": "x"}, {"id": "a", "c": 1, "n": 2, "checkpoint": "y"}]
+    expect_error(
+        r"mixc\.jsonl:2: problem 'a' has rows from several 'checkpoint' values",
+        write(tmp_path, "mixc", counts, "jsonl"),
+    )
+    assert list(read(write(tmp_path, "mixc", counts, "jsonl"), by="checkpoint").groups) == ["x", "y"]
+
+
+def test_other_group_columns_are_pooled_under_by(tmp_path: Path) -> None:
+    rows = [
+        {"problem_id": "a", "reward": 1, "model": "m", "step": 1},
+        {"problem_id": "a", "reward": 0, "model": "m", "step": 2},
+        {"problem_id": "b", "reward": 1, "model": "m", "step": 1},
+    ]
+    path = write(tmp_path, "ms", rows, "jsonl")
+    expect_error(r"ms\.jsonl:2: problem 'a' has rows from several 'step' values \['1', '2'\]", path)
+    ds = read(path, by="model")
+    assert as_dict(ds.groups["m"]) == {"a": (2, 1), "b": (1, 1)}
+    assert (
+        "group 'm': 1 problem(s) (e.g. 'a') have rows from several 'step' values, pooled; "
+        "filter the input to keep one step" in ds.notes
+    )
+    counts = [{"id": "a", "c": 1, "n": 2, "model": "m", "step": s} for s in (1, 2)]
+    expect_error(
+        r"c\.csv:3: duplicate problem id 'a' in group 'm' \(first at .*c\.csv:2\); the rows differ in 'step'",
+        write(tmp_path, "c", counts, "csv"),
+        by="model",
+    )
+
+
+def test_one_model_per_problem_is_noted_not_split(tmp_path: Path) -> None:
+    rows = [{"problem_id": "a", "reward": 1, "model": "m1"}, {"problem_id": "b", "reward": 0, "model": "m2"}]
+    ds = read(write(tmp_path, "d", rows, "jsonl"))
+    assert list(ds.groups) == [""]
+    assert any("'model' has 2 values" in note for note in ds.notes)
+
+
+def test_several_files_group_by_stem(tmp_path: Path) -> None:
+    a, b = random_samples(1, with_answer=False), random_samples(2, with_answer=False)
+    ds = read([write(tmp_path, "run_b", b, "jsonl"), write(tmp_path, "run_a", a, "parquet")])
+    assert list(ds.groups) == ["run_a", "run_b"] and ds.by == "file"
+    assert as_dict(ds.groups["run_a"]) == loop_counts(a) and as_dict(ds.groups["run_b"]) == loop_counts(b)
+
+
+def test_colliding_stems_get_their_folder(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    rows = random_samples(1, with_answer=False)
+    ds = read([write(tmp_path / "x", "s", rows, "csv"), write(tmp_path / "y", "s", rows, "csv")])
+    assert list(ds.groups) == ["x/s", "y/s"]
+
+
+def test_shards_of_one_model_are_pooled(tmp_path: Path) -> None:
+    rows = [dict(r, model="m") for r in random_samples(4, with_answer=False)]
+    half = len(rows) // 2
+    ds = read(
+        [write(tmp_path, "part0", rows[:half], "parquet"), write(tmp_path, "part1", rows[half:], "parquet")]
+    )
+    assert list(ds.groups) == [""] and ds.by is None
+    assert as_dict(ds.groups[""]) == loop_counts(rows)
+    assert any("pooled" in note for note in ds.notes)
+
+
+def test_duplicate_sample_across_shards(tmp_path: Path) -> None:
+    rows = [{"problem_id": "a", "reward": 1, "sample_id": 0, "model": "m"}]
+    paths = [write(tmp_path, "part0", rows, "jsonl"), write(tmp_path, "part1", rows, "jsonl")]
+    expect_error(r"part1\.jsonl:1: problem 'a': duplicate sample id '0' \(first at .*part0\.jsonl:1\)", paths)
+
+
+def test_nonbinary_in_second_file(tmp_path: Path) -> None:
+    a = write(tmp_path, "a", [{"problem_id": "p", "reward": 1}], "jsonl")
+    b = write(tmp_path, "b", [{"problem_id": "p", "reward": 1}, {"problem_id": "p", "reward": 0.5}], "csv")
+    ds = read([a, b])
+    assert ds.groups["a"].nonbinary_at is None and ds.groups["a"].c is not None
+    assert ds.groups["b"].nonbinary_at == f"{b}:3" and ds.groups["b"].c is None
+
+
+def test_mixing_shapes_is_an_error(tmp_path: Path) -> None:
+    paths = [
+        write(tmp_path, "s", [{"id": "a", "reward": 1}], "jsonl"),
+        write(tmp_path, "c", [{"id": "a", "c": 1, "n": 2}], "jsonl"),
+    ]
+    expect_error(r"inputs mix per-sample and count rows", paths)
+
+
+# ---------------------------------------------------------------------------------------
+# rewards: bools, thresholds, continuous values
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_bool_rewards(tmp_path: Path, fmt: str) -> None:
+    rows = [{"problem_id": "a", "is_correct": b} for b in (True, False, True)]
+    assert as_dict(single(read(write(tmp_path, "b", rows, fmt)))) == {"a": (3, 2)}
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_late_surprises_in_text_files(tmp_path: Path, fmt: str) -> None:
+    # a typed read infers numbers from the first rows; a late `true` forces a text re-read,
+    # a late 0.5 must not fail an integer column, a late text id must not fail an integer id
+    rows: list[dict[str, Any]] = [{"problem_id": i % 3, "reward": i % 2} for i in range(1500)]
+    rows += [{"problem_id": "a", "reward": True}, {"problem_id": "a", "reward": 0.5}]
+    ds = read(write(tmp_path, "late", rows, fmt), threshold=0.5)
+    assert as_dict(single(ds)) == {"0": (500, 250), "1": (500, 250), "2": (500, 250), "a": (2, 2)}
+    where = {"jsonl": ":1502", "csv": ":1503"}[fmt]
+    assert single(ds).nonbinary_at == f"{tmp_path / ('late.' + fmt)}{where}"
+
+
+def test_jsonl_key_appearing_late_is_read(tmp_path: Path) -> None:
+    rows: list[dict[str, Any]] = [{"problem_id": "a", "reward": 1} for _ in range(1200)]
+    rows.append({"problem_id": "a", "reward": 0, "answer": "x"})
+    ds = read(write(tmp_path, "late", rows, "jsonl"))
+    table = single(ds)
+    assert table.votes is not None and table.votes[0].tolist() == [1200, 1]
+    assert "1200 row(s) with missing or empty answer kept as answer class ''" in ds.notes
+
+
+@pytest.mark.parametrize("ext", ["json", "ndjson", "pq"])
+def test_other_extensions(tmp_path: Path, ext: str) -> None:
+    rows = random_samples(2, with_answer=False)
+    path = write(tmp_path, "e", rows, "parquet" if ext == "pq" else "jsonl")
+    path = path.rename(path.with_suffix("." + ext))
+    assert as_dict(single(read(path))) == loop_counts(rows)
+
+
+def test_clean_input_never_rescans_in_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The happy path is polars only: no line-locating or diagnosing Python pass."""
+
+    def forbidden(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("Python rescan on a clean input")
+
+    monkeypatch.setattr(pio, "_where", forbidden)
+    monkeypatch.setattr(pio, "_diagnose", forbidden)
+    for fmt in FORMATS:
+        rows = random_samples(8)
+        assert as_dict(single(read(write(tmp_path, "clean", rows, fmt)))) == loop_counts(rows)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_continuous_rewards(tmp_path: Path, fmt: str) -> None:
+    rows = [
+        {"problem_id": "a", "reward": 1},
+        {"problem_id": "b", "reward": 0},
+        {"problem_id": "a", "reward": 0.75},
+        {"problem_id": "a", "reward": 0.25},
+        {"problem_id": "b", "reward": 2.5},
+    ]
+    path = write(tmp_path, "cont", rows, fmt)
+    where = {"jsonl": ":3", "csv": ":4", "parquet": ": row 3"}[fmt]
+    ds = read(path)
+    table = single(ds)
+    assert table.c is None and table.nonbinary_at == f"{path}{where}"
+    assert table.rewards is not None
+    assert [t.tolist() for t in table.rewards] == [[0.25, 0.75, 1.0], [0.0, 2.5]]
+    assert any("not all 0/1" in note for note in ds.notes)
+    thr = single(read(path, threshold=0.5))
+    assert as_dict(thr) == {"a": (3, 2), "b": (2, 1)} and thr.nonbinary_at == f"{path}{where}"
+    dropped = single(read(path, threshold=0.5, keep_rewards=False))
+    assert dropped.rewards is None and dropped.c is not None
+    expect_error(
+        rf"cont\.{fmt}{where}: problem 'a': reward 0\.75 is not 0 or 1; binary rewards were required",
+        path,
+        binary=True,
+    )
+
+
+def test_binary_required_out_of_range(tmp_path: Path) -> None:
+    rows = [{"problem_id": "a", "reward": 1}, {"problem_id": "b", "reward": -1}]
+    expect_error(
+        r"r\.csv:3: problem 'b': reward -1 is outside \[0, 1\]",
+        write(tmp_path, "r", rows, "csv"),
+        binary=True,
+    )
+
+
+def test_keep_rewards_for_binary(tmp_path: Path) -> None:
+    rows = random_samples(7, with_answer=False)
+    table = single(read(write(tmp_path, "k", rows, "parquet"), keep_rewards=True))
+    assert table.rewards is not None
+    for pid, rew in zip(table.ids, table.rewards):
+        assert rew.tolist() == sorted(float(r["reward"]) for r in rows if r["problem_id"] == pid)
+
+
+def test_nonbinary_per_group(tmp_path: Path) -> None:
+    rows = [
+        {"problem_id": "a", "reward": 1, "model": "x"},
+        {"problem_id": "a", "reward": 0.5, "model": "y"},
+        {"problem_id": "a", "reward": 0.2, "model": "y"},
+    ]
+    path = write(tmp_path, "g", rows, "jsonl")
+    ds = read(path, by="model")
+    assert (
+        ds.groups["x"].c is not None
+        and ds.groups["x"].nonbinary_at is None
+        and ds.groups["x"].rewards is None
+    )
+    assert ds.groups["y"].c is None and ds.groups["y"].nonbinary_at == f"{path}:2"
+
+
+# ---------------------------------------------------------------------------------------
+# answer votes
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("seed", [0, 11])
+def test_votes_match_counter_loop(tmp_path: Path, fmt: str, seed: int) -> None:
+    rows = random_samples(seed)
+    table = single(read(write(tmp_path, "v", rows, fmt)))
+    assert table.votes is not None and table.vote_correct is not None
+    for pid, votes, ok in zip(table.ids, table.votes, table.vote_correct):
+        mine = [r for r in rows if r["problem_id"] == pid]
+        counter = Counter(r["answer"] for r in mine)
+        answers = sorted(counter)
+        assert votes.tolist() == [counter[a] for a in answers]
+        assert ok.tolist() == [any(r["reward"] == 1 for r in mine if r["answer"] == a) for a in answers]
+        assert votes.dtype == np.int64 and ok.dtype == bool
+
+
+def test_missing_answers_are_one_class_and_noted(tmp_path: Path) -> None:
+    rows = [
+        {"problem_id": "a", "reward": 1, "answer": "5"},
+        {"problem_id": "a", "reward": 0, "answer": None},
+        {"problem_id": "a", "reward": 1, "answer": ""},
+    ]
+    ds = read(write(tmp_path, "m", rows, "jsonl"))
+    table = single(ds)
+    assert table.votes is not None and table.vote_correct is not None
+    assert table.votes[0].tolist() == [2, 1] and table.vote_correct[0].tolist() == [True, True]
+    assert "2 row(s) with missing or empty answer kept as answer class ''" in ds.notes
+
+
+def test_votes_without_correctness_for_continuous_rewards(tmp_path: Path) -> None:
+    rows = [
+        {"problem_id": "a", "reward": 0.3, "answer": "5"},
+        {"problem_id": "a", "reward": 0.9, "answer": "6"},
+    ]
+    table = single(read(write(tmp_path, "c", rows, "parquet")))
+    assert table.votes is not None and table.vote_correct is None and table.c is None
+    table = single(read(write(tmp_path, "c", rows, "parquet"), threshold=0.5))
+    assert table.vote_correct is not None and table.vote_correct[0].tolist() == [False, True]
+
+
+# ---------------------------------------------------------------------------------------
+# errors: file and line in every message
+
+
+def test_file_errors(tmp_path: Path) -> None:
+    expect_error(r"nope\.jsonl: file not found", tmp_path / "nope.jsonl")
+    (tmp_path / "x.txt").write_text("a")
+    expect_error(r"x\.txt: unknown file extension '\.txt'", tmp_path / "x.txt")
+    for name, text in (("e.jsonl", ""), ("b.ndjson", "\n\n"), ("e.csv", "")):
+        (tmp_path / name).write_text(text)
+        expect_error(rf"{re.escape(name)}: empty file \(no rows\)", tmp_path / name)
+    (tmp_path / "h.csv").write_text("problem_id,reward\n")
+    expect_error(r"h\.csv: no data rows \(header only\)", tmp_path / "h.csv")
+    pl.DataFrame({"problem_id": ["a"], "reward": [1]}).head(0).write_parquet(tmp_path / "z.parquet")
+    expect_error(r"z\.parquet: empty file \(no rows\)", tmp_path / "z.parquet")
+
+
+def test_malformed_json(tmp_path: Path) -> None:
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"problem_id": "a", "reward": 1}\n\n{"problem_id": "a", reward: 1}\n')
+    expect_error(r"m\.jsonl:3: malformed JSON", path)
+    path.write_text('{"problem_id": "a", "reward": NaN}\n')
+    expect_error(r"m\.jsonl:1: malformed JSON \(bare NaN", path)
+    path = tmp_path / "arr.json"
+    path.write_text('[{"problem_id": "a", "reward": 1}]\n')
+    expect_error(r"arr\.json:1: expected one JSON object per line, got a JSON list", path)
+
+
+def test_ragged_csv(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("problem_id,reward\na,1\nb,0,5\n")
+    expect_error(r"r\.csv:3: expected 2 fields", path)
+
+
+@pytest.mark.parametrize(
+    "fmt,value,pattern",
+    [
+        ("jsonl", "abc", r"reward 'abc' is not a number"),
+        ("csv", "abc", r"reward 'abc' is not a number"),
+        ("parquet", "abc", r"reward 'abc' is not a number"),
+        ("jsonl", None, r"missing reward"),
+        ("csv", None, r"missing reward"),
+        ("parquet", None, r"missing reward"),
+        ("csv", "nan", r"reward is NaN"),
+        ("parquet", "nan", r"reward is NaN"),
+        ("csv", "inf", r"reward is infinite"),
+    ],
+)
+def test_bad_reward_names_line(tmp_path: Path, fmt: str, value: Any, pattern: str) -> None:
+    rewards: list[Any] = (
+        ["1", "0", value, "1"] if value in ("abc",) or fmt == "csv" else [1.0, 0.0, value, 1.0]
+    )
+    if fmt == "parquet" and value == "nan":
+        rewards = [1.0, 0.0, float("nan"), 1.0]
+    rows = [{"problem_id": f"p{i}", "reward": r} for i, r in enumerate(rewards)]
+    path = write(tmp_path, "bad", rows, fmt)
+    where = {"jsonl": ":3", "csv": ":4", "parquet": ": row 3"}[fmt]
+    expect_error(rf"bad\.{fmt}{where}: problem 'p2': {pattern}", path)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_missing_id_names_line(tmp_path: Path, fmt: str) -> None:
+    rows = [{"problem_id": "a", "reward": 1}, {"problem_id": None, "reward": 0}]
+    where = {"jsonl": ":2", "csv": ":3", "parquet": ": row 2"}[fmt]
+    expect_error(
+        rf"n\.{fmt}{where}: missing problem id \(column 'problem_id'\)", write(tmp_path, "n", rows, fmt)
+    )
+
+
+def test_csv_lines_count_blank_lines_and_quoted_newlines(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('problem_id,reward,answer\na,1,"multi\nline"\n\nb,oops,x\n')
+    expect_error(r"q\.csv:5: problem 'b': reward 'oops' is not a number", path)
+
+
+def test_jsonl_lines_count_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "b.jsonl"
+    path.write_text('\n{"problem_id": "a", "reward": 1}\n\r\n\n{"problem_id": "b", "reward": "?"}\n')
+    expect_error(r"b\.jsonl:5: problem 'b': reward '\?' is not a number", path)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    "row,pattern",
+    [
+        ({"id": "b", "c": 5, "n": 4}, r"problem 'b': c = 5 > n = 4"),
+        ({"id": "b", "c": -1, "n": 4}, r"problem 'b': c = -1 < 0"),
+        ({"id": "b", "c": 1.5, "n": 4}, r"problem 'b': count 'c' = 1\.5 is not an integer"),
+        ({"id": "b", "c": 0, "n": 0}, r"problem 'b': n = 0 < 1"),
+        ({"id": "b", "c": 0, "n": None}, r"problem 'b': missing or non-finite count 'n'"),
+        ({"id": "b", "c": "x", "n": 3}, r"problem 'b': count 'c' = 'x' is not a number"),
+        ({"id": None, "c": 0, "n": 3}, r"missing problem id"),
+    ],
+)
+def test_bad_counts_name_line(tmp_path: Path, fmt: str, row: dict[str, Any], pattern: str) -> None:
+    if fmt == "parquet" and row["c"] == "x":
+        pytest.skip("a Parquet column has one type; a text count there is a whole-column type error")
+    rows = [{"id": "a", "c": 1, "n": 4}, row]
+    where = {"jsonl": ":2", "csv": ":3", "parquet": ": row 2"}[fmt]
+    expect_error(rf"c\.{fmt}{where}: {pattern}", write(tmp_path, "c", rows, fmt))
+
+
+def test_text_counts_column_in_parquet(tmp_path: Path) -> None:
+    path = write(tmp_path, "t", [{"id": "a", "c": "1", "n": "4"}, {"id": "b", "c": "x", "n": "4"}], "parquet")
+    expect_error(r"t\.parquet: row 2: problem 'b': count 'c' = 'x' is not a number", path)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_duplicate_count_rows(tmp_path: Path, fmt: str) -> None:
+    rows = [{"id": "a", "c": 1, "n": 4}, {"id": "b", "c": 1, "n": 4}, {"id": "a", "c": 2, "n": 4}]
+    where, first = {"jsonl": (":3", ":1"), "csv": (":4", ":2"), "parquet": (": row 3", ": row 1")}[fmt]
+    expect_error(
+        rf"d\.{fmt}{where}: duplicate problem id 'a' \(first at .*d\.{fmt}{first}\)",
+        write(tmp_path, "d", rows, fmt),
+    )
+    grouped = [dict(r, model=m) for m in ("x", "y") for r in rows[:2]]
+    ds = read(write(tmp_path, "g", grouped, fmt), by="model")
+    assert list(ds.groups) == ["x", "y"] and as_dict(ds.groups["y"]) == {"a": (4, 1), "b": (4, 1)}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_duplicate_sample_ids_name_both_lines(tmp_path: Path, fmt: str) -> None:
+    rows = [
+        {"problem_id": "a", "reward": 1, "sample_idx": 0},
+        {"problem_id": "a", "reward": 1, "sample_idx": 1},
+        {"problem_id": "b", "reward": 1, "sample_idx": 0},
+        {"problem_id": "a", "reward": 0, "sample_idx": 0},
+    ]
+    where, first = {"jsonl": (":4", ":1"), "csv": (":5", ":2"), "parquet": (": row 4", ": row 1")}[fmt]
+    expect_error(
+        rf"s\.{fmt}{where}: problem 'a': duplicate sample id '0' \(first at .*s\.{fmt}{first}\)",
+        write(tmp_path, "s", rows, fmt),
+    )
+
+
+def test_duplicate_sample_ids_with_answers(tmp_path: Path) -> None:
+    rows = [
+        {"problem_id": "a", "reward": 1, "sample_id": 3, "answer": "x"},
+        {"problem_id": "a", "reward": 0, "sample_id": 3, "answer": "y"},
+    ]
+    expect_error(
+        r"s\.jsonl:2: problem 'a': duplicate sample id '3' \(first at .*s\.jsonl:1\)",
+        write(tmp_path, "s", rows, "jsonl"),
+    )
+
+
+def test_missing_group_value(tmp_path: Path) -> None:
+    rows = [{"problem_id": "a", "reward": 1, "model": "m"}, {"problem_id": "a", "reward": 1, "model": None}]
+    expect_error(
+        r"g\.jsonl:2: problem 'a': missing value in group column 'model'",
+        write(tmp_path, "g", rows, "jsonl"),
+        by="model",
+    )
+    expect_error(
+        r"g\.jsonl: group column 'step' \(by\) not found", write(tmp_path, "g", rows, "jsonl"), by="step"
+    )
+
+
+def test_threshold_on_counts_is_noted(tmp_path: Path) -> None:
+    ds = read(write(tmp_path, "c", [{"id": "a", "c": 1, "n": 2}], "jsonl"), threshold=0.5)
+    assert "threshold ignored: the inputs hold counts, not rewards" in ds.notes
+
+
+def test_bad_threshold() -> None:
+    with pytest.raises(InputError, match="threshold must be finite"):
+        read("whatever.jsonl", threshold=float("nan"))
+
+
+# ---------------------------------------------------------------------------------------
+# nothing silently dropped
+
+
+def test_notes(tmp_path: Path) -> None:
+    path = tmp_path / "n.jsonl"
+    path.write_text(
+        '{"problem_id": "a", "reward": 1, "source": "x"}\n\n\n'
+        '{"problem_id": "a", "reward": 0, "source": "y"}\n{}\n'
+    )
+    ds = read(path)
+    assert as_dict(single(ds)) == {"a": (2, 1)}
+    assert f"{path}: 2 blank line(s) skipped" in ds.notes
+    assert "1 empty row(s) (no 'problem_id', no 'reward') skipped" in ds.notes
+    assert any(note.startswith("column(s) not used: source") for note in ds.notes)
+    assert ds.rows == 3
+    csv_path = tmp_path / "n.csv"
+    csv_path.write_text("problem_id,reward\na,1\n\nb,0\n\n")
+    ds = read(csv_path)
+    assert as_dict(single(ds)) == {"a": (1, 1), "b": (1, 0)}
+    assert "2 empty row(s) (no 'problem_id', no 'reward') skipped" in ds.notes
+    clean = read(write(tmp_path, "clean", [{"problem_id": "a", "reward": 1}], "parquet"))
+    assert clean.notes == []
+
+
+def test_digest_counts_lines_across_chunks(tmp_path: Path) -> None:
+    """The vectorised line count against a plain split, with lines straddling 4 MiB chunk edges."""
+    rng = random.Random(3)
+    parts = []
+    size = 0
+    while size < (1 << 22) * 2 + 1000:
+        line = rng.choice(["", "\r", "x" * rng.randint(1, 300), "  "])
+        parts.append(line)
+        size += len(line) + 1
+    text = "\n".join(parts) + rng.choice(["", "\n", "tail"])
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(text.encode())
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    blank = sum(1 for x in lines if x in ("", "\r"))
+    sha, nonblank, nblank = pio._digest(path, count_lines=True)
+    assert (nonblank, nblank) == (len(lines) - blank, blank)
+    assert sha == hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------
+# frames, arrays, bundled data
+
+
+def test_from_frame_polars_and_arrow(tmp_path: Path) -> None:
+    rows = random_samples(9)
+    frame = pl.DataFrame(rows)
+    expected = loop_counts(rows)
+    assert as_dict(single(from_frame(frame))) == expected
+    assert as_dict(single(from_frame(frame.lazy()))) == expected
+    assert as_dict(single(from_frame(frame.to_arrow()))) == expected
+    ds = from_frame(frame, source="mine")
+    assert ds.files == ["mine"] and ds.sha256 == {}
+    bad = pl.DataFrame({"problem_id": ["a", "b"], "reward": [1.0, None]})
+    with pytest.raises(InputError, match=r"^mine: row 2: problem 'b': missing reward"):
+        from_frame(bad, source="mine")
+    with pytest.raises(InputError, match="empty frame"):
+        from_frame(frame.head(0))
+    with pytest.raises(InputError, match="unsupported frame type"):
+        from_frame([1, 2, 3])
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "10", "2"]), st.booleans(), st.sampled_from(["x", "y", "", None])
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_from_frame_matches_loop(rows: list[tuple[str, bool, str | None]]) -> None:
+    frame = pl.DataFrame(
+        {"problem_id": [r[0] for r in rows], "correct": [r[1] for r in rows], "answer": [r[2] for r in rows]}
+    )
+    table = single(from_frame(frame))
+    expected = loop_counts([{"problem_id": r[0], "reward": r[1]} for r in rows])
+    assert as_dict(table) == expected and list(table.ids) == sorted(expected)
+    assert table.votes is not None and table.vote_correct is not None
+    for pid, votes, ok in zip(table.ids, table.votes, table.vote_correct):
+        counter = Counter(r[2] or "" for r in rows if r[0] == pid)
+        answers = sorted(counter)
+        assert votes.tolist() == [counter[a] for a in answers]
+        assert ok.tolist() == [any(r[1] for r in rows if r[0] == pid and (r[2] or "") == a) for a in answers]
+
+
+def test_from_frame_pandas() -> None:
+    pd = pytest.importorskip("pandas", reason="pandas is not installed")
+    rows = random_samples(10)
+    assert as_dict(single(from_frame(pd.DataFrame(rows)))) == loop_counts(rows)
+
+
+def test_from_counts() -> None:
+    table = from_counts(["b", "a", 3], [4, 5, 6], [1, 0, 6])
+    assert list(table.ids) == ["3", "a", "b"] and table.n.tolist() == [6, 5, 4] and table.c is not None
+    assert table.c.tolist() == [6, 0, 1] and table.n.dtype == np.int64
+    with pytest.raises(InputError, match=r"group 'g': c > n: problem 'a'"):
+        from_counts(["a"], [2], [3], group="g")
+    with pytest.raises(InputError, match=r"duplicate problem id 'a' at indices 0 and 2"):
+        from_counts(["a", "b", "a"], [2, 2, 2], [1, 1, 1])
+    with pytest.raises(InputError, match=r"problem index 1: missing id"):
+        from_counts(["a", None], [2, 2], [1, 1])
+    with pytest.raises(InputError, match=r"2 ids but 3 counts"):
+        from_counts(["a", "b"], [2, 2, 2], [1, 1, 1])
+
+
+def test_bundled_deepscaler() -> None:
+    base, rl = pio.bundled_deepscaler()
+    assert base.name == "base.jsonl" and rl.name == "rl.jsonl"
+    ds = read([base, rl])
+    assert ds.shape == "counts" and list(ds.groups) == ["base", "rl"]
+    for table in ds.groups.values():
+        assert table.ids.size == 1060 and (table.n == 128).all()
+    assert list(ds.groups["base"].ids) == list(ds.groups["rl"].ids)
+    # the integrity hashes published beside the data
+    assert ds.sha256[str(base)] == "184d3c7446d8f2ff389195909ca408a2b2bb0984ad726e4549c48adee8af1fc4"
+    assert ds.sha256[str(rl)] == "9da1ffef9e04f951427112a7ee88d3105956952ab30229886a901e2864f5bb45"
+    loop = {}
+    for line in base.read_text().splitlines():
+        rec = json.loads(line)
+        loop[rec["id"]] = (rec["n"], rec["c"])
+    assert as_dict(ds.groups["base"]) == loop
+
+
+def test_public_surface() -> None:
+    assert set(pio.__all__) == {
+        "InputError",
+        "ProblemTable",
+        "Dataset",
+        "COLUMN_SPELLINGS",
+        "read",
+        "from_frame",
+        "from_counts",
+        "bundled_deepscaler",
+    }
+    assert issubclass(InputError, ValueError)
