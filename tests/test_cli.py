@@ -1,0 +1,114 @@
+"""The real ``passlens`` entry point, run in a subprocess: output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import passlens
+
+DATA = Path(passlens.__file__).parent / "data" / "deepscaler32k"
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "passlens", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(passlens.__file__).parents[1])},
+        timeout=120,
+    )
+
+
+def test_compare_on_bundled_data_prints_the_published_verdict(tmp_path):
+    out = tmp_path / "cmp.json"
+    res = run("compare", "--json", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "B better than A at k = 1–10" in res.stdout
+    assert "inconclusive at k = 11–60" in res.stdout
+    assert "B worse than A at k = 61–128" in res.stdout
+    assert "first-loss budget set: [11, 61]" in res.stdout
+    payload = json.loads(out.read_text())
+    assert payload["first_loss_interval"] == [11, 61]
+    assert payload["problems"] == 1060
+
+
+def test_compare_two_explicit_files_matches_default():
+    res = run("compare", str(DATA / "base.jsonl"), str(DATA / "rl.jsonl"), "--k", "1,8,128", "--n-boot", "500")
+    assert res.returncode == 0, res.stderr
+    assert "B better than A at k = 1, 8" in res.stdout
+    assert "B worse than A at k = 128" in res.stdout
+
+
+def test_eval_table_and_machine_output(tmp_path):
+    js, cs = tmp_path / "c.json", tmp_path / "c.csv"
+    res = run("eval", str(DATA / "rl.jsonl"), "--k", "1,2,128", "--json", str(js), "--csv", str(cs), "--method", "analytic")
+    assert res.returncode == 0, res.stderr
+    assert "pass@k" in res.stdout and "1060 problems" in res.stdout
+    payload = json.loads(js.read_text())
+    (group,) = payload["groups"].values()
+    assert group["k"] == [1, 2, 128]
+    assert group["estimate"][0] == pytest.approx(0.6801, abs=1e-4)
+    assert cs.read_text().splitlines()[0].startswith("group,k,estimate,lo,hi,se,problems")
+
+
+def test_eval_samples_by_model_and_metrics(tmp_path):
+    rows = []
+    for model, correct_answer in (("base", "4"), ("rl", "4")):
+        for pid in range(6):
+            for s in range(8):
+                ans = correct_answer if (s + pid) % (3 if model == "base" else 2) == 0 else str(s % 3)
+                rows.append({"problem_id": f"p{pid}", "sample_id": s, "model": model, "answer": ans, "correct": int(ans == correct_answer)})
+    f = tmp_path / "samples.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for metric in ("pass", "passhat", "max", "maj"):
+        res = run("eval", str(f), "--by", "model", "--metric", metric, "--k", "1,2,8", "--json", "-")
+        assert res.returncode == 0, (metric, res.stderr)
+        assert "model=base" in res.stdout and "model=rl" in res.stdout
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ('{"id": "a", "c": 1, "n": 4}\n{"id": "b", "c": 5, "n": 4}\n', "bad.jsonl:2: problem 'b': c = 5 > n = 4"),
+        ('{"id": "a", "c": 1, "n": 4}\n{"id": "b", "c": 1, \n', "bad.jsonl:2: malformed JSON"),
+        ("", "bad.jsonl: empty file"),
+    ],
+)
+def test_bad_files_exit_2_with_one_line_and_no_traceback(tmp_path, content, message):
+    f = tmp_path / "bad.jsonl"
+    f.write_text(content)
+    res = run("eval", str(f))
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    lines = [x for x in res.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and message in lines[0] and "bad.jsonl" in lines[0], res.stderr
+
+
+def test_k_larger_than_n_is_an_error_unless_dropped(tmp_path):
+    f = tmp_path / "counts.jsonl"
+    f.write_text('{"id": "a", "c": 1, "n": 4}\n{"id": "b", "c": 2, "n": 8}\n')
+    res = run("eval", str(f), "--k", "1,8")
+    assert res.returncode == 2 and "k=8 exceeds n=4" in res.stderr and "'a'" in res.stderr
+    res = run("eval", str(f), "--k", "1,8", "--drop-small-n")
+    assert res.returncode == 0, res.stderr
+    assert "1 problem(s) with n < 8 left out" in res.stdout
+
+
+def test_bad_options_exit_2():
+    assert run("eval", str(DATA / "rl.jsonl"), "--metric", "nope").returncode == 2
+    assert run("compare", str(DATA / "rl.jsonl")).returncode == 2
+    assert run("nonsense").returncode == 2
+
+
+def test_help_is_complete_with_examples():
+    res = run("--help")
+    assert res.returncode == 0 and "eval" in res.stdout and "compare" in res.stdout
+    for cmd in ("eval", "compare"):
+        res = run(cmd, "--help")
+        assert res.returncode == 0 and "Example:" in res.stdout
