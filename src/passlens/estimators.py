@@ -20,7 +20,7 @@ an error unless the caller asks for NaN.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -43,6 +43,30 @@ def _shape_output(out: np.ndarray, scalar_problems: bool, scalar_k: bool) -> np.
     if scalar_problems:
         out = out[0]
     return out
+
+
+def _from_comb_ratio(
+    n: object,
+    c: object,
+    k: object,
+    *,
+    count_correct: bool,
+    transform: Callable[[np.ndarray], np.ndarray],
+    k_exceeds_n: KPolicy,
+    ids: Sequence[object] | np.ndarray | None,
+) -> np.ndarray:
+    """transform(log C(n − m, k)/C(n, k)) with m = c (count_correct) or n − c; shared body of
+    :func:`pass_at_k` and :func:`pass_hat_k` (validation, k > n policy, output shape)."""
+    scalar_problems = np.ndim(n) == 0 and np.ndim(c) == 0
+    scalar_k = np.ndim(k) == 0
+    n_, c_ = as_counts(n, c, ids)
+    ks = as_ks(k)
+    too_big = k_mask(n_, ks, ids, k_exceeds_n)
+    avoided = c_ if count_correct else n_ - c_
+    out = log_comb_ratio(n_, avoided, ks, transform=transform)  # (P, K)
+    if too_big is not None:
+        out[too_big] = np.nan
+    return _shape_output(out, scalar_problems, scalar_k)
 
 
 def pass_at_k(
@@ -76,15 +100,7 @@ def pass_at_k(
       float64 (P, K) for array k, (P,) for scalar k; the leading P axis is
       dropped when n and c are both scalars.
     """
-    scalar_problems = np.ndim(n) == 0 and np.ndim(c) == 0
-    scalar_k = np.ndim(k) == 0
-    n_, c_ = as_counts(n, c, ids)
-    ks = as_ks(k)
-    too_big = k_mask(n_, ks, ids, k_exceeds_n)
-    out = log_comb_ratio(n_, c_, ks, transform=_one_minus_exp)  # (P, K)
-    if too_big is not None:
-        out[too_big] = np.nan
-    return _shape_output(out, scalar_problems, scalar_k)
+    return _from_comb_ratio(n, c, k, count_correct=True, transform=_one_minus_exp, k_exceeds_n=k_exceeds_n, ids=ids)
 
 
 def pass_hat_k(
@@ -103,15 +119,7 @@ def pass_hat_k(
 
     Args and returns as :func:`pass_at_k`.
     """
-    scalar_problems = np.ndim(n) == 0 and np.ndim(c) == 0
-    scalar_k = np.ndim(k) == 0
-    n_, c_ = as_counts(n, c, ids)
-    ks = as_ks(k)
-    too_big = k_mask(n_, ks, ids, k_exceeds_n)
-    out = log_comb_ratio(n_, n_ - c_, ks, transform=np.exp)  # (P, K)
-    if too_big is not None:
-        out[too_big] = np.nan
-    return _shape_output(out, scalar_problems, scalar_k)
+    return _from_comb_ratio(n, c, k, count_correct=False, transform=np.exp, k_exceeds_n=k_exceeds_n, ids=ids)
 
 
 def pad_rewards(rewards: object, ids: Sequence[object] | np.ndarray | None = None) -> np.ndarray:
