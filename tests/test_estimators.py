@@ -11,7 +11,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from passlens import max_at_k, pass_at_k, pass_hat_k
+from passlens import coverage_at_k, max_at_k, pass_at_k, pass_hat_k
 
 
 def _rel_err(got: float, exact: Fraction) -> float:
@@ -182,3 +182,54 @@ def test_bad_k_raises():
 
 def test_integral_floats_are_accepted():
     assert pass_at_k(10.0, 3.0, 2.0) == pytest.approx(1 - comb(7, 2) / comb(10, 2), rel=1e-14)
+
+
+def test_coverage_at_k_matches_exact_loop():
+    rng = np.random.default_rng(7)
+    P = 25
+    votes, correct, n = [], [], []
+    for _ in range(P):
+        m = rng.integers(1, 6)
+        v = rng.integers(1, 6, m)
+        votes.append(v)
+        correct.append(rng.random(m) < 0.5)
+        n.append(int(v.sum()))
+    ks = np.arange(1, min(n) + 1)
+    got = coverage_at_k(votes, correct, ks)
+    for i in range(P):
+        for j, k in enumerate(ks):
+            want = sum(1 - comb(n[i] - int(mv), int(k)) / comb(n[i], int(k))
+                       for mv, ok in zip(votes[i], correct[i]) if ok)
+            assert got[i, j] == pytest.approx(want, abs=1e-12)
+    # k = n: every observed correct answer is covered
+    np.testing.assert_allclose(coverage_at_k([np.array([2, 3, 1])], [np.array([1, 0, 1], bool)], [6]),
+                               [[2.0]])
+
+
+def test_coverage_at_k_is_unbiased_by_enumeration():
+    # policy over answers (a correct, b correct, w wrong) with probabilities; n = 3 samples, k = 2
+    pi = {"a": 0.5, "b": 0.2, "w": 0.3}
+    n, k = 3, 2
+    import itertools
+
+    expect = 0.0
+    for draw in itertools.product(pi, repeat=n):
+        prob = math.prod(pi[d] for d in draw)
+        answers = sorted(set(draw))
+        v = np.array([draw.count(a) for a in answers])
+        ok = np.array([a != "w" for a in answers])
+        expect += prob * coverage_at_k([v], [ok], [k])[0, 0]
+    truth = sum(1 - (1 - pi[a]) ** k for a in ("a", "b"))
+    assert expect == pytest.approx(truth, abs=1e-12)
+
+
+def test_coverage_at_k_bounds_and_errors():
+    votes, correct = [np.array([3, 2, 1])], [np.array([True, False, True])]
+    cov = coverage_at_k(votes, correct, np.arange(1, 7))[0]
+    at = pass_at_k(6, 4, np.arange(1, 7))
+    assert cov[0] == pytest.approx(4 / 6)  # coverage@1 = pass@1
+    assert np.all(cov >= at - 1e-15)  # distinct correct answers ≥ any correct
+    with pytest.raises(ValueError, match="k=7 exceeds n=6"):
+        coverage_at_k(votes, correct, 7)
+    with pytest.raises(ValueError, match="2 vote counts and 3 correctness flags"):
+        coverage_at_k([np.array([1, 2])], [np.array([True, False, True])], 1)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from passlens import maj_at_k, max_at_k, pass_at_k, pass_hat_k
+from passlens import coverage_at_k, maj_at_k, max_at_k, pass_at_k, pass_hat_k
 
 
 def _counts(samples):
@@ -48,6 +48,11 @@ def _est_maj(samples, ks):
     return maj_at_k([votes], [correct], ks)[0]
 
 
+def _est_coverage(samples, ks):
+    votes, correct = _votes(samples)
+    return coverage_at_k([votes], [correct], ks)[0]
+
+
 # The statistic of one k-subset, for the exhaustive unbiasedness check.
 def _subset_pass(sub):
     return Fraction(int(any(r for r, _ in sub)))
@@ -72,19 +77,25 @@ def _subset_maj(sub):
     return Fraction(sum(right[a] for a in tied), len(tied))
 
 
+def _subset_coverage(sub):
+    return Fraction(len({a for r, a in sub if r}))
+
+
 ESTIMATORS = {
     "pass": (_est_pass, _subset_pass),
     "passhat": (_est_passhat, _subset_passhat),
     "max": (_est_max, _subset_max),
     "maj": (_est_maj, _subset_maj),
+    "coverage": (_est_coverage, _subset_coverage),
 }
 
 
 def _random_problem(rng, n):
-    """n samples (reward, answer); one answer class is correct, the others wrong."""
+    """n samples (reward, answer); answer classes 0 and (sometimes) 1 are correct, the others wrong."""
     n_classes = rng.integers(1, 5)
+    n_correct = int(rng.integers(1, 3))
     answers = rng.integers(0, n_classes, size=n)
-    return [(int(a == 0), int(a)) for a in answers]
+    return [(int(a < n_correct), int(a)) for a in answers]
 
 
 @pytest.mark.parametrize("name", list(ESTIMATORS))
@@ -113,7 +124,7 @@ def test_permutation_invariance(name):
         np.testing.assert_allclose(est(samples, ks), est(perm, ks), rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("name", ["pass", "passhat", "max", "maj"])
+@pytest.mark.parametrize("name", list(ESTIMATORS))
 def test_k_equal_one_is_the_sample_mean(name):
     est, _ = ESTIMATORS[name]
     rng = np.random.default_rng(2)

@@ -2,7 +2,7 @@
 
 The public surface (numpy/scipy only at import time):
 
-- per-problem estimators: :func:`pass_at_k`, :func:`pass_hat_k`, :func:`max_at_k`, :func:`maj_at_k`
+- per-problem estimators: :func:`pass_at_k`, :func:`pass_hat_k`, :func:`max_at_k`, :func:`maj_at_k`, :func:`coverage_at_k`
 - dataset curves and comparisons: :func:`curve`, :func:`compare`, :func:`beta_posterior_pass_at_k`
 - the pass@k gradient: ``passlens.theory`` (α_k, gap, signal and their unbiased estimators)
 - group advantage estimators: :func:`advantage` and ``passlens.advantages.REGISTRY``
@@ -11,7 +11,7 @@ The public surface (numpy/scipy only at import time):
 
 from . import theory
 from .advantages import advantage
-from .estimators import maj_at_k, max_at_k, pass_at_k, pass_hat_k
+from .estimators import coverage_at_k, maj_at_k, max_at_k, pass_at_k, pass_hat_k
 from .uncertainty import Comparison, Curve, beta_posterior_pass_at_k, compare, curve
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "pass_hat_k",
     "max_at_k",
     "maj_at_k",
+    "coverage_at_k",
     "curve",
     "compare",
     "Curve",

@@ -9,6 +9,7 @@ pass_at_k      (n, c)                           1 − (1 − p)^k
 pass_hat_k     (n, c)                           p^k
 max_at_k       the n rewards, sorted            E[max of k rewards]
 maj_at_k       answer vote counts + correctness majority-vote accuracy over k draws
+coverage_at_k  answer vote counts + correctness distinct correct answers among k draws
 =============  ===============================  =====================================
 
 Each is the average of the statistic over all C(n, k) size-k subsets of the n
@@ -28,7 +29,7 @@ from ._combinatorics import _log_terms, log_comb_ratio
 from ._majority import maj_at_k
 from ._validate import KPolicy, as_counts, as_ks, k_mask, problem_label
 
-__all__ = ["pass_at_k", "pass_hat_k", "max_at_k", "maj_at_k", "pad_rewards"]
+__all__ = ["pass_at_k", "pass_hat_k", "max_at_k", "maj_at_k", "coverage_at_k", "pad_rewards"]
 
 
 def _one_minus_exp(log_r: np.ndarray) -> np.ndarray:
@@ -218,6 +219,67 @@ def max_at_k(
         block = np.full((rows.size, ks.size), np.nan)
         block[:, ok] = mat[rows, :n_val] @ w
         out[rows] = block
+    if too_big is not None:
+        out[too_big] = np.nan
+    return out[:, 0] if scalar_k else out
+
+
+def coverage_at_k(
+    votes: Sequence[object],
+    correct: Sequence[object],
+    k: object,
+    *,
+    k_exceeds_n: KPolicy = "raise",
+    ids: Sequence[object] | np.ndarray | None = None,
+) -> np.ndarray:
+    """Unbiased coverage@k per problem: expected number of distinct correct answers among k draws.
+
+        coverage@k(x) = Σ_{a correct} [1 − (1 − π(a))^k]
+        estimate      = Σ_{a correct} [1 − C(n − m_a, k) / C(n, k)]
+
+    with m_a the number of the n samples giving answer a. Each term is the
+    unbiased pass@k of the event "the answer is a" (Chen et al. 2021, Eq. 1,
+    applied per answer class), so the sum is unbiased; it is the mean, over all
+    k-subsets, of the number of distinct correct answers in the subset.
+    coverage@1 = pass@1 = c/n, and coverage@k ≥ pass@k, with equality when every
+    correct sample gives the same answer. Unlike pass@k it sees solution
+    diversity inside a problem (two policies with the same p can differ).
+
+    Args:
+      votes: sequence of P 1-D int arrays; votes[i] (A_i,) counts the samples
+        giving each distinct answer (n_i = Σ votes[i]).
+      correct: sequence of P 1-D bool arrays (A_i,) marking correct answers.
+      k: int or int array (K,), budgets ≥ 1.
+      k_exceeds_n, ids: as :func:`pass_at_k`.
+
+    Returns:
+      float64 (P, K) for array k, (P,) for scalar k.
+    """
+    scalar_k = np.ndim(k) == 0
+    ks = as_ks(k)
+    if len(votes) != len(correct):
+        raise ValueError(f"votes has {len(votes)} problems and correct has {len(correct)}")
+    n = np.empty(len(votes), dtype=np.int64)
+    owner, m = [], []
+    for i, (v, ok) in enumerate(zip(votes, correct)):
+        v_, ok_ = np.asarray(v), np.asarray(ok, dtype=bool)
+        if v_.ndim != 1 or v_.shape != ok_.shape:
+            raise ValueError(f"{problem_label(i, ids)}: {v_.size} vote counts and {ok_.size} correctness flags")
+        if v_.size:
+            as_counts(np.full(v_.size, v_.sum()), v_, ids=None)  # integer, non-negative vote counts
+        n[i] = int(v_.sum()) if v_.size else 0
+        owner.append(np.full(int(ok_.sum()), i))
+        m.append(np.asarray(v_[ok_], dtype=np.int64))
+    if (n < 1).any():
+        raise ValueError(f"{problem_label(int(np.flatnonzero(n < 1)[0]), ids)} has no samples")
+    too_big = k_mask(n, ks, ids, k_exceeds_n)
+    out = np.zeros((n.size, ks.size))
+    own = np.concatenate(owner) if owner else np.zeros(0, dtype=np.int64)
+    if own.size:
+        mm = np.concatenate(m)
+        # One pass@k term per correct answer class, all classes of all problems at once.
+        terms = log_comb_ratio(n[own], mm, ks, transform=_one_minus_exp)  # (A, K)
+        np.add.at(out, own, terms)
     if too_big is not None:
         out[too_big] = np.nan
     return out[:, 0] if scalar_k else out

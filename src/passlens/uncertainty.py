@@ -29,6 +29,7 @@ __all__ = [
     "metric_rows",
     "sup_t_band",
     "describe_comparison",
+    "format_k_ranges",
     "compare",
     "bootstrap_ci",
     "beta_posterior_pass_at_k",
@@ -402,12 +403,13 @@ class Comparison:
         }
 
 
-def _ranges(ks: np.ndarray) -> str:
-    """[1,2,3,7,8] → '1–3, 7–8' (for messages)."""
-    if ks.size == 0:
+def format_k_ranges(ks: Sequence[int] | np.ndarray) -> str:
+    """Budgets as runs for people to read: [1, 2, 3, 7, 8] → '1–3, 7–8'; [] → 'none'."""
+    ks = [int(v) for v in ks]
+    if not ks:
         return "none"
-    parts, start, prev = [], int(ks[0]), int(ks[0])
-    for v in ks[1:].tolist() + [None]:
+    parts, start, prev = [], ks[0], ks[0]
+    for v in ks[1:] + [None]:
         if v is not None and v == prev + 1:
             prev = v
             continue
@@ -631,13 +633,13 @@ def beta_posterior_pass_at_k(
 def describe_comparison(cmp: Comparison) -> list[str]:
     """Plain sentences summarizing a :class:`Comparison` (used by the CLI)."""
     lines = [
-        f"B better than A at k = {_ranges(cmp.better)}",
-        f"B worse than A at k = {_ranges(cmp.worse)}",
-        f"inconclusive at k = {_ranges(cmp.inconclusive)}",
+        f"B better than A at k = {format_k_ranges(cmp.better)}",
+        f"B worse than A at k = {format_k_ranges(cmp.worse)}",
+        f"inconclusive at k = {format_k_ranges(cmp.inconclusive)}",
     ]
     if cmp.first_loss_interval is not None:
         lo, hi = cmp.first_loss_interval
         lines.append(f"first-loss budget set: [{lo}, {hi if hi is not None else '∞'}]")
     elif cmp.first_loss.size:
-        lines.append(f"first-loss budget set: {{{_ranges(cmp.first_loss)}}}")
+        lines.append(f"first-loss budget set: {{{format_k_ranges(cmp.first_loss)}}}")
     return lines

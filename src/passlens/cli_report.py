@@ -1,0 +1,97 @@
+"""``passlens report``: the exploration diagnostic as a terminal summary and a self-contained HTML page.
+
+A thin typer layer over :mod:`passlens.report`; no math here. Mounted by
+:mod:`passlens.cli` as ``app.command("report")(report_cmd)``. Bad input and
+unwritable output raise ``ValueError`` with one line, which the entry point
+prints and turns into exit status 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+__all__ = ["report_cmd", "parse_k_spec"]
+
+
+def parse_k_spec(spec: Optional[str]) -> tuple[Optional[tuple[int, ...]], str]:
+    """Budgets from ``--k``: returns (explicit budgets or None, grid name).
+
+    None / 'all' → (None, 'all'): 1..n; 'pow2' → (None, 'pow2'); '1,2,4,8' with ranges '1-16' → (budgets, 'all').
+    """
+    if spec is None or spec.strip() in ("all", "pow2"):
+        return None, (spec or "all").strip()
+    values: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                lo, hi = (int(v) for v in part.split("-", 1))
+                values.extend(range(lo, hi + 1))
+            else:
+                values.append(int(part))
+        except ValueError:
+            raise ValueError(f"--k: cannot parse {part!r} (use e.g. 1,2,4,8 or 1-16, 'all' or 'pow2')") from None
+    if not values or min(values) < 1:
+        raise ValueError(f"--k: budgets must be ≥ 1, got {spec!r}")
+    return tuple(sorted(set(values))), "all"
+
+
+def report_cmd(
+    inputs: Optional[List[Path]] = typer.Argument(
+        None,
+        help="Row files (per-sample or per-problem counts; JSONL/CSV/Parquet), two files for a pair, or a run "
+        "directory with evals/. None: the bundled DeepScaleR base vs RL counts.",
+    ),
+    out: Path = typer.Option(Path("passlens-report"), "--out", help="Output folder (replaced atomically)."),
+    k: Optional[str] = typer.Option(None, "--k", help="Budgets: 'all' (1..n, default), 'pow2', '1,2,4,8' or '1-16'."),
+    ci: float = typer.Option(0.95, "--ci", help="Confidence level of the curve intervals."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Family-wise error of the comparison's simultaneous band."),
+    n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap replicates / multiplier draws."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
+    group_size: int = typer.Option(16, "--group-size", help="Training group size G for the zero-signal fraction."),
+    passhat: bool = typer.Option(False, "--passhat", help="Also show pass^k (all k samples correct)."),
+    method: str = typer.Option("auto", "--method", help="Curve intervals: auto (bootstrap; analytic for large inputs), bootstrap, analytic."),
+    by: Optional[str] = typer.Option(None, "--by", help="Group rows by this column (model, step, …)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Count a continuous reward ≥ this as correct."),
+    no_html: bool = typer.Option(False, "--no-html", help="Skip report.html (metrics.json, curves.csv, PNGs only)."),
+    id_col: Optional[str] = typer.Option(None, "--id-col", help="Problem id column (default: auto-detected)."),
+    reward_col: Optional[str] = typer.Option(None, "--reward-col", help="Reward/correctness column."),
+    c_col: Optional[str] = typer.Option(None, "--c-col", help="Success-count column (count files)."),
+    n_col: Optional[str] = typer.Option(None, "--n-col", help="Sample-count column (count files)."),
+    answer_col: Optional[str] = typer.Option(None, "--answer-col", help="Answer column (maj@k, distinct answers)."),
+    sample_col: Optional[str] = typer.Option(None, "--sample-col", help="Sample id column."),
+) -> None:
+    """Exploration report: pass@k curves, paired comparison, collapse diagnostics, verdict.
+
+    Writes OUT/report.html (self-contained), metrics.json, curves.csv and the figures as PNG.
+
+    Example: passlens report            (bundled DeepScaleR base vs RL)
+             passlens report base.jsonl rl.jsonl --out cmp/
+             passlens report runs/exp1   (a training run directory with evals/)
+    """
+    from rich.console import Console
+
+    from .report import ReportSettings, build_report, check_out_dir, load_groups, print_summary
+
+    check_out_dir(out)  # fail before the work
+    ks, grid = parse_k_spec(k)
+    settings = ReportSettings(
+        ks=ks, grid=grid, ci=ci, alpha=alpha, n_boot=n_boot, seed=seed, group_size=group_size, passhat=passhat, method=method
+    )
+    groups, src, label_name = load_groups(
+        list(inputs or []), by=by, threshold=threshold, id_col=id_col, reward_col=reward_col, c_col=c_col,
+        n_col=n_col, answer_col=answer_col, sample_col=sample_col,
+    )
+    report = build_report(groups, settings, inputs=src, label_name=label_name)
+    con = Console()
+    if src.get("source"):
+        con.print(f"[bold]{src['source']}[/]")
+    from .report import make_figures, render_html, write_report
+
+    figures = make_figures(report)
+    page = None if no_html else render_html(report.metrics, figures)
+    dest = write_report(report.metrics, figures, out, html=page)
+    print_summary(report.metrics, con, out_dir=str(dest))
