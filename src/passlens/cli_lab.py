@@ -1,0 +1,217 @@
+"""``passlens lab`` (run / show) and ``passlens reproduce``: a thin typer layer over :mod:`passlens.lab`.
+
+No math lives here. Bad input raises ValueError with one line; the main CLI
+prints it and exits with status 2. ``reproduce`` exits 1 when a claim fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["lab_app", "reproduce_cmd", "run_cmd", "show_cmd"]
+
+_OBJECTIVE_HELP = (
+    "Objective (repeatable). Exact mode: pass@1, pass@k:k=K, coverage:k=K, arcsin, or a registry name mapped to"
+    " its target: rloo/dr_grpo → pass@1, grpo → arcsin (2·asin√p), pkpo:k=K/alpha_rloo:k=K → pass@k,"
+    " best_minus_second → pass@n, coverage:k=K → coverage@k. Sampled mode: any advantage-registry spec"
+    " (rloo, grpo, dr_grpo, pkpo:k=8,variant=s, passk_analytic:k=8, alpha_rloo:k=8, best_minus_second,"
+    " unlikeliness, novelty, coverage:k=8); pass@1 → rloo, pass@k:k=K → pkpo:k=K. Add beta=B for an"
+    " entropy bonus (rloo:beta=0.01)."
+)
+
+lab_app = typer.Typer(
+    name="lab",
+    help=(
+        "Exploration-collapse lab: policy-gradient dynamics of pass@k-family objectives over a population of"
+        " problems with several answer classes each (tabular or shared linear softmax; exact expected gradients"
+        " or sampled groups with any registry advantage).\n\n"
+        "Example: passlens lab run --objective rloo --objective pkpo:k=8 --objective coverage:k=8 --seeds 5"
+        " --steps 1000 --out runs/collapse && passlens lab show runs/collapse"
+    ),
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+_out = Console()
+if not _out.is_terminal:  # wide tables stay readable in logs and pipes
+    _out = Console(width=160)
+
+
+def _parse_range(text: str) -> tuple[int, int]:
+    try:
+        if "-" in text:
+            a, b = text.split("-", 1)
+            return int(a), int(b)
+        return int(text), int(text)
+    except ValueError:
+        raise ValueError(f"--n-correct: cannot parse {text!r} (use e.g. 1-4 or 2)") from None
+
+
+def _parse_ks(text: str) -> tuple[int, ...]:
+    try:
+        ks = tuple(sorted({int(x) for x in text.split(",") if x.strip()}))
+    except ValueError:
+        raise ValueError(f"--k: cannot parse {text!r} (use e.g. 1,2,4,8,16)") from None
+    if not ks or ks[0] < 1:
+        raise ValueError(f"--k: budgets must be ≥ 1, got {text!r}")
+    return ks
+
+
+@lab_app.command("run")
+def run_cmd(
+    objective: List[str] = typer.Option(..., "--objective", "-o", help=_OBJECTIVE_HELP),
+    out: Path = typer.Option(..., "--out", help="Output directory (metrics.parquet, config.json, trajectories.png)."),
+    seeds: int = typer.Option(3, "--seeds", help="Seeds (each its own population draw and sample stream; vectorized)."),
+    steps: int = typer.Option(1000, "--steps", help="Updates."),
+    mode: str = typer.Option("exact", "--mode", help="exact (expected gradient, n → ∞) or sampled (n draws per problem)."),
+    n: int = typer.Option(16, "--n", help="Samples per problem per step (sampled mode)."),
+    policy: str = typer.Option("tabular", "--policy", help="tabular | linear (shared linear softmax; a small MLP is not implemented)."),
+    problems: int = typer.Option(2000, "--problems", help="Problems P of a synthetic population."),
+    answers: int = typer.Option(16, "--answers", help="Answer classes M per problem."),
+    n_correct: str = typer.Option("1-4", "--n-correct", help="Correct classes per problem, 'min-max'."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default 2.0 for sgd, 0.05 for adam)."),
+    optimizer: str = typer.Option("sgd", "--optimizer", help="sgd | adam."),
+    from_counts: Optional[Path] = typer.Option(None, "--from-counts", help="Start from a count table (JSONL/CSV/Parquet with id, c, n), e.g. the bundled DeepScaleR base counts."),
+    k: str = typer.Option("1,2,4,8,16", "--k", help="pass@k grid of the tracked metrics."),
+    k_ref: int = typer.Option(8, "--k-ref", help="Budget of the tracked alpha / signal / coverage / cos metrics."),
+    log_every: int = typer.Option(25, "--log-every", help="Track every this many steps (and the last)."),
+    seed: int = typer.Option(0, "--seed", help="Base seed."),
+    dtype: str = typer.Option("float64", "--dtype", help="Policy state dtype: float64 or float32 (≈2× faster on large populations; metrics stay float64)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default min(#objectives, CPUs)); 1 = in-process with a per-step progress bar."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write trajectories.png (needs matplotlib)."),
+) -> None:
+    """Train each objective on the same populations and seeds; write tidy tables and figures."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .lab import LabConfig, run_lab, save_run
+
+    if lr is None:
+        lr = 0.05 if optimizer == "adam" else 2.0
+    config = LabConfig(
+        objectives=tuple(objective), mode=mode, policy=policy, steps=steps, seeds=seeds, seed=seed, n=n, lr=lr,
+        optimizer=optimizer, problems=problems, answers=answers, n_correct=_parse_range(n_correct),
+        from_counts=str(from_counts) if from_counts is not None else None, ks=_parse_ks(k), k_ref=k_ref,
+        log_every=log_every, dtype=dtype,
+    )
+    config.validate()
+    if plots:
+        from .lab.plots import require_matplotlib
+
+        require_matplotlib()
+    w = min(len(objective), os.cpu_count() or 1) if workers is None else workers
+    if w < 1:
+        raise ValueError(f"--workers must be ≥ 1, got {w}")
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=_out, transient=False
+    ) as bar:
+        tasks = {o: bar.add_task(o, total=steps) for o in objective}
+        df = run_lab(config, workers=w, progress=lambda o, d: bar.advance(tasks[o], d))
+    from dataclasses import replace
+
+    from .lab import build_populations
+
+    first = build_populations(replace(config, seeds=1))[0]  # seed 0's population, for the record
+    save_run(df, config, out, extra={"population_seed0": first.describe()})
+    figs = []
+    if plots:
+        from .lab.plots import plot_run
+
+        figs = plot_run(df, out, k_ref=k_ref)
+    _out.print(f"wrote {Path(out) / 'metrics.parquet'} ({df.height} rows), {Path(out) / 'config.json'}"
+               + (f", {', '.join(str(f) for f in figs)}" if figs else ""))
+    _print_summary(df, config.to_json())
+
+
+def _load(directory: Path) -> tuple[Any, dict[str, Any]]:
+    import polars as pl
+
+    m, c = directory / "metrics.parquet", directory / "config.json"
+    if not m.exists() or not c.exists():
+        raise ValueError(f"{directory}: not a lab run directory (needs metrics.parquet and config.json)")
+    return pl.read_parquet(m), json.loads(c.read_text())["config"]
+
+
+def _print_summary(df: Any, cfg: dict[str, Any]) -> None:
+    import polars as pl
+
+    k = int(cfg["k_ref"])
+    cols = ["pass@1", f"pass@{k}", f"gap@{k}", f"coverage@{k}", "distinct_correct", "entropy_correct", "entropy", "polarized", "cos_k_1"]
+    if cfg["mode"] == "sampled":
+        cols.append("zero_adv_frac")
+    cols = [c for c in cols if c in df.columns]
+    last = df.filter(pl.col("step") == pl.col("step").max().over("objective", "seed"))
+    seeds = last["seed"].n_unique()
+    tab = Table(
+        title=f"final step {int(last['step'].max())}: mean ± sd over {seeds} seed(s)  [{cfg['mode']}, {cfg['policy']}, "
+        f"P={cfg.get('problems')}, M={cfg['answers']}]",
+        title_justify="left",
+    )
+    tab.add_column("objective")
+    for c in cols:
+        tab.add_column(c, justify="right")
+    for obj in last["objective"].unique(maintain_order=True).to_list():
+        g = last.filter(pl.col("objective") == obj)
+        cells = []
+        for c in cols:
+            x = g[c].drop_nans().drop_nulls()
+            if x.len() == 0:
+                cells.append("–")
+            else:
+                sd = float(x.std()) if x.len() > 1 else 0.0
+                cells.append(f"{float(x.mean()):.3f}±{sd:.3f}")
+        tab.add_row(obj, *cells)
+    _out.print(tab)
+    _out.print(f"  distinct_correct: correct answers with π > {cfg.get('eps', 0.05)}; cos_k_1 = dataset cos(∇pass@{k}, ∇pass@1)")
+
+
+@lab_app.command("show")
+def show_cmd(directory: Path = typer.Argument(..., help="A directory written by 'passlens lab run'.")) -> None:
+    """Print the final comparison table (mean ± sd across seeds) of a lab run."""
+    df, cfg = _load(directory)
+    _print_summary(df, cfg)
+
+
+def reproduce_cmd(
+    out: Optional[Path] = typer.Option(None, "--out", help="Directory for figures and claims.json."),
+    quick: bool = typer.Option(False, "--quick", help="Smaller Monte Carlo sizes and runs (seconds, for tests)."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma list of claim ids (1..13, A7, A8, N1)."),
+) -> None:
+    """Run the seed paper's 13 testable claims plus PKPO anchors A7/A8 and the coverage result N1.
+
+    Prints claim, measurement, value, criterion and holds/fails; exits 1 if any claim fails.
+    """
+    from .lab.claims import run_claims
+
+    ids = [s.strip() for s in only.split(",")] if only else None
+    with _out.status("running claims") as status:
+        results = run_claims(quick=quick, only=ids, progress=lambda c: status.update(f"claim {c}"))
+    tab = Table(title="Yu 2025 (arXiv 2511.16231) testable claims + anchors" + (" [quick]" if quick else ""), title_justify="left", show_lines=True)
+    for c in ("id", "claim", "measured", "value", "criterion", "result"):
+        tab.add_column(c, overflow="fold")
+    for r in results:
+        tab.add_row(r.id, r.claim, r.measured, r.value, r.criterion, "[green]holds[/]" if r.holds else "[red]FAILS[/]")
+    _out.print(tab)
+    failed = [r.id for r in results if not r.holds]
+    total = sum(r.seconds for r in results)
+    _out.print(f"{len(results) - len(failed)}/{len(results)} hold" + (f"; failing: {', '.join(failed)}" if failed else "") + f"  ({total:.1f} s)")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        rows = [{k: v for k, v in vars(r).items() if k != "data"} for r in results]
+        (out / "claims.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        try:
+            from .lab.plots import plot_claims
+
+            figs = plot_claims(results, out)
+            _out.print(f"wrote {out / 'claims.json'} and {len(figs)} figure(s) to {out}")
+        except ValueError as exc:  # matplotlib missing: the table and JSON still count
+            _out.print(f"wrote {out / 'claims.json'}; no figures ({exc})")
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,454 @@
+"""Policy-gradient dynamics over problem populations: exact (n → ∞) and sampled.
+
+One step, for every seed s and problem x at once (no Python loop over problems):
+
+* **exact**: G = ∂J_x/∂z from the closed form (★) of :mod:`passlens.lab.objectives`
+  — the expected policy gradient, i.e. the n → ∞ limit of any unbiased estimator;
+* **sampled**: draw y_1..y_n ~ π(·|x), rewards r_i = V(x, y_i), advantages
+  A = ``passlens.advantages.advantage(estimator, r, answers=y, logprobs=log π(y))``,
+  and the REINFORCE estimate with the softmax score ∇_z log π(y) = e_y − π:
+
+      Ĝ = (1/n) Σ_i A_i (e_{y_i} − π)                    (registry scale convention)
+
+  (+ the exact gradient of β H(π) for entropy-regularized specs).
+
+Then the policy pulls G back to its parameters and SGD (θ ← θ + η g) or Adam
+(Kingma & Ba 2015, Alg. 1, ascent) takes a step. (Tabular SGD on an exact
+objective runs the same step as π ← π·exp(ηG)/Σ, tested equal to the logit form.) Seeds are a leading batch
+axis S: each seed has its own population draw and sample stream, and all seeds
+advance together in one vectorized update. Diagnostics (:func:`passlens.lab.tracking.track`)
+are computed exactly from π every ``log_every`` steps and at the last step.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..advantages import REGISTRY, advantage
+from ..theory import alpha
+from .objectives import Objective, logit_gradient, objective_value, parse_objective, softmax
+from .policies import POLICIES, make_policy
+from .population import Population, make_population, population_from_counts
+from .tracking import success, track
+
+__all__ = [
+    "LabConfig",
+    "build_populations",
+    "run_objective",
+    "run_lab",
+    "save_run",
+    "inverse_cdf",
+    "sample_answers",
+    "sampled_logit_gradient",
+]
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    """Everything a lab run depends on (stored as JSON next to the tables).
+
+    Attributes:
+      objectives: objective specs (see :mod:`passlens.lab.objectives`).
+      mode: "exact" or "sampled".
+      policy: "tabular" or "linear".
+      steps: number of updates.
+      seeds: number of seeds S (seed s uses population seed ``seed + s``).
+      seed: base seed.
+      n: samples per problem per step (sampled mode).
+      lr: learning rate η.
+      optimizer: "sgd" or "adam".
+      problems, answers: P and M of synthetic populations.
+      n_correct: (min, max) correct answers per problem.
+      from_counts: path of a count table (JSONL/CSV/Parquet with id, c, n) to start from, or None.
+      ks: pass@k grid of the tracked metrics.
+      k_ref: budget of the alpha / signal / coverage / cos_k_1 metrics (one per run).
+      log_every: track every this many steps (and the last one).
+      eps: ε of distinct_correct.
+      dim: feature dimension of the linear policy.
+      dtype: "float64" (default) or "float32" for the policy state and updates (≈2× faster on
+        large populations; diagnostics are always computed in float64).
+    """
+
+    objectives: tuple[str, ...] = ("rloo", "pkpo:k=8", "coverage:k=8")
+    mode: str = "exact"
+    policy: str = "tabular"
+    steps: int = 1000
+    seeds: int = 3
+    seed: int = 0
+    n: int = 16
+    lr: float = 2.0
+    optimizer: str = "sgd"
+    problems: int = 2000
+    answers: int = 16
+    n_correct: tuple[int, int] = (1, 4)
+    from_counts: str | None = None
+    ks: tuple[int, ...] = (1, 2, 4, 8, 16)
+    k_ref: int = 8
+    log_every: int = 10
+    eps: float = 0.05
+    dim: int = 16
+    dtype: str = "float64"
+
+    def validate(self) -> list[Objective]:
+        """Check every field; return the parsed objectives. ValueError with one line otherwise."""
+        if self.mode not in ("exact", "sampled"):
+            raise ValueError(f"--mode must be 'exact' or 'sampled', got {self.mode!r}")
+        if self.policy not in POLICIES:
+            raise ValueError(f"--policy must be one of {', '.join(POLICIES)}, got {self.policy!r}")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"--optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        for name, v, lo in (("steps", self.steps, 1), ("seeds", self.seeds, 1), ("problems", self.problems, 1),
+                            ("answers", self.answers, 2), ("log-every", self.log_every, 1), ("k-ref", self.k_ref, 1)):
+            if int(v) < lo:
+                raise ValueError(f"--{name} must be ≥ {lo}, got {v}")
+        if self.mode == "sampled" and self.n < 2:
+            raise ValueError(f"--n must be ≥ 2 in sampled mode (group baselines need two samples), got {self.n}")
+        if self.dtype not in ("float64", "float32"):
+            raise ValueError(f"--dtype must be 'float64' or 'float32', got {self.dtype!r}")
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"--lr must be positive, got {self.lr}")
+        if not self.objectives:
+            raise ValueError("give at least one --objective")
+        if min(self.ks) < 1:
+            raise ValueError(f"--k values must be ≥ 1, got {list(self.ks)}")
+        from .population import _check_correct_range
+
+        lo, hi = _check_correct_range(int(self.answers), self.n_correct)
+        if hi >= self.answers:
+            raise ValueError(
+                f"impossible population: up to {hi} of M={self.answers} answers correct leaves no wrong answer; use more --answers"
+            )
+        if self.from_counts is not None and not Path(self.from_counts).exists():
+            raise ValueError(f"--from-counts: no such file {self.from_counts}")
+        objs = [parse_objective(s, self.mode, n=self.n) for s in self.objectives]
+        if len({o.spec for o in objs}) != len(objs):
+            raise ValueError("an objective is given twice")
+        return objs
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict of every field (tuples as lists)."""
+        d = asdict(self)
+        d["objectives"] = list(self.objectives)
+        d["n_correct"] = list(self.n_correct)
+        d["ks"] = list(self.ks)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "LabConfig":
+        """Inverse of :meth:`to_json` (unknown keys are ignored, missing ones take defaults)."""
+        d = dict(d)
+        d["objectives"] = tuple(d["objectives"])
+        d["n_correct"] = tuple(d["n_correct"])
+        d["ks"] = tuple(d["ks"])
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def build_populations(config: LabConfig) -> list[Population]:
+    """One population per seed: synthetic (seed + s) or from the count table (seed + s for the class layout)."""
+    if config.from_counts is not None:
+        from .population import read_counts
+
+        n, c, ids = read_counts(config.from_counts)
+        return [
+            population_from_counts(n, c, M=config.answers, seed=config.seed + s, n_correct=config.n_correct, ids=ids)
+            for s in range(config.seeds)
+        ]
+    return [
+        make_population(config.problems, config.answers, seed=config.seed + s, n_correct=config.n_correct)
+        for s in range(config.seeds)
+    ]
+
+
+def inverse_cdf(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Per row r: #{a : cdf[r, a] ≤ u[r, i]} clipped to M − 1, i.e. ``searchsorted(cdf[r], u[r], side="right")``.
+
+    Vectorized binary lifting over the M columns (⌈log₂ M⌉ gathers of shape (R, n)),
+    instead of a Python loop over rows or one global searchsorted with random access.
+
+    Args:
+      cdf: float (R, M), non-decreasing rows.
+      u: float (R, n), uniforms in [0, 1).
+
+    Returns:
+      int64 (R, n), values in 0..M−1.
+    """
+    R, M = cdf.shape
+    flat = cdf.ravel()
+    base = (np.arange(R, dtype=np.int64) * M)[:, None]  # (R, 1)
+    pos = np.zeros(u.shape, dtype=np.int64)  # (R, n) entries ≤ u found so far
+    bit = 1 << (M.bit_length() - 1)
+    while bit:
+        cand = pos + bit  # (R, n)
+        ok = cand <= M
+        look = np.take(flat, base + np.minimum(cand, M) - 1)  # cdf[r, cand − 1]
+        pos = np.where(ok & (look <= u), cand, pos)
+        bit >>= 1
+    return np.minimum(pos, M - 1)
+
+
+def sample_answers(pi: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n i.i.d. answer classes per row of π by inverse-CDF sampling, vectorized over rows.
+
+    Args:
+      pi: float (R, M), rows summing to 1.
+      n: draws per row.
+      rng: generator (draws ``rng.random((R, n))``).
+
+    Returns:
+      int64 (R, n), values in 0..M−1.
+    """
+    cdf = np.cumsum(pi, axis=1)  # (R, M)
+    cdf /= cdf[:, -1:]  # renormalize: the last entry is 1 up to rounding
+    return inverse_cdf(cdf, rng.random((pi.shape[0], n)))
+
+
+def sampled_logit_gradient(pi: np.ndarray, answers: np.ndarray, adv: np.ndarray) -> np.ndarray:
+    """Ĝ = (1/n) Σ_i A_i (e_{y_i} − π) per row, vectorized.
+
+    Args:
+      pi: float (R, M); answers: int (R, n); adv: float (R, n).
+
+    Returns:
+      float64 (R, M).
+    """
+    R, M = pi.shape
+    n = answers.shape[1]
+    flat = (np.arange(R)[:, None] * M + answers).ravel()  # (R n,)
+    # bincount with weights instead of np.add.at: the same scatter-add, ~10× faster.
+    hit = np.bincount(flat, weights=adv.ravel(), minlength=R * M).reshape(R, M)
+    return (hit - adv.sum(axis=1, keepdims=True) * pi) / n
+
+
+#: use the multiplicative π-update for tabular SGD on exact objectives (tests switch it off to compare).
+_MULTIPLICATIVE = True
+
+
+class _Adam:
+    """Adam for ascent (Kingma & Ba 2015, Alg. 1), β = (0.9, 0.999), ε = 1e-8."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.m = np.zeros(shape)
+        self.v = np.zeros(shape)
+        self.t = 0
+
+    def step(self, g: np.ndarray, lr: float) -> np.ndarray:
+        self.t += 1
+        self.m = 0.9 * self.m + 0.1 * g
+        self.v = 0.999 * self.v + 0.001 * g * g
+        mh = self.m / (1 - 0.9**self.t)
+        vh = self.v / (1 - 0.999**self.t)
+        return lr * mh / (np.sqrt(vh) + 1e-8)
+
+
+def _stack(pops: Sequence[Population]) -> tuple[np.ndarray, np.ndarray]:
+    shapes = {p.logits.shape for p in pops}
+    if len(shapes) != 1:
+        raise ValueError(f"populations of one run must share (P, M), got {sorted(shapes)}")
+    return np.stack([p.logits for p in pops]), np.stack([p.correct for p in pops])
+
+
+def run_objective(
+    objective: str | Objective,
+    pops: Sequence[Population],
+    config: LabConfig,
+    *,
+    progress: Callable[[int], None] | None = None,
+    keep_policy: bool = False,
+) -> dict[str, Any]:
+    """Train one objective on the stacked populations (one per seed) and track it.
+
+    Args:
+      objective: spec string or parsed :class:`Objective`.
+      pops: S populations of one shape (P, M).
+      config: the run settings (mode, policy, steps, n, lr, optimizer, ks, k_ref, log_every, eps, dim, seed).
+      progress: called with the number of steps just done (for progress bars).
+      keep_policy: also return the final policy π (S, P, M).
+
+    Returns:
+      dict with ``rows`` (list of dicts: objective, seed, step, metrics…) and, if
+      asked, ``pi`` float (S, P, M).
+    """
+    obj = objective if isinstance(objective, Objective) else parse_objective(objective, config.mode, n=config.n)
+    z0, V = _stack(pops)  # (S, P, M), (S, P, M)
+    z0 = z0.astype(config.dtype)
+    S, P, M = z0.shape
+    k_ref = int(config.k_ref)  # one reference budget per run, so every objective's table has the same columns
+    policy = make_policy(config.policy, z0, dim=config.dim, seed=config.seed)
+    theta = policy.init()
+    opt = _Adam(theta.shape) if config.optimizer == "adam" else None
+    rng = np.random.default_rng([config.seed, 7919])
+    state = None
+    if obj.mode == "sampled":
+        entry = REGISTRY[obj.estimator]  # type: ignore[index]
+        state = entry.new_state() if entry.new_state is not None else None
+        row_ids = np.arange(S * P)
+    rows: list[dict[str, Any]] = []
+    vflat = V.reshape(S * P, M)
+    vf = V.astype(z0.dtype)
+    masks = (vf, 1.0 - vf)  # float masks, converted once instead of every step
+
+    def log(step: int, pi: np.ndarray, g_asc: np.ndarray, zero_adv: np.ndarray) -> None:
+        pi = pi.astype(np.float64, copy=False)  # diagnostics in float64 whatever the state dtype
+        m = track(pi, V, config.ks, k_ref, eps=config.eps)
+        p = success(pi, V)  # (S, P)
+        # dataset-level cos(∇J_k, ∇J_1) in parameter space (per problem they are collinear; Yu 2025, §3)
+        gp = logit_gradient("pass@1", None, pi, V, p=p)  # (S, P, M) ∇_z p_x
+        a = alpha(p, k_ref)  # (S, P)
+        if config.policy == "tabular":
+            # per problem ∇J_k = α_k ∇p (collinear), so the dataset sums need only ‖∇p_x‖²
+            sq = np.einsum("spm,spm->sp", gp, gp)  # (S, P)
+            dot, n1, nk = (a * sq).sum(1), np.sqrt(sq.sum(1)), np.sqrt((a * a * sq).sum(1))
+        else:
+            g1 = policy.dataset_gradient(gp).reshape(S, -1)
+            gk = policy.dataset_gradient(gp * a[..., None]).reshape(S, -1)
+            dot, n1, nk = (g1 * gk).sum(axis=1), np.linalg.norm(g1, axis=1), np.linalg.norm(gk, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cos = np.where((n1 > 0) & (nk > 0), dot / (n1 * nk), np.nan)
+        gd = g_asc if config.policy == "linear" else g_asc / P  # dataset-mean gradient
+        gnorm = np.linalg.norm(gd.reshape(S, -1), axis=1)
+        if obj.kind is not None:
+            jval = objective_value(obj.kind, obj.k, pi, V, obj.beta).mean(axis=1)
+        else:
+            jval = np.full(S, np.nan)
+        for s in range(S):
+            row: dict[str, Any] = {"objective": obj.spec, "seed": config.seed + s, "step": step}
+            row.update({key: float(val[s]) for key, val in m.items()})
+            row["objective_value"] = float(jval[s])
+            row["grad_norm"] = float(gnorm[s])
+            row["cos_k_1"] = float(cos[s])
+            row["zero_adv_frac"] = float(zero_adv[s])
+            rows.append(row)
+
+    pi = softmax(policy.logits(theta))
+    # Tabular SGD on an exact objective: z ← z + ηG is π ← π·exp(ηG)/Σ, which skips the row max and
+    # the logit array (2 fewer passes over (S, P, M)). Safe when |ηG| cannot overflow exp:
+    # |G| ≤ max|w| ≤ k for pass@k / coverage@k, ≤ 1 for pass@1 / arcsin (|π(V − p)c| ≤ √(pq) there).
+    bound = float(obj.k or 1) if obj.kind in ("pass@k", "coverage") else 1.0
+    multiplicative = (
+        _MULTIPLICATIVE and config.policy == "tabular" and config.optimizer == "sgd" and obj.mode == "exact"
+        and not obj.beta and config.lr * bound <= 50.0
+    )
+    for step in range(config.steps + 1):
+        if step == config.steps:
+            g_logit, zero_adv = _gradient(obj, pi, V, vflat, config, rng, state, row_ids if obj.mode == "sampled" else None, masks)
+            log(step, pi, policy.pullback(g_logit), zero_adv)
+            break
+        g_logit, zero_adv = _gradient(obj, pi, V, vflat, config, rng, state, row_ids if obj.mode == "sampled" else None, masks)
+        g_asc = policy.pullback(g_logit)
+        if step % config.log_every == 0:
+            log(step, pi, g_asc, zero_adv)
+        if multiplicative:
+            g_asc *= config.lr  # in place: g_asc is a fresh array each step
+            np.exp(g_asc, out=g_asc)
+            pi *= g_asc
+            pi /= pi.sum(axis=-1, keepdims=True)
+        else:
+            if opt is not None:
+                theta += opt.step(g_asc, config.lr)
+            else:
+                g_asc *= config.lr  # in place: g_asc is a fresh array each step
+                theta += g_asc
+            pi = softmax(policy.logits(theta))
+        if progress is not None:
+            progress(1)
+    out: dict[str, Any] = {"rows": rows}
+    if keep_policy:
+        out["pi"] = pi
+    return out
+
+
+def _gradient(
+    obj: Objective,
+    pi: np.ndarray,
+    V: np.ndarray,
+    vflat: np.ndarray,
+    config: LabConfig,
+    rng: np.random.Generator,
+    state: Any,
+    row_ids: np.ndarray | None,
+    masks: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Logit gradient (S, P, M) of the objective (exact or sampled) and the zero-advantage share (S,)."""
+    S, P, M = pi.shape
+    if obj.mode == "exact":
+        assert obj.kind is not None
+        return logit_gradient(obj.kind, obj.k, pi, V, obj.beta, masks=masks), np.full(S, np.nan)
+    n = config.n
+    pflat = pi.reshape(S * P, M).astype(np.float64, copy=False)  # float64: the global-CDF offsets need the digits
+    y = sample_answers(pflat, n, rng)  # (S P, n)
+    r = np.take_along_axis(vflat, y, axis=1).astype(np.float64)  # (S P, n)
+    logp = np.log(np.maximum(np.take_along_axis(pflat, y, axis=1), np.finfo(np.float64).tiny))
+    adv = np.asarray(
+        advantage(obj.estimator, r, answers=y, logprobs=logp, state=state, prompt_ids=row_ids, **obj.params)  # type: ignore[arg-type]
+    )  # (S P, n)
+    g = sampled_logit_gradient(pflat, y, adv).reshape(S, P, M).astype(pi.dtype, copy=False)
+    if obj.beta:
+        # the entropy bonus is added exactly: β ∂H/∂z = −β π ⊙ (log π − Σ π log π)
+        lp = np.log(np.maximum(pi, np.finfo(np.float64).tiny))
+        g = g - obj.beta * pi * (lp - (pi * lp).sum(axis=-1, keepdims=True))
+    zero = (adv == 0).all(axis=1).reshape(S, P).mean(axis=1)
+    return g, zero
+
+
+def _worker(args: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    spec, cfg = args
+    config = LabConfig.from_json(cfg)
+    pops = build_populations(config)
+    return run_objective(spec, pops, config)["rows"]
+
+
+def run_lab(
+    config: LabConfig,
+    *,
+    workers: int | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> Any:
+    """Run every objective of ``config`` on the same populations and seeds.
+
+    Objectives run in parallel processes (``concurrent.futures.ProcessPoolExecutor`` with the
+    spawn start method, ``workers`` default min(#objectives, os.cpu_count())); seeds are vectorized
+    inside each process. With ``workers=1`` everything runs in this process and
+    ``progress(objective, steps_done)`` is called every step; with more workers it is
+    called once per finished objective with all its steps.
+
+    Returns:
+      polars DataFrame, one row per (objective, seed, logged step).
+    """
+    import polars as pl
+
+    objs = config.validate()
+    w = min(len(objs), os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    rows: list[dict[str, Any]] = []
+    if w == 1:
+        pops = build_populations(config)
+        for o in objs:
+            cb = (lambda d, _s=o.spec: progress(_s, d)) if progress is not None else None
+            rows.extend(run_objective(o, pops, config, progress=cb)["rows"])
+    else:
+        build_populations(config)  # fail fast on impossible populations before forking
+        # spawn, not fork: forking a process whose polars/rich threads hold locks can deadlock the children
+        with ProcessPoolExecutor(max_workers=w, mp_context=multiprocessing.get_context("spawn")) as ex:
+            futs = {o.spec: ex.submit(_worker, (o.spec, config.to_json())) for o in objs}
+            for o in objs:
+                rows.extend(futs[o.spec].result())
+                if progress is not None:
+                    progress(o.spec, config.steps)
+    return pl.DataFrame(rows)
+
+
+def save_run(df: Any, config: LabConfig, out: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``metrics.parquet`` and ``config.json`` under ``out`` (created). Returns the directory."""
+    d = Path(out)
+    d.mkdir(parents=True, exist_ok=True)
+    df.write_parquet(d / "metrics.parquet")
+    payload = {"config": config.to_json(), **(extra or {})}
+    (d / "config.json").write_text(json.dumps(payload, indent=2) + "\n")
+    return d

@@ -1,0 +1,93 @@
+"""``passlens lab run/show`` and ``passlens reproduce`` through the real entry point, in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _run(*args: str, timeout: int = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "passlens", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_lab_run_then_show(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    r = _run("lab", "run", "--objective", "rloo", "--objective", "pkpo:k=4", "--objective", "coverage:k=4",
+             "--seeds", "2", "--steps", "30", "--problems", "40", "--answers", "8", "--log-every", "10",
+             "--out", str(out), "--workers", "2")
+    assert r.returncode == 0, r.stderr
+    assert (out / "metrics.parquet").exists() and (out / "trajectories.png").exists()
+    cfg = json.loads((out / "config.json").read_text())["config"]
+    assert cfg["objectives"] == ["rloo", "pkpo:k=4", "coverage:k=4"] and cfg["seeds"] == 2
+    import polars as pl
+
+    df = pl.read_parquet(out / "metrics.parquet")
+    assert df.height == 3 * 2 * 4  # objectives × seeds × logged steps (0, 10, 20, 30)
+    s = _run("lab", "show", str(out))
+    assert s.returncode == 0, s.stderr
+    for name in ("rloo", "pkpo:k=4", "coverage:k=4", "pass@1", "distinct_correct", "±"):
+        assert name in s.stdout
+
+
+def test_lab_run_sampled_linear_in_process(tmp_path: Path) -> None:
+    r = _run("lab", "run", "-o", "grpo", "--mode", "sampled", "--n", "8", "--policy", "linear", "--optimizer", "adam",
+             "--lr", "0.05", "--seeds", "1", "--steps", "12", "--problems", "30", "--answers", "6", "--workers", "1",
+             "--no-plots", "--out", str(tmp_path / "s"))
+    assert r.returncode == 0, r.stderr
+    assert "zero_adv_frac" in r.stdout
+
+
+def test_lab_from_bundled_counts(tmp_path: Path) -> None:
+    counts = Path(__file__).resolve().parents[1] / "src" / "passlens" / "data" / "deepscaler32k" / "base.jsonl"
+    # two objectives → two worker processes after the parent has used polars (a fork here used to deadlock)
+    r = _run("lab", "run", "-o", "rloo", "-o", "coverage:k=4", "--from-counts", str(counts), "--steps", "5", "--seeds", "1",
+             "--no-plots", "--log-every", "5", "--workers", "2", "--out", str(tmp_path / "c"), timeout=120)
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((tmp_path / "c" / "config.json").read_text())["config"]
+    assert cfg["from_counts"].endswith("base.jsonl")
+    pop = json.loads((tmp_path / "c" / "config.json").read_text())["population_seed0"]
+    assert pop["problems"] == 1060
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("-o", "bogus"), "valid: pass@1, rloo"),
+        (("-o", "bogus", "--mode", "sampled"), "grpo, dr_grpo, pkpo"),
+        (("-o", "pkpo:k=32", "--mode", "sampled", "--n", "16"), "exceeds n=16"),
+        (("-o", "rloo", "--answers", "3"), "impossible population"),
+        (("-o", "unlikeliness"), "no exact target"),
+    ],
+)
+def test_lab_bad_input_exit_2(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
+    r = _run("lab", "run", *args, "--out", str(tmp_path / "x"))
+    assert r.returncode == 2
+    assert needle in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_lab_show_not_a_run(tmp_path: Path) -> None:
+    r = _run("lab", "show", str(tmp_path))
+    assert r.returncode == 2 and "not a lab run directory" in r.stderr
+
+
+def test_reproduce_quick(tmp_path: Path) -> None:
+    r = _run("reproduce", "--quick", "--out", str(tmp_path / "rep"))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    rows = json.loads((tmp_path / "rep" / "claims.json").read_text())
+    ids = [row["id"] for row in rows]
+    assert ids == [str(i) for i in range(1, 14)] + ["A7", "A8", "N1"]
+    assert all(row["holds"] for row in rows)
+    for i in ids:
+        assert f"│ {i} " in r.stdout or f"┃ {i} " in r.stdout
+    assert "16/16 hold" in r.stdout
+    assert (tmp_path / "rep" / "N1_coverage_vs_rloo_pkpo.png").exists()
+
+
+def test_reproduce_unknown_claim_exit_2() -> None:
+    r = _run("reproduce", "--quick", "--only", "99")
+    assert r.returncode == 2 and "valid: 1, 2" in r.stderr
