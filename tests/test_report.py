@@ -413,3 +413,18 @@ def test_continuous_rewards_give_max_at_k_with_threshold(tmp_path):
     mx = m["curves"]["max"]
     assert mx["estimate"][0] == pytest.approx(np.mean([np.round(r, 6).mean() for r in rewards.values()]), abs=1e-9)
     assert mx["estimate"][-1] == pytest.approx(np.mean([np.round(r, 6).max() for r in rewards.values()]), abs=1e-9)
+
+
+def test_report_without_matplotlib_keeps_tables_and_says_why(tmp_path):
+    """The core install has no matplotlib: the report still runs, without figures, and says so."""
+    out = tmp_path / "rep"
+    code = (
+        "import sys; sys.modules['matplotlib'] = None; "
+        f"sys.argv = ['passlens', 'report', '--out', {str(out)!r}, '--n-boot', '100']; "
+        "from passlens.cli import main; main()"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "figures skipped: matplotlib is not installed (pip install 'passlens[plot]')" in res.stdout
+    assert (out / "report.html").exists() and (out / "metrics.json").exists()
+    assert not list(out.glob("*.png"))

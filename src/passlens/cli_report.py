@@ -92,6 +92,8 @@ def report_cmd(
     from .report import make_figures, render_html, write_report
 
     figures = make_figures(report)
+    if not figures:
+        con.print("figures skipped: matplotlib is not installed (pip install 'passlens[plot]')", style="yellow", markup=False)
     page = None if no_html else render_html(report.metrics, figures)
     dest = write_report(report.metrics, figures, out, html=page)
     print_summary(report.metrics, con, out_dir=str(dest))

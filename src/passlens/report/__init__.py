@@ -31,13 +31,30 @@ __all__ = [
     "check_out_dir",
     "print_summary",
     "make_figures",
+    "figures_available",
     "render_html",
     "make_report",
 ]
 
 
+def figures_available() -> bool:
+    """Whether matplotlib (the ``plot`` extra) can be imported."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):  # a module set to None in sys.modules, or a broken install
+        return False
+
+
 def make_figures(report: Report) -> dict[str, bytes]:
-    """PNG bytes per figure name (see :func:`passlens.report.plots.make_figures`); imports matplotlib."""
+    """PNG bytes per figure name (see :func:`passlens.report.plots.make_figures`).
+
+    matplotlib is the optional ``plot`` extra: without it this returns no figures
+    (the report keeps its tables and verdict; :func:`figures_available` tells why).
+    """
+    if not figures_available():
+        return {}
     from .plots import make_figures as _make
 
     return _make(report)
