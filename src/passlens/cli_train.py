@@ -1,0 +1,126 @@
+"""``passlens train``: a thin typer layer over :mod:`passlens.rl.trainer` (no math here).
+
+torch is imported only when the command runs. Bad names, unwritable folders and corrupt
+checkpoints raise ValueError with one line; the main CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .advantages import REGISTRY
+from .rl.tasks import TASKS
+
+__all__ = ["train_cmd"]
+
+_out = Console()
+
+_TASKS = ", ".join(sorted(TASKS))
+_OBJECTIVES = ", ".join(REGISTRY)
+
+
+def train_cmd(
+    task: Optional[str] = typer.Option(None, "--task", help=f"Task: {_TASKS}. Default countdown."),
+    objective: Optional[str] = typer.Option(
+        None, "--objective", help=f"Advantage estimator spec, e.g. rloo or pkpo:k=8. One of: {_OBJECTIVES}. Default rloo."
+    ),
+    steps: Optional[int] = typer.Option(None, "--steps", help="RL steps (default 300)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run directory to create (default runs/<task>-<objective>)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory from its latest checkpoint (its config.json is used)."),
+    base: Optional[Path] = typer.Option(None, "--base", help="Start from this checkpoint instead of a supervised warm start."),
+    config: Optional[Path] = typer.Option(None, "--config", help="JSON file of TrainConfig fields (options given here override it)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (GPU when present) | cpu | cuda."),
+    difficulty: Optional[int] = typer.Option(None, "--difficulty", help="Task difficulty knob (default: the task's)."),
+    batch: Optional[int] = typer.Option(None, "--prompts-per-step", help="Prompts per step (default 32)."),
+    n: Optional[int] = typer.Option(None, "--n", help="Samples per prompt (default 8)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="AdamW learning rate (default 3e-4)."),
+    ppo_epochs: Optional[int] = typer.Option(None, "--ppo-epochs", help="Inner epochs per batch (default 1; >1 uses PPO clipping)."),
+    clip_eps: Optional[float] = typer.Option(None, "--clip-eps", help="PPO clip range (default 0.2)."),
+    kl_coef: Optional[float] = typer.Option(None, "--kl", help="KL-to-base weight (default 0)."),
+    entropy_coef: Optional[float] = typer.Option(None, "--entropy-bonus", help="Entropy bonus weight (default 0)."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", help="Sampling temperature (default 1)."),
+    top_p: Optional[float] = typer.Option(None, "--top-p", help="Nucleus mass (default 1)."),
+    eval_every: Optional[int] = typer.Option(None, "--eval-every", help="Held-out eval period in steps (default 50; 0 = end only)."),
+    eval_n: Optional[int] = typer.Option(None, "--eval-n", help="Samples per held-out problem (default 64)."),
+    eval_problems: Optional[int] = typer.Option(None, "--eval-problems", help="Held-out problems (default 64)."),
+    warm_steps: Optional[int] = typer.Option(None, "--warm-steps", help="Supervised warm-start steps (default 300)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of everything (default 0)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress bar."),
+) -> None:
+    """RL with verifiable rewards on a small transformer: warm start, sample, verify, policy gradient.
+
+    Example: passlens train --task countdown --objective pkpo:k=8 --steps 300 --out runs/pkpo8
+    """
+    from .rl.trainer import TrainConfig, Trainer
+
+    if resume is not None:
+        given = {
+            "--task": task, "--objective": objective, "--steps": steps, "--out": out, "--base": base,
+            "--config": config, "--device": device, "--difficulty": difficulty, "--prompts-per-step": batch,
+            "--n": n, "--lr": lr, "--ppo-epochs": ppo_epochs, "--clip-eps": clip_eps, "--kl": kl_coef,
+            "--entropy-bonus": entropy_coef, "--temperature": temperature, "--top-p": top_p,
+            "--eval-every": eval_every, "--eval-n": eval_n, "--eval-problems": eval_problems,
+            "--warm-steps": warm_steps, "--seed": seed,
+        }
+        extra = [name for name, value in given.items() if value is not None]
+        if extra:  # the run's config.json decides everything on resume; say so rather than ignore
+            raise ValueError(f"--resume continues {resume} with its own config.json; drop {', '.join(extra)}")
+        trainer = Trainer.resume(resume, progress=progress, log=_out.print)
+        _out.print(f"resuming {resume} at step {trainer.step} of {trainer.cfg.steps}")
+    else:
+        fields: dict[str, Any] = {}
+        if config is not None:
+            try:
+                fields = json.loads(config.read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise ValueError(f"--config {config}: cannot read JSON ({exc})") from None
+            if not isinstance(fields, dict):
+                raise ValueError(f"--config {config}: expected a JSON object of TrainConfig fields")
+        given = {
+            "task": task, "objective": objective, "steps": steps, "device": device, "difficulty": difficulty,
+            "prompts_per_step": batch, "n": n, "lr": lr, "ppo_epochs": ppo_epochs, "clip_eps": clip_eps,
+            "kl_coef": kl_coef, "entropy_coef": entropy_coef, "temperature": temperature, "top_p": top_p,
+            "eval_every": eval_every, "eval_n": eval_n, "eval_problems": eval_problems, "seed": seed,
+            "base": None if base is None else str(base),
+        }
+        fields.update({k: v for k, v in given.items() if v is not None})
+        if warm_steps is not None:
+            fields["warm"] = {**fields.get("warm", {}), "steps": warm_steps}
+        try:
+            cfg = TrainConfig.from_dict(fields)
+        except TypeError as exc:
+            raise ValueError(f"bad configuration: {exc}") from None
+        if out is None:
+            out = Path("runs") / f"{cfg.task}-{cfg.objective.replace(':', '_').replace(',', '_').replace('=', '')}"
+        trainer = Trainer(cfg, out, progress=progress, log=_out.print)
+        _out.print(
+            f"run {out}: task {cfg.task}, objective {cfg.objective}, {trainer.model.num_params():,} parameters "
+            f"on {trainer.device}"
+        )
+    trainer.run()
+    _print_last_eval(trainer.out)
+
+
+def _print_last_eval(out: Path) -> None:
+    evals = sorted((out / "evals").glob("step_*.json"))
+    if not evals:
+        return
+    s = json.loads(evals[-1].read_text())
+    cur = s["pass_at_k"]
+    tab = Table(title=f"held-out pass@k at step {s['step']} ({s['problems']} problems × {s['n']} samples)", title_justify="left")
+    for col in ("k", "estimate", "95% CI"):
+        tab.add_column(col, justify="right")
+    for k, e, lo, hi in zip(cur["k"], cur["estimate"], cur["lo"], cur["hi"]):
+        tab.add_row(str(k), f"{e:.4f}", f"[{lo:.4f}, {hi:.4f}]")
+    _out.print(tab)
+    _out.print(
+        f"  polarized {s['polarized_fraction']:.3f}   distinct correct/problem {s['distinct_correct_mean']:.2f}"
+        f"   entropy {s['entropy']:.3f}   rows: {evals[-1].with_suffix('.parquet')}"
+    )

@@ -1,0 +1,256 @@
+"""passlens.rl model, KV-cache sampler, trainer step, run directory, resume (tiny configs, CPU)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from passlens.rl.checkpoint import load_checkpoint  # noqa: E402
+from passlens.rl.model import GPT, ModelConfig  # noqa: E402
+from passlens.rl.sampler import left_pad, sample, sequence_logprobs  # noqa: E402
+from passlens.rl.tasks import TASKS, Problem, Task, register  # noqa: E402
+from passlens.rl.tokenizer import EOS, PAD, CharTokenizer  # noqa: E402
+from passlens.rl.trainer import TrainConfig, Trainer  # noqa: E402
+from passlens.rl.warmstart import WarmStartConfig  # noqa: E402
+
+torch.set_num_threads(1)
+TOK = CharTokenizer()
+TINY = ModelConfig(d_model=32, n_layer=2, n_head=2, block_size=40)
+
+
+class DigitFirst(Task):
+    """Toy task for RL tests: reward 1 when the answer starts with a digit (≈ 20% under a random policy)."""
+
+    name = "digit_first_test"
+    max_answer_len = 3
+
+    def _make(self, rng: random.Random) -> Problem:
+        x = rng.randrange(10_000)
+        return Problem(str(x), {"x": x})
+
+    def prompt(self, problem: Problem) -> str:
+        return f"{problem.data['x']}:"
+
+    def verify(self, problem: Problem, answer: str) -> float:
+        return float(answer[:1].isdigit())
+
+    def answer_class(self, problem: Problem, answer: str) -> str | None:
+        return answer[:1] if self.verify(problem, answer) else None
+
+    def references(self, problem: Problem) -> list[str]:
+        return [str(problem.data["x"] % 10)]
+
+
+@pytest.fixture(autouse=True)
+def _toy_task():
+    register(DigitFirst)
+    yield
+    TASKS.pop(DigitFirst.name, None)
+
+
+def tiny_cfg(**kw) -> TrainConfig:
+    base = dict(
+        task=DigitFirst.name, objective="rloo", steps=4, prompts_per_step=4, n=4, lr=1e-3, train_problems=50,
+        eval_problems=4, eval_every=2, eval_n=8, model=TINY, warm=WarmStartConfig(steps=0), seed=1,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+# -- model and sampler ----------------------------------------------------------------------
+def test_default_model_size() -> None:
+    n = GPT(ModelConfig()).num_params()
+    assert 0.5e6 <= n <= 2e6
+
+
+def test_kv_cache_logits_equal_uncached() -> None:
+    torch.manual_seed(0)
+    m = GPT(TINY).eval()
+    prompts = [TOK.encode("12+3="), TOK.encode("7:"), TOK.encode("1,2,3>6:")]  # different lengths
+    ptok, pvalid = left_pad(prompts)  # (3, Tp)
+    B, Tp = ptok.shape
+    extra = torch.randint(3, TOK.vocab_size, (B, 6))  # (3, 6) continuation tokens
+    seq = torch.cat([ptok, extra], 1)
+    valid = torch.cat([pvalid, torch.ones_like(extra, dtype=torch.bool)], 1)
+    with torch.no_grad():
+        full = m(seq, valid)  # (3, Tp+6, V) uncached
+        cache = m.new_cache(B, seq.shape[1])
+        steps = [m(ptok, valid, cache, 0)]
+        for t in range(6):
+            steps.append(m(extra[:, t : t + 1], valid, cache, Tp + t))
+        cached = torch.cat(steps, 1)
+    real = valid[:, :, None].expand_as(full)
+    assert torch.allclose(cached[real], full[real], atol=1e-5)
+    # left padding does not change a prompt's logits
+    with torch.no_grad():
+        alone = m(seq[1:2, Tp - 3 :], valid[1:2, Tp - 3 :])
+    assert torch.allclose(alone[0], full[1, Tp - 3 :], atol=1e-5)
+
+
+def test_sampler_cached_equals_uncached_and_logprobs_match_teacher_forcing() -> None:
+    torch.manual_seed(0)
+    m = GPT(TINY)
+    prompts = [TOK.encode("12+3="), TOK.encode("7:")]
+    a = sample(m, prompts, 5, max_new=8, generator=torch.Generator().manual_seed(3), top_p=0.9, temperature=0.8)
+    b = sample(m, prompts, 5, max_new=8, generator=torch.Generator().manual_seed(3), top_p=0.9, temperature=0.8,
+               use_cache=False)
+    assert torch.equal(a.tokens, b.tokens) and torch.equal(a.mask, b.mask)
+    assert torch.allclose(a.logprobs, b.logprobs, atol=1e-5)
+    lp, ent = sequence_logprobs(m, a, temperature=0.8, with_entropy=True)
+    assert torch.allclose(lp, a.logprobs, atol=1e-5)
+    assert (ent[a.mask] > 0).all() and torch.isfinite(ent).all()
+    assert a.tokens.shape == (10, 8) and (a.logprobs[a.mask] < 0).all()
+    assert not torch.isin(a.tokens[a.mask], torch.tensor([PAD, 1])).any()  # pad/bos never generated
+
+
+def test_stop_tokens_and_greedy() -> None:
+    torch.manual_seed(0)
+    m = GPT(TINY)
+    with torch.no_grad():
+        m.lm_head.weight[EOS] += 3.0  # make eos likely
+    s = sample(m, [TOK.encode("5:")], 64, max_new=10, generator=torch.Generator().manual_seed(0))
+    for row_tok, row_mask in zip(s.tokens.tolist(), s.mask.tolist()):
+        if EOS in row_tok:
+            e = row_tok.index(EOS)
+            assert all(row_mask[: e + 1]) and not any(row_mask[e + 1 :])
+            assert all(t == PAD for t in row_tok[e + 1 :])
+    greedy = sample(m, [TOK.encode("5:")], 3, max_new=6, temperature=0.0)
+    nucleus = sample(m, [TOK.encode("5:")], 3, max_new=6, top_p=1e-6, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(greedy.tokens, nucleus.tokens)
+    assert (greedy.tokens == greedy.tokens[0]).all()
+
+
+# -- trainer ---------------------------------------------------------------------------------
+def test_one_rl_step_raises_logprob_of_rewarded_completions(tmp_path: Path) -> None:
+    tr = Trainer(tiny_cfg(prompts_per_step=8, n=8, lr=3e-3), tmp_path / "run")
+    before = copy.deepcopy(tr.model)
+    tr.train_step()
+    s, rewards, adv = tr.last_batch
+    r = torch.as_tensor(rewards.reshape(-1))
+    assert 0 < r.mean() < 1, "toy reward should be mixed under the initial policy"
+    with torch.no_grad():
+        old = sequence_logprobs(before, s)[0].sum(1)
+        new = sequence_logprobs(tr.model, s)[0].sum(1)
+    delta = new - old  # (N,)
+    assert delta[r == 1].mean() > 0 > delta[r == 0].mean()
+    A = torch.as_tensor(np.asarray(adv).reshape(-1), dtype=torch.float32)
+    assert (delta * A).sum() > 0  # first-order: Δ log π aligns with the advantages
+
+
+def test_rl_improves_toy_reward(tmp_path: Path) -> None:
+    tr = Trainer(tiny_cfg(steps=25, lr=3e-3, prompts_per_step=8, n=8, eval_every=0), tmp_path / "run")
+    m = tr.run()
+    first = np.mean([x["reward"] for x in m[:5]])
+    last = np.mean([x["reward"] for x in m[-5:]])
+    assert last > first + 0.2
+
+
+@pytest.mark.parametrize("objective,extra", [("novelty", {}), ("pkpo:k=2", {"ppo_epochs": 2, "kl_coef": 0.1, "entropy_coef": 0.01})])
+def test_resume_equals_uninterrupted(tmp_path: Path, objective: str, extra: dict) -> None:
+    cfg = dict(objective=objective, steps=5, save_every=2, eval_every=2, **extra)
+    full = Trainer(tiny_cfg(**cfg), tmp_path / "a")
+    full.run()
+    killed = Trainer(tiny_cfg(**cfg), tmp_path / "b")
+    killed.run(stop_after=3)  # checkpoint at 2; step 3 is lost as in a kill
+    resumed = Trainer.resume(tmp_path / "b")
+    assert resumed.step == 2
+    resumed.run()
+    import polars as pl
+
+    a = pl.read_parquet(tmp_path / "a" / "metrics.parquet").drop("seconds")
+    b = pl.read_parquet(tmp_path / "b" / "metrics.parquet").drop("seconds")
+    assert a.height == 5 and a.equals(b)
+    assert a["reward"].n_unique() > 1  # the comparison is not between constant columns
+    for k, v in full.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+    ea = pl.read_parquet(tmp_path / "a" / "evals" / "step_000004.parquet")
+    eb = pl.read_parquet(tmp_path / "b" / "evals" / "step_000004.parquet")
+    assert ea.equals(eb)
+
+
+def test_run_directory_format_and_eval_rows_readable(tmp_path: Path) -> None:
+    from passlens.io import read
+
+    out = tmp_path / "run"
+    Trainer(tiny_cfg(), out).run()
+    cfg = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
+    assert cfg == tiny_cfg()
+    import polars as pl
+
+    met = pl.read_parquet(out / "metrics.parquet")
+    assert met["step"].to_list() == [1, 2, 3, 4]
+    for col in ("reward", "pass1", "entropy", "zero_adv_frac", "kl", "clip_frac", "grad_norm", "distinct_correct"):
+        assert col in met.columns
+    files = sorted((out / "evals").glob("*.parquet"))
+    assert [f.name for f in files] == ["step_000000.parquet", "step_000002.parquet", "step_000004.parquet"]
+    data = read([str(f) for f in files], by="step")
+    assert sorted(data.groups, key=int) == ["0", "2", "4"]
+    for table in data.groups.values():
+        assert table.n.tolist() == [8] * 4
+    summ = json.loads((out / "evals" / "step_000004.json").read_text())
+    for key in ("pass_at_k", "gap", "theory", "polarized_fraction", "distinct_correct_mean", "entropy"):
+        assert key in summ
+    assert summ["pass_at_k"]["k"] == [1, 2, 4, 8]
+    est = summ["pass_at_k"]["estimate"]
+    assert all(a <= b + 1e-12 for a, b in zip(est, est[1:]))
+    rows = pl.read_parquet(files[-1])
+    c = rows.group_by("problem_id").agg(pl.col("reward").sum())["reward"].to_numpy()
+    assert summ["pass_at_k"]["estimate"][0] == pytest.approx(c.mean() / 8)
+    ck = load_checkpoint(out / "checkpoints" / "latest.pt")
+    assert ck["step"] == 4
+    assert not list(out.rglob(".*tmp*"))  # no temporary files left behind
+
+
+def test_errors_are_one_line_value_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="valid names"):
+        tiny_cfg(objective="ppo_magic")
+    with pytest.raises(ValueError, match="valid tasks"):
+        tiny_cfg(task="chess")
+    with pytest.raises(ValueError, match="exceeds n"):
+        Trainer(tiny_cfg(objective="pkpo:k=8", n=4), tmp_path / "k")
+    Trainer(tiny_cfg(steps=1, eval_every=0), tmp_path / "r").run()
+    with pytest.raises(ValueError, match="already holds a run"):
+        Trainer(tiny_cfg(), tmp_path / "r")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ValueError, match="cannot create output folder"):
+        Trainer(tiny_cfg(), blocker / "sub")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="corrupt") as ei:
+        load_checkpoint(bad)
+    assert "\n" not in str(ei.value)
+    with pytest.raises(ValueError, match="corrupt"):
+        Trainer(tiny_cfg(base=str(bad)), tmp_path / "b")
+    with pytest.raises(ValueError, match="not a run directory"):
+        Trainer.resume(tmp_path / "nowhere")
+
+
+def test_base_checkpoint_is_used(tmp_path: Path) -> None:
+    Trainer(tiny_cfg(steps=1, eval_every=0, warm=WarmStartConfig(steps=3, batch=8)), tmp_path / "a").run()
+    base = tmp_path / "a" / "checkpoints" / "base.pt"
+    tr = Trainer(tiny_cfg(base=str(base)), tmp_path / "b")
+    sd = load_checkpoint(base)["model"]
+    assert all(torch.equal(v, tr.model.state_dict()[k]) for k, v in sd.items())
+
+
+def test_warm_start_gives_imperfect_diverse_policy_on_countdown() -> None:
+    from passlens.rl.tasks import make_task
+    from passlens.rl.warmstart import sft_pairs
+
+    t = make_task("countdown")
+    probs = t.problems("train", 40, seed=0)
+    pairs = sft_pairs(t, probs, WarmStartConfig(max_refs=3, noise=0.3), random.Random(0))
+    per = {}
+    for prompt, ans in pairs:
+        per.setdefault(prompt, []).append(ans)
+    assert max(len(v) for v in per.values()) >= 2  # several answers for some problems
+    wrong = sum(t.verify(p, a) == 0 for p in probs for a in per[t.prompt(p)])
+    assert 0 < wrong < len(pairs) / 2  # some noise, mostly correct
