@@ -52,8 +52,12 @@ def _min_ranks(x: np.ndarray) -> np.ndarray:
     new = np.empty((B, n), dtype=bool)
     new[:, 0] = True
     np.not_equal(xs[:, 1:], xs[:, :-1], out=new[:, 1:])
-    # Position of the first element of each run of equal values = its min-rank.
-    ranks_sorted = np.maximum.accumulate(np.where(new, np.arange(n), 0), axis=1)
+    # Position of the first element of each run of equal values = its min-rank. The running
+    # maximum goes over the flat (B·n,) array (contiguous, several times faster than along
+    # axis 1); every row starts a run, so no maximum leaks from one row into the next.
+    flat = np.where(new.ravel(), np.arange(B * n), 0)
+    np.maximum.accumulate(flat, out=flat)
+    ranks_sorted = flat.reshape(B, n) - np.arange(0, B * n, n)[:, None]
     return unsort_rows(order, ranks_sorted)
 
 
