@@ -24,6 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from ..theory import alpha, gap, pass_at_k_of_p, signal
+from .objectives import _ipow
 
 __all__ = ["track", "success", "entropy", "METRIC_DOCS"]
 
@@ -108,17 +109,4 @@ def track(
     out["entropy_correct"] = np.where(p > 0, np.maximum(hc, 0.0), 0.0).mean(axis=1)
     out["distinct_correct"] = ((pi > eps) & correct).sum(axis=-1).mean(axis=1).astype(np.float64)
     out["polarized"] = ((p < delta) | (p > 1.0 - delta)).mean(axis=1)
-    return out
-
-
-def _ipow(x: np.ndarray, m: int) -> np.ndarray:
-    """x**m for an integer m ≥ 0 by repeated squaring (O(log m) multiplies instead of a pow() per element)."""
-    out = np.ones_like(x)
-    base = x.copy()
-    while m:
-        if m & 1:
-            out *= base
-        m >>= 1
-        if m:
-            base *= base
     return out
