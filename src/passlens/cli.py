@@ -27,9 +27,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 app = typer.Typer(
     name="passlens",
     help=(
-        "Exact pass@k / pass^k / max@k / maj@k from sample logs, with confidence intervals and paired "
-        "model comparison.\n\n"
-        "Example: passlens compare   (the bundled DeepScaleR base vs RL counts)"
+        "Is my policy still exploring? Exact pass@k / pass^k / max@k / maj@k from sample logs, with "
+        "confidence intervals, paired model comparison and exploration diagnostics.\n\n"
+        "Example: passlens report   (the bundled DeepScaleR base vs RL counts)"
     ),
     add_completion=False,
     no_args_is_help=True,
