@@ -156,8 +156,8 @@ def bootstrap_ci(
     for start in range(0, n_boot, _BOOT_BLOCK):
         b = min(_BOOT_BLOCK, n_boot - start)
         idx = rng.integers(0, P, size=(b, P))
-        w = np.zeros((b, P))
-        np.add.at(w, (np.repeat(np.arange(b), P), idx.ravel()), 1.0)
+        # Resampling counts per replicate: one bincount over (replicate, problem) keys (np.add.at is ~10× slower).
+        w = np.bincount((idx + (np.arange(b) * P)[:, None]).ravel(), minlength=b * P).reshape(b, P).astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             means[start : start + b] = (w @ x) / (w @ m)
     tail = (1.0 - ci) / 2.0
