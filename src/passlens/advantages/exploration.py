@@ -11,6 +11,7 @@ within a group (and, for ``novelty``, across steps of the same prompt).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Hashable, Literal, Mapping, Sequence
 
 import numpy as np
@@ -21,6 +22,8 @@ from ._array import (
     as_rewards,
     check_k,
     is_torch,
+    packed_order,
+    repair_rows,
     require_binary,
     require_min_n,
     sort_rows,
@@ -45,10 +48,9 @@ _COVERAGE_VARIANTS = ("rloo", "loo-1", "s")
 # --------------------------------------------------------------------------- ranks
 
 
-def _min_ranks(x: np.ndarray) -> np.ndarray:
-    """Ascending rank per row, ties sharing the lowest rank: #{j : x_j < x_i}, int64 (B, n)."""
-    B, n = x.shape
-    order, xs = sort_rows(x)
+def _sorted_min_ranks(xs: np.ndarray) -> np.ndarray:
+    """Min-ranks of rows sorted ascending, xs (B, n): where each run of equal values starts, int64 (B, n)."""
+    B, n = xs.shape
     new = np.empty((B, n), dtype=bool)
     new[:, 0] = True
     np.not_equal(xs[:, 1:], xs[:, :-1], out=new[:, 1:])
@@ -57,8 +59,38 @@ def _min_ranks(x: np.ndarray) -> np.ndarray:
     # axis 1); every row starts a run, so no maximum leaks from one row into the next.
     flat = np.where(new.ravel(), np.arange(B * n), 0)
     np.maximum.accumulate(flat, out=flat)
-    ranks_sorted = flat.reshape(B, n) - np.arange(0, B * n, n)[:, None]
-    return unsort_rows(order, ranks_sorted)
+    return flat.reshape(B, n) - np.arange(0, B * n, n)[:, None]
+
+
+def _min_ranks(x: np.ndarray) -> np.ndarray:
+    """Ascending rank per row, ties sharing the lowest rank: #{j : x_j < x_i}, int64 (B, n)."""
+    order, xs = sort_rows(x)
+    return unsort_rows(order, _sorted_min_ranks(xs))
+
+
+def _rank_factors(x: np.ndarray, fac: np.ndarray) -> np.ndarray:
+    """fac[min-rank of x_bi in row b], float64 (B, n), for x (B, n) and a per-rank table fac (n,).
+
+    Equals ``fac[_min_ranks(x)]`` with one sort and one scatter: without ties (the usual
+    case for log-probabilities) the rank of sorted slot j is j itself, so the table is
+    scattered as is, with no rank array and no gather.
+    """
+    B, n = x.shape
+    packed = packed_order(x, check_distinct=True)
+    if packed is None:
+        flat, xs = sort_rows(x)
+    else:
+        order, distinct = packed
+        flat = order.ravel()
+        if distinct or n == 1:  # strictly ascending rows: sorted, no ties (known from the keys alone)
+            # The rank of sorted slot j is j: scatter the table itself (tiled, as a broadcast
+            # scatter source is slower than a contiguous one).
+            out = np.empty((B, n))
+            out.ravel()[flat] = np.broadcast_to(fac, (B, n)).ravel()
+            return out
+        xs = x.ravel()[flat].reshape(B, n)
+        repair_rows(x, order, xs)
+    return unsort_rows(flat, fac[_sorted_min_ranks(xs)])
 
 
 def unlikeliness(
@@ -94,7 +126,9 @@ def unlikeliness(
     if not np.isfinite(b) or b < 0:
         raise ValueError(f"unlikeliness: beta must be a finite float ≥ 0, got {beta!r}")
     n = r.shape[1]
-    shaped = r * (1.0 - (b / n) * _min_ranks(lp))
+    # Per-rank factors 1 − β·rank/n, computed as before (same float operations per rank).
+    shaped = _rank_factors(lp, 1.0 - (b / n) * np.arange(n))
+    shaped *= r
     return restore(group_normalise(shaped, eps=eps, ddof=ddof, who="unlikeliness"))
 
 
@@ -129,6 +163,48 @@ def _sorted_runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return order, s, run, np.flatnonzero(first)
 
 
+def _dense_classes(a: np.ndarray) -> tuple[np.ndarray, int, int] | None:
+    """Per-sample slot b·K + (a_bi − min a) in a (B·K,) table of (group, answer) classes.
+
+    For small id ranges (K = max a − min a + 1 ≤ 2n, e.g. ids 0..7) this replaces the
+    per-group sort: class sizes are one ``np.bincount`` over the slots and each sample
+    reads its class back with one gather. Returns (slot int64 (B, n), K, min a), or
+    None when the id range is too wide (the table would outgrow the batch).
+    """
+    B, n = a.shape
+    if a.size == 0:
+        return None
+    lo, hi = int(a.min()), int(a.max())
+    K = hi - lo + 1  # Python ints: no int64 overflow for any id range
+    if K > 2 * n:
+        return None
+    # One pass: slot = a + (b·K − lo). Written as a − lo + b·K, every result is in [0, B·K); an
+    # int64 wrap-around in b·K − lo (ids near −2⁶³) cancels in the sum (two's complement).
+    slot = a + (np.arange(0, B * K, K, dtype=np.int64) - np.int64(lo))[:, None]
+    return slot, K, lo
+
+
+def _classes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Number the (group, answer id) classes of a batch.
+
+    Args:
+      a: int64 (B, n) answer ids.
+
+    Returns:
+      cls: int64 (B, n), class index of every sample (original order);
+      group: int64 (U,), the group of each class; classes of one group are
+        consecutive and ascending in answer id (some may be empty);
+      U: number of classes.
+    """
+    B, n = a.shape
+    dense = _dense_classes(a)
+    if dense is not None:
+        cls, K, _ = dense
+        return cls, np.repeat(np.arange(B, dtype=np.int64), K), B * K
+    order, _, run, starts = _sorted_runs(a)
+    return unsort_rows(order, run.reshape(B, n)), starts // n, int(starts.size)
+
+
 # --------------------------------------------------------------------------- novelty
 
 _KEY_SHIFT = 32  # key = prompt_code · 2³² + answer_code
@@ -146,6 +222,8 @@ def _as_id_list(prompt_ids: object, B: int) -> list[Hashable]:
         ids = list(prompt_ids)
     if len(ids) != B:
         raise ValueError(f"prompt_ids has length {len(ids)}, rewards has B={B} groups; they must match")
+    if set(map(type, ids)) <= {int, str}:  # the usual case, checked in C: nothing to convert
+        return ids
     for b, p in enumerate(ids):
         if type(p) is int or type(p) is str:
             continue
@@ -166,6 +244,15 @@ def _found(sorted_keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np
     return pos, found
 
 
+def _per_sample(values: np.ndarray, cls: np.ndarray, slot: np.ndarray | None) -> np.ndarray:
+    """Per-pair values (U,) read back by every sample, float64 (B, n) (see ``_pair_keys``)."""
+    if slot is not None:  # slots are sparse in a (B·K,) table: place the values, then gather
+        table = np.zeros(int(slot[-1]) + 1 if slot.size else 0)
+        table[slot] = values
+        values = table
+    return values[cls]
+
+
 class AnswerCounts:
     """Per-prompt counts of the answer classes produced at earlier training steps.
 
@@ -173,7 +260,8 @@ class AnswerCounts:
     strings, e.g. dataset indices or verl's uid strings) passed per group as
     ``prompt_ids=`` (length B); answer ids are int64. Lookups and updates are
     vectorized over the batch: each group is reduced to its distinct answers
-    (one sort), which are matched against sorted int64 keys with ``searchsorted``;
+    (one ``bincount`` for small ids, else one sort), which are matched against sorted
+    int64 keys with ``searchsorted``;
     only the prompt-id → code map is a Python dict.
 
     Args:
@@ -212,15 +300,17 @@ class AnswerCounts:
 
     def _prompt_codes(self, ids: list[Hashable], add: bool) -> np.ndarray:
         """int64 (B,) codes of validated prompt ids; −1 for unseen ids when not adding."""
-        if add:
+        # map() over the dict's bound get runs in C, several times faster than a generator.
+        codes = np.fromiter(map(self._prompt_code.get, ids, itertools.repeat(-1)), dtype=np.int64, count=len(ids))
+        if add and (codes < 0).any():  # new prompts get codes in order of first appearance
             for p in ids:
                 if p not in self._prompt_code:
                     self._prompt_code[p] = len(self._prompt_of_code)
                     self._prompt_of_code.append(p)
             if len(self._prompt_of_code) >= 2**31:
                 raise ValueError("AnswerCounts holds more than 2³¹ prompts")
-        get = self._prompt_code.get
-        return np.fromiter((get(p, -1) for p in ids), dtype=np.int64, count=len(ids))
+            codes = np.fromiter(map(self._prompt_code.get, ids), dtype=np.int64, count=len(ids))
+        return codes
 
     def _answer_codes(self, vals: np.ndarray, add: bool) -> np.ndarray:
         """int64 codes of answer ids vals (U,); −1 for unseen ids when not adding."""
@@ -243,18 +333,37 @@ class AnswerCounts:
         return out
 
     def _pair_keys(self, ids: list[Hashable], a: np.ndarray, add: bool):  # type: ignore[no-untyped-def]
-        """Distinct (group, answer) pairs of a batch: (order, run, keys (U,), sizes (U,)).
+        """Distinct (group, answer) pairs of a batch: (cls, slot, keys (U,), sizes (U,)).
 
-        keys are −1 for pairs never seen (when not adding); sizes are the number of
-        samples of the group with that answer.
+        Pairs are listed by group, then ascending answer id. cls int64 (B, n) is every
+        sample's slot in a per-pair table and slot int64 (U,) each pair's slot, or None
+        when the slots are just 0..U − 1 (see :func:`_per_sample`). keys are −1 for
+        pairs never seen (when not adding); sizes are the number of samples of the
+        group with that answer.
         """
         B, n = a.shape
-        order, s, run, starts = _sorted_runs(a)
-        pc = self._prompt_codes(ids, add)[starts // n]  # (U,)
-        ac = self._answer_codes(s.ravel()[starts], add)  # (U,)
+        pcodes = self._prompt_codes(ids, add)  # (B,)
+        dense = _dense_classes(a)
+        if dense is not None:  # small ids: count (group, answer) slots, no sort
+            cls, K, lo = dense
+            count = np.bincount(cls.ravel(), minlength=B * K)
+            slot = np.flatnonzero(count)  # ascending: by group, then answer id
+            grp, col = np.divmod(slot, K)
+            sizes = count[slot]
+            # At most K distinct ids: code each present id once, then read the codes per pair.
+            cols = np.flatnonzero(count.reshape(B, K).any(axis=0))
+            code_of_col = np.full(K, -1, dtype=np.int64)
+            code_of_col[cols] = self._answer_codes(cols + lo, add)
+            ac = code_of_col[col]
+        else:
+            order, s, run, starts = _sorted_runs(a)
+            cls, slot = unsort_rows(order, run.reshape(B, n)), None
+            grp = starts // n
+            sizes = np.diff(np.append(starts, B * n))
+            ac = self._answer_codes(s.ravel()[starts], add)  # (U,)
+        pc = pcodes[grp]  # (U,)
         keys = np.where((pc >= 0) & (ac >= 0), (pc << _KEY_SHIFT) + ac, -1)
-        sizes = np.diff(np.append(starts, B * n))
-        return order, run, keys, sizes
+        return cls, slot, keys, sizes
 
     def _lookup(self, keys: np.ndarray) -> np.ndarray:
         pos, found = _found(self._keys, keys)
@@ -264,16 +373,30 @@ class AnswerCounts:
         return out
 
     def _add(self, keys: np.ndarray, sizes: np.ndarray) -> None:
-        uniq, inverse = np.unique(keys, return_inverse=True)  # groups may share a prompt id
-        add = np.bincount(inverse.ravel(), weights=sizes, minlength=uniq.size)
+        self._lookup_and_add(keys, sizes)
+
+    def _lookup_and_add(self, keys: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """:meth:`_lookup` of keys (all ≥ 0) before, then :meth:`_add`: one search of the stored keys."""
+        if keys.size < 2 or bool((keys[1:] > keys[:-1]).all()):
+            # Already strictly ascending (e.g. prompt and answer codes both in batch order):
+            # the keys are their own unique list, no sort and no regrouping of sizes.
+            uniq, inverse, add = keys, None, sizes.astype(np.float64)
+        else:  # groups may share a prompt id
+            uniq, inverse = np.unique(keys, return_inverse=True)
+            inverse = inverse.ravel()
+            add = np.bincount(inverse, weights=sizes, minlength=uniq.size)
+        pos, found = _found(self._keys, uniq)
+        before = np.zeros(uniq.shape)
+        before[found] = self._counts[pos[found]]
         if self.discount != 1.0:
             self._counts *= self.discount
-        pos, found = _found(self._keys, uniq)
         self._counts[pos[found]] += add[found]
         new = ~found
-        # np.insert at sorted positions keeps the key array sorted without re-sorting it.
-        self._keys = np.insert(self._keys, pos[new], uniq[new])
-        self._counts = np.insert(self._counts, pos[new], add[new])
+        if new.any():
+            # np.insert at sorted positions keeps the key array sorted without re-sorting it.
+            self._keys = np.insert(self._keys, pos[new], uniq[new])
+            self._counts = np.insert(self._counts, pos[new], add[new])
+        return before if inverse is None else before[inverse]
 
     # -- public API
 
@@ -288,8 +411,8 @@ class AnswerCounts:
           float64 (B, n) numpy.
         """
         a = _as_int_matrix(answers)
-        order, run, keys, _ = self._pair_keys(_as_id_list(prompt_ids, a.shape[0]), a, add=False)
-        return unsort_rows(order, self._lookup(keys)[run].reshape(a.shape))
+        cls, slot, keys, _ = self._pair_keys(_as_id_list(prompt_ids, a.shape[0]), a, add=False)
+        return _per_sample(self._lookup(keys), cls, slot)
 
     def update(self, prompt_ids: object, answers: object) -> None:
         """Discount the stored counts, then add one per sample of this step.
@@ -410,18 +533,21 @@ def novelty(
     if not (np.isfinite(bn) and bn >= 0 and np.isfinite(dc) and dc >= 0):
         raise ValueError(f"novelty: bonus and decay must be finite floats ≥ 0, got {bonus!r}, {decay!r}")
     # Codes for new prompts/answers are allocated only when recording; they hold no counts yet.
-    order, run, keys, sizes = state._pair_keys(ids, a, add=update)
-    per_pair = bn * (1.0 + state._lookup(keys)) ** (-dc)  # (U,) bonus of each (group, answer)
-    shaped = unsort_rows(order, per_pair[run].reshape(r.shape))  # the bonus
+    cls, slot, keys, sizes = state._pair_keys(ids, a, add=update)
+    # Counts from before this batch; when recording, the same search of the stored keys serves both.
+    seen = state._lookup_and_add(keys, sizes) if update else state._lookup(keys)
+    if dc == 0.5:  # the default: 1/√ is a fast vector op, pow is not (same value to ~1 ulp)
+        per_pair = bn / np.sqrt(1.0 + seen)  # (U,) bonus of each (group, answer)
+    else:
+        per_pair = bn * (1.0 + seen) ** (-dc)
+    shaped = _per_sample(per_pair, cls, slot)  # the bonus
     if correct_only:
-        shaped[r <= 0] = 0.0
+        shaped *= r > 0  # the bonus is finite and ≥ 0: ×False gives exactly 0.0, no mask indexing
     shaped += r
     n = r.shape[1]
     shaped -= shaped[:, :1].copy()  # shift by the first sample: constant rows give exactly 0
     shaped -= shaped.mean(axis=1, keepdims=True)
     shaped *= n / (n - 1)
-    if update:
-        state._add(keys, sizes)
     return restore(shaped)
 
 
@@ -429,29 +555,28 @@ def novelty(
 
 
 def _coverage_inputs(rewards: object, answers: object, k: int, who: str):  # type: ignore[no-untyped-def]
-    """Validated inputs, reduced to answer runs (one sort per group).
+    """Validated inputs, reduced to answer classes (see :func:`_classes`).
 
-    Returns (restore, B, n, k, order, correct, run, m_run, group):
-      order: (B·n,) flat per-group sort by answer id (``sort_rows``);
-      correct: bool (B, n) in that order;
-      run: (B·n,) run index of every sorted position;
-      m_run: int64 (U,) correct samples in each run of equal answer ids, i.e. the
+    Returns (restore, r, B, n, k, cls, m, group):
+      r: float64 (B, n) {0, 1} rewards (a private copy);
+      cls: int64 (B, n) class index of every sample;
+      m: int64 (U,) correct samples in each class of equal answer ids, i.e. the
         size m_a of the correct class a (wrong samples sharing the id are not in it);
-      group: int64 (U,) the group of each run.
+      group: int64 (U,) the group of each class.
     """
     r, restore = as_rewards(rewards)
     B, n = r.shape
     kk = check_k(k, n, who)
     require_binary(r, who)
     a = as_answers(answers, r.shape, who)
-    order, _, run, starts = _sorted_runs(a)
-    correct = r.ravel()[order].reshape(r.shape) == 1.0  # (B, n) sorted order
-    m_run = np.bincount(run, weights=correct.ravel(), minlength=starts.size).astype(np.int64)
-    return restore, B, n, kk, order, correct, run, m_run, starts // n
+    cls, group, U = _classes(a)
+    # r is exactly 0/1 here, so the weighted bincount counts correct samples exactly.
+    m = np.bincount(cls.ravel(), weights=r.ravel(), minlength=U).astype(np.int64)
+    return restore, r, B, n, kk, cls, m, group
 
 
 def _per_group(group: np.ndarray, values: np.ndarray, B: int) -> np.ndarray:
-    """Σ of per-run values over each group's runs, float64 (B, 1)."""
+    """Σ of per-class values over each group's classes, float64 (B, 1)."""
     return np.bincount(group, weights=values, minlength=B)[:, None]
 
 
@@ -475,9 +600,9 @@ def coverage_at_k(rewards: object, answers: object, k: int) -> object:
     Returns:
       float (B,), same type, dtype and device as ``rewards``.
     """
-    restore, B, n, k, _, _, _, m_run, group = _coverage_inputs(rewards, answers, k, "coverage_at_k")
-    hit = 1.0 - avoid_table(n, k)  # (n+1,) 1 − R(n, m, k); hit[0] = 0 for runs with no correct sample
-    return restore(_per_group(group, hit[m_run], B)[:, 0])
+    restore, _, B, n, k, _, m, group = _coverage_inputs(rewards, answers, k, "coverage_at_k")
+    hit = 1.0 - avoid_table(n, k)  # (n+1,) 1 − R(n, m, k); hit[0] = 0 for classes with no correct sample
+    return restore(_per_group(group, hit[m], B)[:, 0])
 
 
 def coverage(rewards: object, answers: object, k: int, *, variant: CoverageVariant = "rloo") -> object:
@@ -521,26 +646,34 @@ def coverage(rewards: object, answers: object, k: int, *, variant: CoverageVaria
     Returns:
       float (B, n), same type, dtype and device as ``rewards``.
 
-    Cost: one sort per group, O(B·n log n), plus O(n·k) for the tables.
+    Cost: O(B·n) with one ``bincount`` when the answer ids of the batch span at most
+    2n values (else one sort per group, O(B·n log n)), plus O(n·k) for the tables.
     """
     if variant not in _COVERAGE_VARIANTS:
         raise ValueError(f"coverage: variant must be one of {', '.join(_COVERAGE_VARIANTS)}; got {variant!r}")
-    restore, B, n, k, order, correct, run, m_run, group = _coverage_inputs(rewards, answers, k, "coverage")
+    restore, r, B, n, k, cls, m, group = _coverage_inputs(rewards, answers, k, "coverage")
     alpha = np.zeros(n + 1)  # α̂(m) for m = 0..n−1; the m = n slot is never used with weight
     alpha[:n] = k * avoid_table(n - 1, k - 1)
-    m_others = np.maximum(m_run - 1, 0)  # m_{a,−i} seen by a correct sample of the class
-    # Per run (class) values, spread to the samples by one gather: correct ones get own[run].
+    m_others = np.maximum(m - 1, 0)  # m_{a,−i} seen by a correct sample of the class
+    # Per-class values, spread to the samples by one gather; multiplying by the {0, 1}
+    # reward keeps them for correct samples and gives exactly 0 for wrong ones (the
+    # values are finite and ≥ 0), with no mask or ``where`` temporaries.
     if variant == "loo-1":
-        own = alpha[m_others]
-        return restore(unsort_rows(order, np.where(correct, own[run].reshape(B, n), 0.0)))
+        out = alpha[m_others][cls]
+        out *= r
+        return restore(out)
     if variant == "s":
         h = k - alpha  # h(m) = k·ρ(n − 1, m, k − 1) (h(0) = 0); h[n] = k (every draw hits)
-        total = _per_group(group, h[m_run], B)  # Σ_a h(m_a), what an incorrect sample gets
-        own = k - h[m_run]  # k for its own class, minus h(m_a) counted in the total
-        return restore(unsort_rows(order, np.where(correct, own[run].reshape(B, n), 0.0) + total))
+        total = _per_group(group, h[m], B)  # Σ_a h(m_a), what an incorrect sample gets
+        out = (k - h[m])[cls]  # k for its own class, minus h(m_a) counted in the total
+        out *= r
+        out += total
+        return restore(out)
     if n < 2:
         raise ValueError("coverage (variant 'rloo') needs n ≥ 2 samples per group, got n=1")
     t = alpha * np.arange(n + 1) / (n - 1)  # T(m) = α̂(m)·m/(n − 1), the class baseline
-    base = _per_group(group, t[m_run], B)  # Σ_a T(m_a), the baseline of an incorrect sample
-    own = alpha[m_others] * (1.0 - m_others / (n - 1)) + t[m_run]  # own term, own baseline back
-    return restore(unsort_rows(order, np.where(correct, own[run].reshape(B, n), 0.0) - base))
+    base = _per_group(group, t[m], B)  # Σ_a T(m_a), the baseline of an incorrect sample
+    out = (alpha[m_others] * (1.0 - m_others / (n - 1)) + t[m])[cls]  # own term, own baseline back
+    out *= r
+    out -= base
+    return restore(out)

@@ -112,4 +112,7 @@ def group_normalise(r: np.ndarray, *, eps: object, ddof: object, who: str) -> np
     n = d.shape[1]
     den = np.sqrt(np.einsum("ij,ij->i", d, d)[:, None] / (n - int(ddof))) + e  # type: ignore[call-overload]
     # ε = 0 on a constant group would be 0/0; such a row is exactly 0 already (see _centre_).
-    return np.divide(d, den, out=d, where=den > 0)
+    ok = den > 0
+    if ok.all():  # the usual case (ε > 0): a plain divide, ~2× faster than the masked one
+        return np.divide(d, den, out=d)
+    return np.divide(d, den, out=d, where=ok)
