@@ -8,6 +8,12 @@ steps (default 25, as in ``passlens lab run``). Each configuration runs in
 this process; the machine may be shared, so the load average is printed with
 the timings, each run reports wall and CPU seconds of this process, and the
 scaling table reports CPU time per problem·answer·step.
+
+Exact tabular mode is timed three ways in the same process, interleaved per
+objective: the fused step of :mod:`passlens.lab.tabular_step` with its default
+threads (all CPUs), the same with one thread, and the reference — the dense
+logit-space update z ← z + ηG, softmax (``_MULTIPLICATIVE`` off) — so the
+speed-up is a same-process ratio whatever the load.
 """
 
 from __future__ import annotations
@@ -18,17 +24,23 @@ import os
 import resource
 import time
 
-import numpy as np
-
+import passlens.lab.dynamics as dyn
 from passlens.lab import LabConfig, build_populations, run_objective
 
 
-def _time(spec: str, cfg: LabConfig) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process) of one run, population building excluded."""
+def _time(spec: str, cfg: LabConfig, *, dense: bool = False) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one run, population building excluded.
+
+    ``dense``: the reference logit-space update instead of the fused multiplicative step.
+    """
     pops = build_populations(cfg)
-    t0, c0 = time.perf_counter(), time.process_time()
-    run_objective(spec, pops, cfg)
-    return time.perf_counter() - t0, time.process_time() - c0
+    dyn._MULTIPLICATIVE = not dense
+    try:
+        t0, c0 = time.perf_counter(), time.process_time()
+        run_objective(spec, pops, cfg)
+        return time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        dyn._MULTIPLICATIVE = True
 
 
 def main() -> None:
@@ -45,18 +57,28 @@ def main() -> None:
     base = dict(steps=steps, seeds=1, problems=args.problems, answers=args.answers, log_every=args.log_every, lr=2.0)
     out: dict[str, object] = {"load_avg_start": os.getloadavg()[0], "cpus": os.cpu_count(), "steps": args.steps,
                               "P": args.problems, "M": args.answers}
-    for dtype in ("float64", "float32"):
-        for spec in ("rloo", "pkpo:k=8", "coverage:k=8"):
-            w, c = _time(spec, LabConfig(mode="exact", dtype=dtype, **base))
-            out[f"exact {dtype} {spec} wall/cpu s"] = [round(w * scale, 2), round(c * scale, 2)]
+    for spec in ("rloo", "pkpo:k=8", "coverage:k=8"):
+        runs = {
+            "fused": _time(spec, LabConfig(mode="exact", **base)),
+            "fused 1 thread": _time(spec, LabConfig(mode="exact", threads=1, **base)),
+            "dense reference": _time(spec, LabConfig(mode="exact", **base), dense=True),
+        }
+        for name, (w, c) in runs.items():
+            out[f"exact float64 {spec} {name} wall/cpu s"] = [round(w * scale, 2), round(c * scale, 2)]
+        ref = runs["dense reference"][0]
+        out[f"exact float64 {spec} speed-up vs dense (wall): fused, 1 thread"] = [
+            round(ref / runs["fused"][0], 2), round(ref / runs["fused 1 thread"][0], 2)]
+    for spec in ("rloo", "pkpo:k=8", "coverage:k=8"):
+        w, c = _time(spec, LabConfig(mode="exact", dtype="float32", **base))
+        out[f"exact float32 {spec} wall/cpu s"] = [round(w * scale, 2), round(c * scale, 2)]
     for spec in ("rloo", "pkpo:k=8", "coverage:k=8"):
         w, c = _time(spec, LabConfig(mode="sampled", n=args.n, **base))
         out[f"sampled float64 n={args.n} {spec} wall/cpu s"] = [round(w * scale, 2), round(c * scale, 2)]
     out["peak_rss_MB"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    # scaling: exact pkpo:k=8 float64, 100 steps, CPU ns per problem·answer·step
+    # scaling: exact pkpo:k=8 float64 (fused, 1 thread: CPU time is then the work), 100 steps, CPU ns per problem·answer·step
     scaling = []
     for P, M in ((2500, 64), (5000, 64), (10_000, 64), (20_000, 64), (10_000, 16), (10_000, 32), (10_000, 128)):
-        cfg = LabConfig(mode="exact", steps=100, seeds=1, problems=P, answers=M, log_every=args.log_every, lr=2.0)
+        cfg = LabConfig(mode="exact", steps=100, seeds=1, problems=P, answers=M, log_every=args.log_every, lr=2.0, threads=1)
         w, c = _time("pkpo:k=8", cfg)
         scaling.append({"P": P, "M": M, "cpu_s_per_100_steps": round(c, 3), "cpu_ns_per_elem_step": round(c / (P * M * 100) * 1e9, 2)})
     out["scaling"] = scaling

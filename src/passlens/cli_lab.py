@@ -85,7 +85,8 @@ def run_cmd(
     log_every: int = typer.Option(25, "--log-every", help="Track every this many steps (and the last)."),
     seed: int = typer.Option(0, "--seed", help="Base seed."),
     dtype: str = typer.Option("float64", "--dtype", help="Policy state dtype: float64 or float32 (≈2× faster on large populations; metrics stay float64)."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default min(#objectives, CPUs)); 1 = in-process with a per-step progress bar."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default min(#objectives, CPUs)); 1 = in-process with a live progress bar."),
+    threads: int = typer.Option(0, "--threads", help="Threads per process of the tabular exact step (0 = the CPUs left per process; results do not depend on it)."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write trajectories.png (needs matplotlib)."),
 ) -> None:
     """Train each objective on the same populations and seeds; write tidy tables and figures."""
@@ -99,7 +100,7 @@ def run_cmd(
         objectives=tuple(objective), mode=mode, policy=policy, steps=steps, seeds=seeds, seed=seed, n=n, lr=lr,
         optimizer=optimizer, problems=problems, answers=answers, n_correct=_parse_range(n_correct),
         from_counts=str(from_counts) if from_counts is not None else None, ks=_parse_ks(k), k_ref=k_ref,
-        log_every=log_every, dtype=dtype,
+        log_every=log_every, dtype=dtype, threads=threads,
     )
     config.validate()
     if plots:

@@ -34,10 +34,11 @@ import numpy as np
 
 from ..advantages import REGISTRY, advantage
 from ..theory import alpha
-from .objectives import Objective, logit_gradient, objective_value, parse_objective, softmax
+from .objectives import Objective, correct_entries, logit_gradient, objective_value, parse_objective, row_sums, softmax
 from .policies import POLICIES, make_policy
 from .population import Population, make_population, population_from_counts
-from .tracking import success, track
+from .tabular_step import TabularExactStep, auto_threads
+from .tracking import track
 
 __all__ = [
     "LabConfig",
@@ -75,6 +76,8 @@ class LabConfig:
       dim: feature dimension of the linear policy.
       dtype: "float64" (default) or "float32" for the policy state and updates (≈2× faster on
         large populations; diagnostics are always computed in float64).
+      threads: threads of the fused tabular exact step (:mod:`passlens.lab.tabular_step`);
+        0 = the CPUs left per objective process. The result does not depend on it.
     """
 
     objectives: tuple[str, ...] = ("rloo", "pkpo:k=8", "coverage:k=8")
@@ -96,6 +99,7 @@ class LabConfig:
     eps: float = 0.05
     dim: int = 16
     dtype: str = "float64"
+    threads: int = 0
 
     def validate(self) -> list[Objective]:
         """Check every field; return the parsed objectives. ValueError with one line otherwise."""
@@ -111,6 +115,8 @@ class LabConfig:
                 raise ValueError(f"--{name} must be ≥ {lo}, got {v}")
         if self.mode == "sampled" and self.n < 2:
             raise ValueError(f"--n must be ≥ 2 in sampled mode (group baselines need two samples), got {self.n}")
+        if int(self.threads) < 0:
+            raise ValueError(f"--threads must be ≥ 0 (0 = auto), got {self.threads}")
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"--dtype must be 'float64' or 'float32', got {self.dtype!r}")
         if not (np.isfinite(self.lr) and self.lr > 0):
@@ -262,6 +268,7 @@ def run_objective(
     *,
     progress: Callable[[int], None] | None = None,
     keep_policy: bool = False,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Train one objective on the stacked populations (one per seed) and track it.
 
@@ -271,6 +278,7 @@ def run_objective(
       config: the run settings (mode, policy, steps, n, lr, optimizer, ks, k_ref, log_every, eps, dim, seed).
       progress: called with the number of steps just done (for progress bars).
       keep_policy: also return the final policy π (S, P, M).
+      workers: objective processes running beside this one (divides the CPUs of ``threads=0``).
 
     Returns:
       dict with ``rows`` (list of dicts: objective, seed, step, metrics…) and, if
@@ -294,19 +302,25 @@ def run_objective(
     vflat = V.reshape(S * P, M)
     vf = V.astype(z0.dtype)
     masks = (vf, 1.0 - vf)  # float masks, converted once instead of every step
+    masks64 = masks if vf.dtype == np.float64 else (V.astype(np.float64), (~V).astype(np.float64))
+    v_index, v_row = correct_entries(V)  # the sparse correct set, for the logged sums
 
     def log(step: int, pi: np.ndarray, g_asc: np.ndarray, zero_adv: np.ndarray) -> None:
         pi = pi.astype(np.float64, copy=False)  # diagnostics in float64 whatever the state dtype
         m = track(pi, V, config.ks, k_ref, eps=config.eps)
-        p = success(pi, V)  # (S, P)
-        # dataset-level cos(∇J_k, ∇J_1) in parameter space (per problem they are collinear; Yu 2025, §3)
-        gp = logit_gradient("pass@1", None, pi, V, p=p)  # (S, P, M) ∇_z p_x
+        pc = pi.reshape(-1)[v_index]  # (K,) π on the correct entries
+        p = np.clip(row_sums(v_row, pc, (S, P)), 0.0, 1.0)  # (S, P)
         a = alpha(p, k_ref)  # (S, P)
+        # dataset-level cos(∇J_k, ∇J_1) in parameter space (per problem they are collinear; Yu 2025, §3)
         if config.policy == "tabular":
-            # per problem ∇J_k = α_k ∇p (collinear), so the dataset sums need only ‖∇p_x‖²
-            sq = np.einsum("spm,spm->sp", gp, gp)  # (S, P)
+            # per problem ∇J_k = α_k ∇p (collinear), so the dataset sums need only
+            # ‖∇_z p_x‖² = Σ_a π_a² (V_a − p)² = q² Σ_{a∈V} π_a² + p² Σ_{b∉V} π_b²  (q, Σ_{b∉V} summed directly)
+            xw = pi * masks64[1]  # (S, P, M) π on the wrong classes
+            q = xw.sum(axis=-1)
+            sq = q * q * row_sums(v_row, pc * pc, (S, P)) + p * p * np.einsum("spm,spm->sp", xw, xw)
             dot, n1, nk = (a * sq).sum(1), np.sqrt(sq.sum(1)), np.sqrt((a * a * sq).sum(1))
         else:
+            gp = logit_gradient("pass@1", None, pi, V, p=p)  # (S, P, M) ∇_z p_x
             g1 = policy.dataset_gradient(gp).reshape(S, -1)
             gk = policy.dataset_gradient(gp * a[..., None]).reshape(S, -1)
             dot, n1, nk = (g1 * gk).sum(axis=1), np.linalg.norm(g1, axis=1), np.linalg.norm(gk, axis=1)
@@ -328,37 +342,47 @@ def run_objective(
             rows.append(row)
 
     pi = softmax(policy.logits(theta))
-    # Tabular SGD on an exact objective: z ← z + ηG is π ← π·exp(ηG)/Σ, which skips the row max and
-    # the logit array (2 fewer passes over (S, P, M)). Safe when |ηG| cannot overflow exp:
-    # |G| ≤ max|w| ≤ k for pass@k / coverage@k, ≤ 1 for pass@1 / arcsin (|π(V − p)c| ≤ √(pq) there).
+    # Tabular SGD on an exact objective: z ← z + ηG is π ← π·exp(ηG)/Σ, fused over the sparse correct
+    # set (passlens.lab.tabular_step): no logit array, no softmax row max, half the passes. Safe when
+    # |ηG| cannot overflow exp: |G| ≤ max|w| ≤ k for pass@k / coverage@k, ≤ 1 for pass@1 / arcsin
+    # (|π(V − p)c| ≤ √(pq) there).
     bound = float(obj.k or 1) if obj.kind in ("pass@k", "coverage") else 1.0
-    multiplicative = (
+    fused = None
+    if (
         _MULTIPLICATIVE and config.policy == "tabular" and config.optimizer == "sgd" and obj.mode == "exact"
         and not obj.beta and config.lr * bound <= 50.0
-    )
-    for step in range(config.steps + 1):
-        if step == config.steps:
-            g_logit, zero_adv = _gradient(obj, pi, V, vflat, config, rng, state, row_ids if obj.mode == "sampled" else None, masks)
-            log(step, pi, policy.pullback(g_logit), zero_adv)
-            break
-        g_logit, zero_adv = _gradient(obj, pi, V, vflat, config, rng, state, row_ids if obj.mode == "sampled" else None, masks)
-        g_asc = policy.pullback(g_logit)
-        if step % config.log_every == 0:
-            log(step, pi, g_asc, zero_adv)
-        if multiplicative:
-            g_asc *= config.lr  # in place: g_asc is a fresh array each step
-            np.exp(g_asc, out=g_asc)
-            pi *= g_asc
-            pi /= pi.sum(axis=-1, keepdims=True)
-        else:
-            if opt is not None:
-                theta += opt.step(g_asc, config.lr)
+    ):
+        threads = auto_threads(int(config.threads), pi.size, workers)
+        fused = TabularExactStep(obj.kind, obj.k, V, config.lr, dtype=pi.dtype, threads=threads)  # type: ignore[arg-type]
+    try:
+        step = 0
+        while True:
+            logging = step % config.log_every == 0 or step == config.steps
+            if logging or fused is None:
+                g_logit, zero_adv = _gradient(obj, pi, V, vflat, config, rng, state, row_ids if obj.mode == "sampled" else None, masks)
+                g_asc = policy.pullback(g_logit)
+                if logging:
+                    log(step, pi, g_asc, zero_adv)
+            if step == config.steps:
+                break
+            if fused is not None:
+                # every step up to the next logged one at once; G is recomputed from π inside
+                todo = min(config.steps, (step // config.log_every + 1) * config.log_every) - step
+                fused.step(pi, todo)
             else:
-                g_asc *= config.lr  # in place: g_asc is a fresh array each step
-                theta += g_asc
-            pi = softmax(policy.logits(theta))
-        if progress is not None:
-            progress(1)
+                todo = 1
+                if opt is not None:
+                    theta += opt.step(g_asc, config.lr)
+                else:
+                    g_asc *= config.lr  # in place: g_asc is a fresh array each step
+                    theta += g_asc
+                pi = softmax(policy.logits(theta))
+            step += todo
+            if progress is not None:
+                progress(todo)
+    finally:
+        if fused is not None:
+            fused.close()
     out: dict[str, Any] = {"rows": rows}
     if keep_policy:
         out["pi"] = pi
@@ -398,11 +422,11 @@ def _gradient(
     return g, zero
 
 
-def _worker(args: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    spec, cfg = args
+def _worker(args: tuple[str, dict[str, Any], int]) -> list[dict[str, Any]]:
+    spec, cfg, workers = args
     config = LabConfig.from_json(cfg)
     pops = build_populations(config)
-    return run_objective(spec, pops, config)["rows"]
+    return run_objective(spec, pops, config, workers=workers)["rows"]
 
 
 def run_lab(
@@ -436,7 +460,7 @@ def run_lab(
         build_populations(config)  # fail fast on impossible populations before forking
         # spawn, not fork: forking a process whose polars/rich threads hold locks can deadlock the children
         with ProcessPoolExecutor(max_workers=w, mp_context=multiprocessing.get_context("spawn")) as ex:
-            futs = {o.spec: ex.submit(_worker, (o.spec, config.to_json())) for o in objs}
+            futs = {o.spec: ex.submit(_worker, (o.spec, config.to_json(), w)) for o in objs}
             for o in objs:
                 rows.extend(futs[o.spec].result())
                 if progress is not None:

@@ -50,6 +50,8 @@ __all__ = [
     "objective_value",
     "logit_gradient",
     "softmax",
+    "correct_entries",
+    "row_sums",
 ]
 
 Kind = Literal["pass@1", "pass@k", "coverage", "arcsin"]
@@ -228,6 +230,30 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e
 
 
+def correct_entries(correct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sparse correct set of V: flat indices of its True entries and the flat row of each.
+
+    V has a few correct classes per problem, so sums over them are cheaper as a gather
+    ``x.reshape(-1)[index]`` and a per-row :func:`row_sums` than as masked passes over (..., M).
+
+    Args:
+      correct: bool (..., M).
+
+    Returns:
+      (index, row_of), int64 (K,) each: ``index`` into the flattened array, ``row_of`` into the
+      flattened leading axes (row r = the problem at ``np.unravel_index(r, correct.shape[:-1])``).
+    """
+    v = np.asarray(correct)
+    index = np.flatnonzero(v.reshape(-1))
+    return index, index // v.shape[-1]
+
+
+def row_sums(row_of: np.ndarray, values: np.ndarray, lead_shape: tuple[int, ...]) -> np.ndarray:
+    """Σ of ``values`` (K,) per row of :func:`correct_entries`, float64 of shape ``lead_shape``."""
+    R = int(np.prod(lead_shape, dtype=np.int64))
+    return np.bincount(row_of, weights=values, minlength=R).reshape(lead_shape)
+
+
 def _ipow(x: np.ndarray, m: int) -> np.ndarray:
     """x**m for an integer m ≥ 0 by repeated squaring (O(log m) multiplies instead of a pow() per element)."""
     out = np.ones_like(x)
@@ -287,7 +313,10 @@ def objective_value(kind: str, k: int | None, pi: np.ndarray, correct: np.ndarra
     Returns:
       float64 (...,).
     """
-    p = np.clip((pi * correct).sum(axis=-1), 0.0, 1.0)
+    index, row_of = correct_entries(correct)
+    pc = np.asarray(pi).reshape(-1)[index].astype(np.float64)  # (K,) π on the correct entries
+    lead = tuple(np.shape(pi)[:-1])
+    p = np.clip(row_sums(row_of, pc, lead), 0.0, 1.0)  # the sum can overshoot 1 by an ulp
     if kind == "pass@1":
         j = p
     elif kind == "pass@k":
@@ -296,7 +325,7 @@ def objective_value(kind: str, k: int | None, pi: np.ndarray, correct: np.ndarra
             j = -np.expm1(k * np.log1p(-p))
     elif kind == "coverage":
         with np.errstate(divide="ignore"):
-            j = np.where(correct, -np.expm1(k * np.log1p(-np.clip(pi, 0.0, 1.0))), 0.0).sum(axis=-1)
+            j = row_sums(row_of, -np.expm1(k * np.log1p(-np.clip(pc, 0.0, 1.0))), lead)
     elif kind == "arcsin":
         j = 2.0 * np.arcsin(np.sqrt(p))
     else:

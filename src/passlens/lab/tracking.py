@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from ..theory import alpha, gap, pass_at_k_of_p, signal
-from .objectives import _ipow
+from .objectives import correct_entries, row_sums
 
 __all__ = ["track", "success", "entropy", "METRIC_DOCS"]
 
@@ -84,7 +84,16 @@ def track(
     if pi.ndim != 3 or correct.shape != pi.shape:
         raise ValueError(f"track: pi and correct must be (S, P, M) of one shape, got {pi.shape} and {correct.shape}")
     ks_arr = np.asarray(list(ks), dtype=np.int64)
-    p = success(pi, correct)  # (S, P)
+    S, P, M = pi.shape
+    # V is sparse (a few correct classes per problem): every correct-set metric is a sum over the
+    # gathered correct entries, reduced per problem with bincount; only the entropy reads all of π.
+    index, row_of = correct_entries(correct)  # (K,), (K,)
+    pc = pi.reshape(-1)[index].astype(np.float64)  # (K,) π on the correct entries
+
+    def per_problem(values: np.ndarray) -> np.ndarray:  # (K,) → (S, P), Σ over each problem's correct entries
+        return row_sums(row_of, values, (S, P))
+
+    p = np.clip(per_problem(pc), 0.0, 1.0)  # (S, P); the sum can overshoot 1 by an ulp
     out: dict[str, np.ndarray] = {"pass@1": p.mean(axis=1)}
     jk = pass_at_k_of_p(p, ks_arr)  # (S, P, K)
     gk = gap(p, ks_arr)  # (S, P, K)
@@ -93,20 +102,20 @@ def track(
         out[f"gap@{k}"] = gk[..., j].mean(axis=1)
     out[f"alpha@{k_ref}"] = alpha(p, int(k_ref)).mean(axis=1)
     out[f"signal@{k_ref}"] = signal(p, int(k_ref)).mean(axis=1)
-    vf = np.asarray(correct, dtype=np.float64)
-    # (1 − π)^k by repeated squaring on the correct classes: no log1p/expm1 pass over (S, P, M)
-    q = np.where(correct, 1.0 - pi, 1.0)
-    np.clip(q, 0.0, 1.0, out=q)
-    # Σ_{a correct} [1 − (1 − π_a)^k] = #correct − Σ_{a correct} (1 − π_a)^k; wrong classes hold q = 1 → (1)^k = 1, removed below
-    qk = _ipow(q, int(k_ref))  # (S, P, M)
-    out[f"coverage@{k_ref}"] = (vf.sum(axis=-1) - (qk.sum(axis=-1) - (1.0 - vf).sum(axis=-1))).mean(axis=1)
-    # one log pass serves both entropies; log of π floored at the smallest normal: 0·log 0 = 0, no NaN
-    pl = pi * np.log(np.maximum(pi, np.finfo(np.float64).tiny))  # (S, P, M) π log π
+    # Σ_{a correct} [1 − (1 − π_a)^k], as −expm1(k·log1p(−π_a)): no cancellation when π_a ≪ 1/k
+    with np.errstate(divide="ignore"):
+        cov = -np.expm1(int(k_ref) * np.log1p(-np.clip(pc, 0.0, 1.0)))
+    out[f"coverage@{k_ref}"] = per_problem(cov).mean(axis=1)
+    # log of π floored at the smallest normal: 0·log 0 = 0, no NaN
+    tiny = np.finfo(np.float64).tiny
+    pl = np.maximum(pi, tiny)
+    np.log(pl, out=pl)
+    pl *= pi  # (S, P, M) π log π
     out["entropy"] = -pl.sum(axis=-1).mean(axis=1)
     # H within the correct set: H(π_c/p) = log p − (1/p) Σ_{a correct} π_a log π_a.
     with np.errstate(divide="ignore", invalid="ignore"):
-        hc = np.log(p) - np.einsum("spm,spm->sp", pl, vf) / p
+        hc = np.log(p) - per_problem(pc * np.log(np.maximum(pc, tiny))) / p
     out["entropy_correct"] = np.where(p > 0, np.maximum(hc, 0.0), 0.0).mean(axis=1)
-    out["distinct_correct"] = ((pi > eps) & correct).sum(axis=-1).mean(axis=1).astype(np.float64)
+    out["distinct_correct"] = per_problem((pc > eps).astype(np.float64)).mean(axis=1)
     out["polarized"] = ((p < delta) | (p > 1.0 - delta)).mean(axis=1)
     return out
