@@ -175,6 +175,26 @@ def test_resume_equals_uninterrupted(tmp_path: Path, objective: str, extra: dict
     assert ea.equals(eb)
 
 
+def test_resume_after_a_kill_during_the_warm_start(tmp_path: Path) -> None:
+    """config.json exists but no checkpoint: resume redoes the (seeded) warm start and matches a clean run."""
+    cfg = tiny_cfg(steps=3, eval_every=3, warm=WarmStartConfig(steps=4, batch=8))
+    Trainer(cfg, tmp_path / "a").run()
+    killed = Trainer(cfg, tmp_path / "b")
+    (tmp_path / "b" / "checkpoints" / "base.pt").unlink()  # as if killed before the base was saved
+    messages: list[str] = []
+    resumed = Trainer.resume(tmp_path / "b", log=messages.append)
+    assert resumed.step == 0 and any("warm start" in m for m in messages)
+    assert (tmp_path / "b" / "checkpoints" / "base.pt").exists()
+    for k, v in killed.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k  # the same base as before the kill
+    resumed.run()
+    import polars as pl
+
+    a = pl.read_parquet(tmp_path / "a" / "metrics.parquet").drop("seconds")
+    b = pl.read_parquet(tmp_path / "b" / "metrics.parquet").drop("seconds")
+    assert a.height == 3 and a.equals(b)
+
+
 def test_run_directory_format_and_eval_rows_readable(tmp_path: Path) -> None:
     from passlens.io import read
 

@@ -255,8 +255,16 @@ class Trainer:
         except (json.JSONDecodeError, TypeError) as exc:
             raise ValueError(f"--resume {out}: config.json is unreadable ({exc})") from None
         self = cls(cfg, out, progress=progress, log=log, _resume=True)
-        latest = out / "checkpoints" / "latest.pt"
-        ck = load_checkpoint(latest if latest.exists() else out / "checkpoints" / "base.pt")  # CPU tensors: RNG states must stay on CPU
+        latest, base = out / "checkpoints" / "latest.pt", out / "checkpoints" / "base.pt"
+        if not latest.exists() and not base.exists():
+            # killed during the warm start (config.json is written first): redo it. It is seeded and
+            # touches none of the loop's generators, so the run continues as if never interrupted.
+            self.log("no checkpoint yet (the run stopped during its warm start): starting it again")
+            (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+            (out / "evals").mkdir(parents=True, exist_ok=True)
+            self._init_base()
+            return self
+        ck = load_checkpoint(latest if latest.exists() else base)  # CPU tensors: RNG states must stay on CPU
         self._load_state(ck)
         return self
 
