@@ -14,6 +14,8 @@ pass@k (Chen et al. 2021, Eq. 1) and ρ^(g)(n, k) the unbiased max@k (PKPO Eq. 1
 
 from __future__ import annotations
 
+import functools
+
 from typing import Literal
 
 import numpy as np
@@ -152,24 +154,58 @@ def _pkpo_sorted(r: np.ndarray, k: int, variant: str, inplace: bool = False) -> 
         return _unsort_cols(flat_t, at, gt)
     np.multiply(gt, (n * w)[:, None], out=at)  # n·w_i·g_(i)
     work = np.empty((n, B))
-    if k >= 2:
-        u = np.zeros(n)  # u_j = C(j−2, k−2)/C(n, k) = (k/n)·ω^(n−1, k−1)_{j−1}
-        u[1:] = k * rank_weights(n - 1, k - 1)  # already ×n
-        np.multiply(gt, u[:, None], out=work)
-        cumsum_down(work[::-1])  # suffix sums Σ_{j≥i} u_j g_(j)
-        at[:-1] += work[1:]  # + n·Σ_{j>i} u_j g_(j)
+    # + n·Σ_{j>i} u_j g_(j), u_j = C(j−2, k−2)/C(n, k) (1-based ranks) = (k/n)·ω^(n−1, k−1)_{j−1};
+    # for loo, minus the part of the others' baseline above rank i, Σ_{j>i} a_{j−1} g_(j): one suffix sum
+    # of the merged weights u_j − a_{j−1} (see _loo_suffix_weights) instead of two.
+    suffix = _loo_suffix_weights(n, k) if variant == "loo" else _s_suffix_weights(n, k)
+    if suffix is not None:
+        np.multiply(gt, suffix[:, None], out=work)
+        cumsum_down(work[::-1])  # suffix sums Σ_{j≥i}
+        at[:-1] += work[1:]
     if variant == "loo":
         a = ((n * k / (n - 1)) * rank_weights(n - 1, k))[:, None]  # weights of the n−1 others, scaled
-        # ρ^(g)([n]∖i, k): ranks below i keep their rank l, ranks above i move down to l − 1.
+        # ρ^(g)([n]∖i, k), part below rank i: those ranks l keep their rank among the others.
         below = work[:-1]
         np.multiply(gt[:-1], a, out=below)
         cumsum_down(below)
         at[1:] -= below
-        above = work[1:]
-        np.multiply(gt[1:], a, out=above)
-        cumsum_down(above[::-1])
-        at[:-1] -= above
     return _unsort_cols(flat_t, at, gt)
+
+
+@functools.lru_cache(maxsize=64)
+def _s_suffix_weights(n: int, k: int) -> np.ndarray | None:
+    """u (n,) with u_0 = 0 and u_j = k·ω^(n−1, k−1)_{j−1} = n·C(j−1, k−2)/C(n, k) (0-based j), or None for k = 1."""
+    if k < 2:
+        return None
+    u = np.zeros(n)
+    u[1:] = k * rank_weights(n - 1, k - 1)
+    u.flags.writeable = False
+    return u
+
+
+@functools.lru_cache(maxsize=64)
+def _loo_suffix_weights(n: int, k: int) -> np.ndarray:
+    """m (n,), m_0 = 0, m_j = u_j − a_{j−1}: the suffix weights of variant loo (0-based ranks j).
+
+    u_j = k·C(j−1, k−2)/C(n−1, k−1) (the s term above) and a_{j−1} = (nk/(n−1))·C(j−1, k−1)/C(n−1, k)
+    (the others' max@k weight of rank j − 1). With C(n−1, k) = C(n−1, k−1)(n−k)/k and
+    C(j−1, k−1) = C(j−1, k−2)(j−k+1)/(k−1):
+
+        m_j = u_j · [(n−1)(n−k)(k−1) − nk(j−k+1)] / [(n−1)(n−k)(k−1)]      (k ≥ 2)
+
+    The bracket is a ratio of exact integers, so m_j is u_j to a few ulps even where u_j and
+    a_{j−1} nearly cancel (subtracting the two floats would lose those digits). k = 1: m_j = −a_{j−1}.
+    """
+    m = np.zeros(n)
+    if k == 1:
+        m[1:] = -(n / (n - 1)) * rank_weights(n - 1, 1)
+    else:
+        den = (n - 1) * (n - k) * (k - 1)
+        # Python ints divide with one correct rounding, at any size
+        bracket = np.array([(den - n * k * (j - k + 1)) / den for j in range(1, n)])
+        m[1:] = _s_suffix_weights(n, k)[1:] * bracket  # type: ignore[index]
+    m.flags.writeable = False
+    return m
 
 
 def _unsort_cols(flat_t: np.ndarray, at: np.ndarray, buf: np.ndarray) -> np.ndarray:
