@@ -81,6 +81,69 @@ def test_linear_gradient_matches_autograd(kind: str, k: int | None, beta: float)
     np.testing.assert_allclose(ours, th.grad.numpy(), rtol=1e-10, atol=1e-13)
 
 
+
+@pytest.mark.parametrize("kind,k,beta", CASES[:4])
+def test_mlp_gradient_matches_autograd(kind: str, k: int | None, beta: float) -> None:
+    rng = np.random.default_rng(4)
+    S, P, M, D, H = 2, 6, 5, 4, 3
+    base = rng.standard_normal((S, P, M))
+    v = rng.random((S, P, M)) < 0.4
+    v[..., 0] = True
+    pol = make_policy("mlp", base, dim=D, seed=3, hidden=H)
+    theta = 0.7 * rng.standard_normal((S, H * D + 2 * H))  # w2 ≠ 0: every block of θ gets a gradient
+    pi = softmax(pol.logits(theta))
+    ours = pol.pullback(logit_gradient(kind, k, pi, v, beta))  # (S, Q) gradient of the dataset mean
+    th = torch.tensor(theta, requires_grad=True)
+    w1 = th[:, : H * D].reshape(S, H, D)
+    c1, w2 = th[:, H * D : H * D + H], th[:, H * D + H :]
+    hid = torch.tanh(torch.einsum("pmd,shd->spmh", torch.tensor(pol.features), w1) + c1[:, None, None, :])
+    z = torch.tensor(base) + torch.einsum("spmh,sh->spm", hid, w2)
+    _torch_objective(kind, k, z, torch.tensor(v, dtype=torch.float64), beta).mean(-1).sum().backward()
+    np.testing.assert_allclose(ours, th.grad.numpy(), rtol=1e-10, atol=1e-13)
+    assert np.all(np.abs(th.grad.numpy()) > 0)
+    # explicit θ: the same gradient, whether or not it is the cached one
+    np.testing.assert_array_equal(pol.pullback(logit_gradient(kind, k, pi, v, beta), theta=theta), ours)
+    pol.logits(np.zeros_like(theta))
+    np.testing.assert_allclose(pol.pullback(logit_gradient(kind, k, pi, v, beta), theta=theta), ours, rtol=1e-13)
+
+
+def test_mlp_starts_at_base_policy() -> None:
+    rng = np.random.default_rng(5)
+    for dtype in (np.float64, np.float32):
+        base = rng.standard_normal((3, 7, 6)).astype(dtype)
+        pol = make_policy("mlp", base, dim=5, seed=2, hidden=4)
+        theta = pol.init()
+        assert theta.shape == (3, 4 * 5 + 2 * 4) and theta.dtype == dtype
+        z = pol.logits(theta)
+        assert z.dtype == dtype
+        np.testing.assert_array_equal(z, base)
+        W1, c1, w2 = pol.unpack(theta)
+        assert not np.any(c1) and not np.any(w2) and np.all(W1 != 0)
+        assert not np.array_equal(W1[0], W1[1])  # each seed has its own initial W1
+    with pytest.raises(ValueError, match="hidden"):
+        make_policy("mlp", base, hidden=0)
+    with pytest.raises(RuntimeError, match="logits"):
+        make_policy("mlp", base).pullback(np.zeros(base.shape))
+
+
+def test_mlp_run_improves_pass1_and_logs_grad_norm() -> None:
+    cfg = _small(policy="mlp", steps=60, seeds=2)
+    pops = build_populations(cfg)
+    rows = run_objective("pass@1", pops, cfg)["rows"]
+    for s in range(2):
+        mine = [r for r in rows if r["seed"] == s]
+        assert mine[0]["step"] == 0 and mine[-1]["step"] == 60
+        assert mine[-1]["pass@1"] > mine[0]["pass@1"]
+    z0 = np.stack([p.logits for p in pops])
+    v = np.stack([p.correct for p in pops])
+    pol = make_policy("mlp", z0, dim=cfg.dim, seed=cfg.seed, hidden=cfg.hidden)
+    pi = softmax(pol.logits(pol.init()))
+    g = pol.pullback(logit_gradient("pass@1", None, pi, v))
+    H, D = cfg.hidden, cfg.dim
+    assert not np.any(g[:, : H * D + H])  # at θ₀ (w2 = 0) only w2 gets a gradient
+    assert rows[0]["seed"] == 0 and rows[0]["step"] == 0
+    assert rows[0]["grad_norm"] == pytest.approx(np.linalg.norm(g[0]), rel=1e-10)
+
 def test_sample_answers_frequencies_and_scatter_match_loops() -> None:
     rng = np.random.default_rng(2)
     pi = softmax(rng.standard_normal((3, 6)) * 2)
@@ -291,7 +354,9 @@ def test_config_validation_messages() -> None:
     with pytest.raises(ValueError, match="--optimizer"):
         _small(optimizer="rmsprop").validate()
     with pytest.raises(ValueError, match="--policy"):
-        _small(policy="mlp").validate()
+        _small(policy="transformer").validate()
+    with pytest.raises(ValueError, match="--hidden must be ≥ 1"):
+        _small(policy="mlp", hidden=0).validate()
     with pytest.raises(ValueError, match="impossible population"):
         _small(answers=3).validate()
 
@@ -333,7 +398,7 @@ def test_inverse_cdf_matches_searchsorted_loop(M: int) -> None:
         np.testing.assert_array_equal(got[r], ref)
 
 
-@pytest.mark.parametrize("policy", ["tabular", "linear"])
+@pytest.mark.parametrize("policy", ["tabular", "linear", "mlp"])
 def test_logged_cosine_and_grad_norm_match_direct_computation(policy: str) -> None:
     cfg = _small(steps=1, log_every=1, policy=policy, seeds=1, objectives=("pass@1",))
     pops = build_populations(cfg)

@@ -41,6 +41,16 @@ def test_lab_run_sampled_linear_in_process(tmp_path: Path) -> None:
     assert "zero_adv_frac" in r.stdout
 
 
+
+def test_lab_run_mlp_policy(tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    r = _run("lab", "run", "-o", "rloo", "--policy", "mlp", "--hidden", "4", "--seeds", "1", "--steps", "10",
+             "--problems", "20", "--answers", "6", "--log-every", "5", "--workers", "1", "--no-plots", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((out / "config.json").read_text())["config"]
+    assert cfg["policy"] == "mlp" and cfg["hidden"] == 4
+    assert "mlp" in r.stdout
+
 def test_lab_from_bundled_counts(tmp_path: Path) -> None:
     counts = Path(__file__).resolve().parents[1] / "src" / "passlens" / "data" / "deepscaler32k" / "base.jsonl"
     # two objectives → two worker processes after the parent has used polars (a fork here used to deadlock)

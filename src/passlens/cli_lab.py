@@ -30,7 +30,7 @@ lab_app = typer.Typer(
     name="lab",
     help=(
         "Exploration-collapse lab: policy-gradient dynamics of pass@k-family objectives over a population of"
-        " problems with several answer classes each (tabular or shared linear softmax; exact expected gradients"
+        " problems with several answer classes each (tabular, shared linear or shared MLP softmax; exact expected gradients"
         " or sampled groups with any registry advantage).\n\n"
         "Example: passlens lab run --objective rloo --objective pkpo:k=8 --objective coverage:k=8 --seeds 5"
         " --steps 1000 --out runs/collapse && passlens lab show runs/collapse"
@@ -73,7 +73,8 @@ def run_cmd(
     steps: int = typer.Option(1000, "--steps", help="Updates."),
     mode: str = typer.Option("exact", "--mode", help="exact (expected gradient, n → ∞) or sampled (n draws per problem)."),
     n: int = typer.Option(16, "--n", help="Samples per problem per step (sampled mode)."),
-    policy: str = typer.Option("tabular", "--policy", help="tabular | linear (shared linear softmax; a small MLP is not implemented)."),
+    policy: str = typer.Option("tabular", "--policy", help="tabular | linear (shared linear softmax) | mlp (shared one-hidden-layer tanh MLP softmax, see --hidden)."),
+    hidden: int = typer.Option(32, "--hidden", help="Hidden width H of the mlp policy."),
     problems: int = typer.Option(2000, "--problems", help="Problems P of a synthetic population."),
     answers: int = typer.Option(16, "--answers", help="Answer classes M per problem."),
     n_correct: str = typer.Option("1-4", "--n-correct", help="Correct classes per problem, 'min-max'."),
@@ -100,7 +101,7 @@ def run_cmd(
         objectives=tuple(objective), mode=mode, policy=policy, steps=steps, seeds=seeds, seed=seed, n=n, lr=lr,
         optimizer=optimizer, problems=problems, answers=answers, n_correct=_parse_range(n_correct),
         from_counts=str(from_counts) if from_counts is not None else None, ks=_parse_ks(k), k_ref=k_ref,
-        log_every=log_every, dtype=dtype, threads=threads,
+        log_every=log_every, dtype=dtype, threads=threads, hidden=hidden,
     )
     config.validate()
     if plots:

@@ -1,7 +1,7 @@
 """The exploration-collapse lab: policy-gradient dynamics of pass@k-family objectives over problem populations.
 
-Populations of P problems with M answer classes (:mod:`.population`), tabular or
-shared linear softmax policies (:mod:`.policies`), exact objectives and their
+Populations of P problems with M answer classes (:mod:`.population`), tabular,
+shared linear or shared MLP softmax policies (:mod:`.policies`), exact objectives and their
 registry estimators (:mod:`.objectives`), exact or sampled updates
 (:mod:`.dynamics`), exact per-step diagnostics (:mod:`.tracking`) and the
 seed paper's testable claims as numerical experiments (:mod:`.claims`).
@@ -19,7 +19,7 @@ from .dynamics import (
     save_run,
 )
 from .objectives import EXACT_KINDS, Objective, logit_gradient, objective_value, parse_objective, score_weights, softmax
-from .policies import LinearSoftmax, Tabular, make_policy
+from .policies import LinearSoftmax, MLPSoftmax, Tabular, make_policy
 from .population import Population, make_population, population_from_counts, read_counts
 from .tracking import entropy, success, track
 
@@ -30,6 +30,7 @@ __all__ = [
     "read_counts",
     "Tabular",
     "LinearSoftmax",
+    "MLPSoftmax",
     "make_policy",
     "Objective",
     "parse_objective",

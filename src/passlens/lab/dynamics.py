@@ -59,7 +59,7 @@ class LabConfig:
     Attributes:
       objectives: objective specs (see :mod:`passlens.lab.objectives`).
       mode: "exact" or "sampled".
-      policy: "tabular" or "linear".
+      policy: "tabular", "linear" (shared linear softmax) or "mlp" (shared one-hidden-layer tanh MLP softmax).
       steps: number of updates.
       seeds: number of seeds S (seed s uses population seed ``seed + s``).
       seed: base seed.
@@ -74,6 +74,7 @@ class LabConfig:
       log_every: track every this many steps (and the last one).
       eps: ε of distinct_correct.
       dim: feature dimension of the linear policy.
+      hidden: hidden width H of the mlp policy.
       dtype: "float64" (default) or "float32" for the policy state and updates (≈2× faster on
         large populations; diagnostics are always computed in float64).
       threads: threads of the fused tabular exact step (:mod:`passlens.lab.tabular_step`);
@@ -98,6 +99,7 @@ class LabConfig:
     log_every: int = 10
     eps: float = 0.05
     dim: int = 16
+    hidden: int = 32
     dtype: str = "float64"
     threads: int = 0
 
@@ -110,7 +112,8 @@ class LabConfig:
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"--optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         for name, v, lo in (("steps", self.steps, 1), ("seeds", self.seeds, 1), ("problems", self.problems, 1),
-                            ("answers", self.answers, 2), ("log-every", self.log_every, 1), ("k-ref", self.k_ref, 1)):
+                            ("answers", self.answers, 2), ("log-every", self.log_every, 1), ("k-ref", self.k_ref, 1),
+                            ("hidden", self.hidden, 1)):
             if int(v) < lo:
                 raise ValueError(f"--{name} must be ≥ {lo}, got {v}")
         if self.mode == "sampled" and self.n < 2:
@@ -289,7 +292,7 @@ def run_objective(
     z0 = z0.astype(config.dtype)
     S, P, M = z0.shape
     k_ref = int(config.k_ref)  # one reference budget per run, so every objective's table has the same columns
-    policy = make_policy(config.policy, z0, dim=config.dim, seed=config.seed)
+    policy = make_policy(config.policy, z0, dim=config.dim, seed=config.seed, hidden=config.hidden)
     theta = policy.init()
     opt = _Adam(theta.shape) if config.optimizer == "adam" else None
     rng = np.random.default_rng([config.seed, 7919])
@@ -326,7 +329,7 @@ def run_objective(
             dot, n1, nk = (g1 * gk).sum(axis=1), np.linalg.norm(g1, axis=1), np.linalg.norm(gk, axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             cos = np.where((n1 > 0) & (nk > 0), dot / (n1 * nk), np.nan)
-        gd = g_asc if config.policy == "linear" else g_asc / P  # dataset-mean gradient
+        gd = g_asc if config.policy != "tabular" else g_asc / P  # dataset-mean gradient (shared policies: already the mean)
         gnorm = np.linalg.norm(gd.reshape(S, -1), axis=1)
         if obj.kind is not None:
             jval = objective_value(obj.kind, obj.k, pi, V, obj.beta).mean(axis=1)
