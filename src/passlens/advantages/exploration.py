@@ -239,8 +239,11 @@ def _as_id_list(prompt_ids: object, B: int) -> list[Hashable]:
 def _found(sorted_keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(pos, found): searchsorted positions of queries and whether each is present."""
     pos = np.searchsorted(sorted_keys, queries)
-    found = pos < sorted_keys.size
-    found[found] = sorted_keys[pos[found]] == queries[found]
+    if sorted_keys.size == 0:
+        return pos, np.zeros(queries.shape, dtype=bool)
+    # pos = size means "above every key": the clipped read then sees the largest key, which is smaller
+    # than the query, so one gather and one compare decide every query (no boolean-mask indexing).
+    found = sorted_keys[np.minimum(pos, sorted_keys.size - 1)] == queries
     return pos, found
 
 
@@ -386,6 +389,12 @@ class AnswerCounts:
             inverse = inverse.ravel()
             add = np.bincount(inverse, weights=sizes, minlength=uniq.size)
         pos, found = _found(self._keys, uniq)
+        if found.all():  # every pair seen before (the steady state): plain gathers, no masks
+            before = self._counts[pos]
+            if self.discount != 1.0:
+                self._counts *= self.discount
+            self._counts[pos] += add  # pos holds distinct slots: uniq is strictly ascending
+            return before if inverse is None else before[inverse]
         before = np.zeros(uniq.shape)
         before[found] = self._counts[pos[found]]
         if self.discount != 1.0:
