@@ -470,6 +470,18 @@ def test_fused_step_matches_numpy_loop_on_one_problem() -> None:
             np.testing.assert_allclose(pi[x], np.array(new) / sum(new), rtol=1e-13, err_msg=kind)
 
 
+def test_auto_threads() -> None:
+    import os
+
+    from passlens.lab.tabular_step import _MIN_SHARD, auto_threads
+
+    cpus = os.cpu_count() or 1
+    assert auto_threads(3, 10) == 3  # explicit wins
+    assert auto_threads(0, _MIN_SHARD - 1) == 1  # too small to split
+    assert auto_threads(0, 1 << 30) == cpus  # all CPUs for one process
+    assert auto_threads(0, 1 << 30, workers=cpus) == 1  # the CPUs are shared among the objective processes
+
+
 def test_threads_validation() -> None:
     with pytest.raises(ValueError, match="--threads"):
         _small(threads=-1).validate()

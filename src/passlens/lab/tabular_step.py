@@ -14,7 +14,8 @@ at the few (row, class) pairs of V:
 with p = Σ_{a∈V} π_a and q = Σ_{b∉V} π_b (the wrong mass summed directly, not 1 − p:
 it keeps its digits when p is within 1e-8 of 1). One step is then a gather and a
 scatter over the correct entries plus five passes over (P, M) — a broadcast multiply,
-``exp``, a multiply, a row sum and a divide — instead of the ten of the dense path.
+``exp``, a multiply, a row sum and a divide; a sixth sums q for the pass@1 / pass@k / arcsin
+family — instead of the ten of the dense path.
 ``exp`` in float64 dominates (numpy has no vectorized float64 ``exp`` on AVX2), so the
 rows are split into shards processed by a thread pool (numpy releases the GIL inside
 ufunc loops); every row is computed by the same operations in the same order
