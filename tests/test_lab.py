@@ -470,6 +470,43 @@ def test_fused_step_matches_numpy_loop_on_one_problem() -> None:
             np.testing.assert_allclose(pi[x], np.array(new) / sum(new), rtol=1e-13, err_msg=kind)
 
 
+@pytest.mark.parametrize("mode,spec", [("exact", "pkpo:k=4"), ("sampled", "rloo")])
+def test_heldout_problems_do_not_change_training(mode: str, spec: str) -> None:
+    """Training with H held-out problems = training on the other P − H alone (linear policy: its features
+    for the training problems are the same draws); held-out problems only move through the shared θ."""
+    cfg = _small(policy="linear", mode=mode, objectives=(spec,), steps=30, log_every=10, heldout=12, n=6)
+    pops = build_populations(cfg)
+    Pt = cfg.problems - cfg.heldout
+    with_held = run_objective(spec, pops, cfg, keep_policy=True)
+    alone_pops = [Population(p.logits[:Pt], p.correct[:Pt], p.ids[:Pt]) for p in pops]
+    alone = run_objective(spec, alone_pops, LabConfig(**{**cfg.__dict__, "heldout": 0, "problems": Pt}), keep_policy=True)
+    np.testing.assert_allclose(with_held["pi"][:, :Pt], alone["pi"], rtol=1e-10, atol=1e-14)
+    for a, b in zip(with_held["rows"], alone["rows"]):
+        for key, val in b.items():
+            if isinstance(val, float) and not math.isnan(val):
+                assert a[key] == pytest.approx(val, rel=1e-9, abs=1e-12), key
+    # held-out metrics: exact at step 0, and they move although never trained on
+    v = np.stack([p.correct for p in pops])
+    pi0 = softmax(np.stack([p.logits for p in pops]))
+    m0 = track(pi0[:, Pt:], v[:, Pt:], cfg.ks, cfg.k_ref, eps=cfg.eps)
+    first = [r for r in with_held["rows"] if r["step"] == 0]
+    last = [r for r in with_held["rows"] if r["step"] == cfg.steps]
+    for s_, row in enumerate(first):
+        assert row["heldout_pass@1"] == pytest.approx(m0["pass@1"][s_], rel=1e-12)
+    assert all(a["heldout_pass@1"] != b["heldout_pass@1"] for a, b in zip(first, last))
+
+
+def test_heldout_split_is_seeded_and_validated() -> None:
+    cfg = _small(policy="linear", heldout=10)
+    a, b = build_populations(cfg), build_populations(cfg)
+    np.testing.assert_array_equal(a[0].ids, b[0].ids)
+    assert sorted(a[0].ids) == sorted(build_populations(_small(policy="linear"))[0].ids)  # a reordering, nothing lost
+    with pytest.raises(ValueError, match="shared policy"):
+        _small(heldout=5).validate()  # tabular
+    with pytest.raises(ValueError, match="no training problem"):
+        _small(policy="linear", heldout=50).validate()
+
+
 def test_auto_threads() -> None:
     import os
 

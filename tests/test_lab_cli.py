@@ -51,6 +51,19 @@ def test_lab_run_mlp_policy(tmp_path: Path) -> None:
     assert cfg["policy"] == "mlp" and cfg["hidden"] == 4
     assert "mlp" in r.stdout
 
+
+def test_lab_run_heldout(tmp_path: Path) -> None:
+    out = tmp_path / "h"
+    r = _run("lab", "run", "-o", "rloo", "--policy", "linear", "--heldout", "8", "--seeds", "1", "--steps", "10",
+             "--problems", "40", "--answers", "6", "--log-every", "5", "--workers", "1", "--no-plots", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "held out" in r.stdout and "never trained on" in r.stdout
+    df = __import__("polars").read_parquet(out / "metrics.parquet")
+    assert {"heldout_pass@1", "heldout_distinct_correct"} <= set(df.columns)
+    bad = _run("lab", "run", "-o", "rloo", "--heldout", "8", "--steps", "2", "--no-plots", "--out", str(tmp_path / "b"))
+    assert bad.returncode == 2 and "shared policy" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_lab_from_bundled_counts(tmp_path: Path) -> None:
     counts = Path(__file__).resolve().parents[1] / "src" / "passlens" / "data" / "deepscaler32k" / "base.jsonl"
     # two objectives → two worker processes after the parent has used polars (a fork here used to deadlock)

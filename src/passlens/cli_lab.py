@@ -87,6 +87,7 @@ def run_cmd(
     seed: int = typer.Option(0, "--seed", help="Base seed."),
     dtype: str = typer.Option("float64", "--dtype", help="Policy state dtype: float64 or float32 (≈2× faster on large populations; metrics stay float64)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default min(#objectives, CPUs)); 1 = in-process with a live progress bar."),
+    heldout: int = typer.Option(0, "--heldout", help="Problems per population kept out of training and tracked as heldout_* metrics (shared policies: linear, mlp)."),
     threads: int = typer.Option(0, "--threads", help="Threads per process of the tabular exact step (0 = the CPUs left per process; results do not depend on it)."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write trajectories.png (needs matplotlib)."),
 ) -> None:
@@ -101,7 +102,7 @@ def run_cmd(
         objectives=tuple(objective), mode=mode, policy=policy, steps=steps, seeds=seeds, seed=seed, n=n, lr=lr,
         optimizer=optimizer, problems=problems, answers=answers, n_correct=_parse_range(n_correct),
         from_counts=str(from_counts) if from_counts is not None else None, ks=_parse_ks(k), k_ref=k_ref,
-        log_every=log_every, dtype=dtype, threads=threads, hidden=hidden,
+        log_every=log_every, dtype=dtype, threads=threads, heldout=heldout, hidden=hidden,
     )
     config.validate()
     if plots:
@@ -148,17 +149,26 @@ def _print_summary(df: Any, cfg: dict[str, Any]) -> None:
     cols = ["pass@1", f"pass@{k}", f"gap@{k}", f"coverage@{k}", "distinct_correct", "entropy_correct", "entropy", "polarized", "cos_k_1"]
     if cfg["mode"] == "sampled":
         cols.append("zero_adv_frac")
-    cols = [c for c in cols if c in df.columns]
     last = df.filter(pl.col("step") == pl.col("step").max().over("objective", "seed"))
     seeds = last["seed"].n_unique()
-    tab = Table(
-        title=f"final step {int(last['step'].max())}: mean ± sd over {seeds} seed(s)  [{cfg['mode']}, {cfg['policy']}, "
-        f"P={cfg.get('problems')}, M={cfg['answers']}]",
-        title_justify="left",
-    )
+    title = (f"final step {int(last['step'].max())}: mean ± sd over {seeds} seed(s)  [{cfg['mode']}, {cfg['policy']}, "
+             f"P={cfg.get('problems')}, M={cfg['answers']}]")
+    _out.print(_summary_table(last, cols, title))
+    _out.print(f"  distinct_correct: correct answers with π > {cfg.get('eps', 0.05)}; cos_k_1 = dataset cos(∇pass@{k}, ∇pass@1)")
+    if cfg.get("heldout"):
+        held = [f"heldout_{c}" for c in ("pass@1", f"pass@{k}", f"gap@{k}", f"coverage@{k}", "distinct_correct", "entropy_correct")]
+        _out.print(_summary_table(last, held, f"held out: the {cfg['heldout']} problems per population never trained on", strip="heldout_"))
+
+
+def _summary_table(last: Any, cols: list[str], title: str, strip: str = "") -> Table:
+    """Mean ± sd over seeds of each column (those present) per objective, as a rich Table."""
+    import polars as pl
+
+    cols = [c for c in cols if c in last.columns]
+    tab = Table(title=title, title_justify="left")
     tab.add_column("objective")
     for c in cols:
-        tab.add_column(c, justify="right")
+        tab.add_column(c.removeprefix(strip), justify="right")
     for obj in last["objective"].unique(maintain_order=True).to_list():
         g = last.filter(pl.col("objective") == obj)
         cells = []
@@ -170,8 +180,7 @@ def _print_summary(df: Any, cfg: dict[str, Any]) -> None:
                 sd = float(x.std()) if x.len() > 1 else 0.0
                 cells.append(f"{float(x.mean()):.3f}±{sd:.3f}")
         tab.add_row(obj, *cells)
-    _out.print(tab)
-    _out.print(f"  distinct_correct: correct answers with π > {cfg.get('eps', 0.05)}; cos_k_1 = dataset cos(∇pass@{k}, ∇pass@1)")
+    return tab
 
 
 @lab_app.command("show")

@@ -79,6 +79,9 @@ class LabConfig:
         large populations; diagnostics are always computed in float64).
       threads: threads of the fused tabular exact step (:mod:`passlens.lab.tabular_step`);
         0 = the CPUs left per objective process. The result does not depend on it.
+      heldout: problems of each population kept out of training (a seeded random subset, the
+        same for every seed) and tracked as ``heldout_*`` metrics: how a shared policy's
+        updates carry over to problems it never trains on. Needs a shared policy (linear, mlp).
     """
 
     objectives: tuple[str, ...] = ("rloo", "pkpo:k=8", "coverage:k=8")
@@ -102,6 +105,7 @@ class LabConfig:
     hidden: int = 32
     dtype: str = "float64"
     threads: int = 0
+    heldout: int = 0
 
     def validate(self) -> list[Objective]:
         """Check every field; return the parsed objectives. ValueError with one line otherwise."""
@@ -120,6 +124,12 @@ class LabConfig:
             raise ValueError(f"--n must be ≥ 2 in sampled mode (group baselines need two samples), got {self.n}")
         if int(self.threads) < 0:
             raise ValueError(f"--threads must be ≥ 0 (0 = auto), got {self.threads}")
+        if int(self.heldout) < 0:
+            raise ValueError(f"--heldout must be ≥ 0, got {self.heldout}")
+        if self.heldout and self.policy == "tabular":
+            raise ValueError("--heldout needs a shared policy (--policy linear or mlp): a tabular policy never moves a problem it does not train on")
+        if self.heldout and self.from_counts is None and self.heldout >= self.problems:
+            raise ValueError(f"--heldout {self.heldout} leaves no training problem of --problems {self.problems}")
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"--dtype must be 'float64' or 'float32', got {self.dtype!r}")
         if not (np.isfinite(self.lr) and self.lr > 0):
@@ -161,19 +171,33 @@ class LabConfig:
 
 
 def build_populations(config: LabConfig) -> list[Population]:
-    """One population per seed: synthetic (seed + s) or from the count table (seed + s for the class layout)."""
+    """One population per seed: synthetic (seed + s) or from the count table (seed + s for the class layout).
+
+    With ``config.heldout = H`` each population's problems are reordered so that the last H are a
+    seeded random subset (the same for every seed): :func:`run_objective` trains on the first
+    P − H and tracks the rest as held out.
+    """
     if config.from_counts is not None:
         from .population import read_counts
 
         n, c, ids = read_counts(config.from_counts)
-        return [
+        pops = [
             population_from_counts(n, c, M=config.answers, seed=config.seed + s, n_correct=config.n_correct, ids=ids)
             for s in range(config.seeds)
         ]
-    return [
-        make_population(config.problems, config.answers, seed=config.seed + s, n_correct=config.n_correct)
-        for s in range(config.seeds)
-    ]
+    else:
+        pops = [
+            make_population(config.problems, config.answers, seed=config.seed + s, n_correct=config.n_correct)
+            for s in range(config.seeds)
+        ]
+    H = int(config.heldout)
+    if H:
+        P = pops[0].logits.shape[0]
+        if H >= P:
+            raise ValueError(f"--heldout {H} leaves no training problem of the {P} in the population")
+        order = np.random.default_rng([config.seed, 31337]).permutation(P)  # (P,) train first, held-out last
+        pops = [Population(p.logits[order], p.correct[order], p.ids[order], p.source) for p in pops]
+    return pops
 
 
 def inverse_cdf(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -288,9 +312,14 @@ def run_objective(
       asked, ``pi`` float (S, P, M).
     """
     obj = objective if isinstance(objective, Objective) else parse_objective(objective, config.mode, n=config.n)
-    z0, V = _stack(pops)  # (S, P, M), (S, P, M)
+    z0, V_all = _stack(pops)  # (S, P, M), (S, P, M)
     z0 = z0.astype(config.dtype)
     S, P, M = z0.shape
+    H = int(config.heldout)  # the last H problems are held out (build_populations put a random subset there)
+    Pt = P - H
+    if Pt < 1:
+        raise ValueError(f"--heldout {H} leaves no training problem of the {P} in the population")
+    V = np.ascontiguousarray(V_all[:, :Pt])  # (S, Pt, M) the training problems
     k_ref = int(config.k_ref)  # one reference budget per run, so every objective's table has the same columns
     policy = make_policy(config.policy, z0, dim=config.dim, seed=config.seed, hidden=config.hidden)
     theta = policy.init()
@@ -300,36 +329,54 @@ def run_objective(
     if obj.mode == "sampled":
         entry = REGISTRY[obj.estimator]  # type: ignore[index]
         state = entry.new_state() if entry.new_state is not None else None
-        row_ids = np.arange(S * P)
+        row_ids = np.arange(S * Pt)
     rows: list[dict[str, Any]] = []
-    vflat = V.reshape(S * P, M)
+    vflat = V.reshape(S * Pt, M)
     vf = V.astype(z0.dtype)
     masks = (vf, 1.0 - vf)  # float masks, converted once instead of every step
     masks64 = masks if vf.dtype == np.float64 else (V.astype(np.float64), (~V).astype(np.float64))
     v_index, v_row = correct_entries(V)  # the sparse correct set, for the logged sums
 
-    def log(step: int, pi: np.ndarray, g_asc: np.ndarray, zero_adv: np.ndarray) -> None:
-        pi = pi.astype(np.float64, copy=False)  # diagnostics in float64 whatever the state dtype
+    def train(x: np.ndarray) -> np.ndarray:
+        """The training problems' slice of an (S, P, M) array (a view)."""
+        return x[:, :Pt] if H else x
+
+    def pull(g: np.ndarray, pullback: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """A training-problem logit gradient (S, Pt, M) through ``policy.pullback`` (or
+        ``dataset_gradient``) as the mean over the Pt training problems: held-out rows get G = 0,
+        and the policy's 1/P becomes 1/Pt."""
+        if not H:
+            return pullback(g)
+        full = np.zeros((S, P, M), dtype=g.dtype)
+        full[:, :Pt] = g
+        out = pullback(full)
+        out *= P / Pt
+        return out
+
+    def log(step: int, pi_all: np.ndarray, g_asc: np.ndarray, zero_adv: np.ndarray) -> None:
+        pi_all = pi_all.astype(np.float64, copy=False)  # diagnostics in float64 whatever the state dtype
+        pi = train(pi_all)
         m = track(pi, V, config.ks, k_ref, eps=config.eps)
+        held = track(pi_all[:, Pt:], V_all[:, Pt:], config.ks, k_ref, eps=config.eps) if H else {}
         pc = pi.reshape(-1)[v_index]  # (K,) π on the correct entries
-        p = np.clip(row_sums(v_row, pc, (S, P)), 0.0, 1.0)  # (S, P)
-        a = alpha(p, k_ref)  # (S, P)
+        p = np.clip(row_sums(v_row, pc, (S, Pt)), 0.0, 1.0)  # (S, Pt)
+        a = alpha(p, k_ref)  # (S, Pt)
         # dataset-level cos(∇J_k, ∇J_1) in parameter space (per problem they are collinear; Yu 2025, §3)
         if config.policy == "tabular":
             # per problem ∇J_k = α_k ∇p (collinear), so the dataset sums need only
             # ‖∇_z p_x‖² = Σ_a π_a² (V_a − p)² = q² Σ_{a∈V} π_a² + p² Σ_{b∉V} π_b²  (q, Σ_{b∉V} summed directly)
             xw = pi * masks64[1]  # (S, P, M) π on the wrong classes
             q = xw.sum(axis=-1)
-            sq = q * q * row_sums(v_row, pc * pc, (S, P)) + p * p * np.einsum("spm,spm->sp", xw, xw)
+            sq = q * q * row_sums(v_row, pc * pc, (S, Pt)) + p * p * np.einsum("spm,spm->sp", xw, xw)
             dot, n1, nk = (a * sq).sum(1), np.sqrt(sq.sum(1)), np.sqrt((a * a * sq).sum(1))
         else:
-            gp = logit_gradient("pass@1", None, pi, V, p=p)  # (S, P, M) ∇_z p_x
-            g1 = policy.dataset_gradient(gp).reshape(S, -1)
-            gk = policy.dataset_gradient(gp * a[..., None]).reshape(S, -1)
+            gp = logit_gradient("pass@1", None, pi, V, p=p)  # (S, Pt, M) ∇_z p_x
+            g1 = pull(gp, policy.dataset_gradient).reshape(S, -1)
+            gk = pull(gp * a[..., None], policy.dataset_gradient).reshape(S, -1)
             dot, n1, nk = (g1 * gk).sum(axis=1), np.linalg.norm(g1, axis=1), np.linalg.norm(gk, axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             cos = np.where((n1 > 0) & (nk > 0), dot / (n1 * nk), np.nan)
-        gd = g_asc if config.policy != "tabular" else g_asc / P  # dataset-mean gradient (shared policies: already the mean)
+        gd = g_asc if config.policy != "tabular" else g_asc / Pt  # dataset-mean gradient (shared policies: already the mean)
         gnorm = np.linalg.norm(gd.reshape(S, -1), axis=1)
         if obj.kind is not None:
             jval = objective_value(obj.kind, obj.k, pi, V, obj.beta).mean(axis=1)
@@ -338,6 +385,7 @@ def run_objective(
         for s in range(S):
             row: dict[str, Any] = {"objective": obj.spec, "seed": config.seed + s, "step": step}
             row.update({key: float(val[s]) for key, val in m.items()})
+            row.update({f"heldout_{key}": float(val[s]) for key, val in held.items()})
             row["objective_value"] = float(jval[s])
             row["grad_norm"] = float(gnorm[s])
             row["cos_k_1"] = float(cos[s])
@@ -362,8 +410,8 @@ def run_objective(
         while True:
             logging = step % config.log_every == 0 or step == config.steps
             if logging or fused is None:
-                g_logit, zero_adv = _gradient(obj, pi, V, vflat, config, rng, state, row_ids if obj.mode == "sampled" else None, masks)
-                g_asc = policy.pullback(g_logit)
+                g_logit, zero_adv = _gradient(obj, train(pi), V, vflat, config, rng, state, row_ids if obj.mode == "sampled" else None, masks)
+                g_asc = pull(g_logit, policy.pullback)
                 if logging:
                     log(step, pi, g_asc, zero_adv)
             if step == config.steps:
