@@ -51,7 +51,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .exploration import AnswerCounts, coverage, coverage_at_k, novelty, unlikeliness
+from .exploration import coverage, coverage_at_k, unlikeliness
+from .novelty import AnswerCounts, novelty
 from .passk import alpha_rloo, best_minus_second, passk_analytic, pkpo
 from .policy_gradient import dr_grpo, grpo, rloo
 
