@@ -15,6 +15,14 @@ RLOO's are used as published. An estimator marked ``unbiased`` satisfies
 E[(1/n) Σ_i A_i ∇_θ log π(y_i)] = ∇_θ target exactly (checked by exhaustive
 enumeration in the test suite).
 
+Threads
+-------
+The estimators that sort each group (``pkpo`` on non-binary rewards, ``unlikeliness``)
+split large batches (≥ 2¹⁶ elements per thread) into blocks of groups computed on
+threads; results are bit-identical for any thread count. :func:`set_num_threads`
+(or the environment variable ``PASSLENS_NUM_THREADS``) sets the count; the default
+is the CPUs available to the process, at most 4.
+
 Use
 ---
 >>> import numpy as np
@@ -53,6 +61,7 @@ import numpy as np
 
 from .exploration import coverage, coverage_at_k, unlikeliness
 from .novelty import AnswerCounts, novelty
+from ._parallel import get_num_threads, set_num_threads
 from .passk import alpha_rloo, best_minus_second, passk_analytic, pkpo
 from .policy_gradient import dr_grpo, grpo, rloo
 
@@ -77,6 +86,8 @@ __all__ = [
     "coverage",
     "coverage_at_k",
     "AnswerCounts",
+    "set_num_threads",
+    "get_num_threads",
 ]
 
 

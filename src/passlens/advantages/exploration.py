@@ -30,7 +30,8 @@ from ._array import (
 )
 from ._classes import classes
 from ._tables import avoid_table
-from .policy_gradient import group_normalise
+from ._parallel import run_row_blocks
+from .policy_gradient import norm_params, normalise_
 
 __all__ = [
     "unlikeliness",
@@ -123,11 +124,17 @@ def unlikeliness(
     b = float(beta)
     if not np.isfinite(b) or b < 0:
         raise ValueError(f"unlikeliness: beta must be a finite float ≥ 0, got {beta!r}")
-    n = r.shape[1]
-    # Per-rank factors 1 − β·rank/n, computed as before (same float operations per rank).
-    shaped = _rank_factors(lp, 1.0 - (b / n) * np.arange(n))
-    shaped *= r
-    return restore(group_normalise(shaped, eps=eps, ddof=ddof, who="unlikeliness"))
+    e, dd = norm_params(eps, ddof, "unlikeliness")
+    B, n = r.shape
+    fac = 1.0 - (b / n) * np.arange(n)  # per-rank factor 1 − β·rank/n
+
+    def rows_kernel(rows: slice) -> None:  # groups are independent: blocks of rows run on threads
+        shaped = r[rows]
+        shaped *= _rank_factors(lp[rows], fac)
+        normalise_(shaped, e, dd)
+
+    run_row_blocks(rows_kernel, B, n)
+    return restore(r)
 
 
 # --------------------------------------------------------------------------- coverage

@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 
 from ._array import as_rewards, check_k, cumsum_down, require_binary, require_min_n, sort_cols
+from ._parallel import run_row_blocks
 from ._tables import avoid_table, rank_weights
 
 __all__ = ["pkpo", "passk_analytic", "alpha_rloo", "best_minus_second", "PKPOVariant"]
@@ -128,48 +129,63 @@ def _pkpo_binary(r: np.ndarray, k: int, variant: str, inplace: bool = False) -> 
 
 
 def _pkpo_sorted(r: np.ndarray, k: int, variant: str, inplace: bool = False) -> np.ndarray:
-    """PKPO advantages for any real rewards via one sort per group, float64 (B, n).
+    """PKPO advantages for any real rewards via one sort per group, float64 (B, n) (in r's buffer when ``inplace``).
 
     Ties may be ranked either way: each subset's maximum is the same value, so the
-    subset sums (and hence the weights) do not depend on how ties are broken.
-    The sorted groups are laid out transposed, gt (n, B) with gt[j] the (j+1)-th
+    subset sums (and hence the weights) do not depend on how ties are broken. Groups
+    are independent, so blocks of rows run on threads (``run_row_blocks``; results do
+    not depend on the blocks).
+    """
+    if not inplace:
+        r = np.array(r, dtype=np.float64, order="C")
+    B, n = r.shape
+    run_row_blocks(lambda rows: _pkpo_sorted_rows(r[rows], k, variant), B, n)
+    return r
+
+
+def _pkpo_sorted_rows(r: np.ndarray, k: int, variant: str) -> None:
+    """:func:`_pkpo_sorted` on a C-contiguous block of rows r (b, n), in place (``r.ravel()`` must be a view).
+
+    The sorted groups are laid out transposed, gt (n, b) with gt[j] the (j+1)-th
     smallest reward of every group (``sort_cols``): each running sum over ranks is then
     n − 1 contiguous vector adds (``cumsum_down``, the same additions in the same order
-    as a per-row cumsum). Work arrays are reused in place (r itself when ``inplace``):
-    on a VM each fresh (4096, 64) float64 array costs page faults comparable to the
-    arithmetic.
+    as a per-row cumsum). Once the rewards are gathered into gt, r's buffer is scratch
+    space; the result is built in gt's buffer and scattered back into r. Few buffers
+    matter: the whole computation is bound by memory traffic, not arithmetic.
     """
-    B, n = r.shape
-    flat_t, gt = sort_cols(r)  # gt (n, B), columns ascending
+    b, n = r.shape
+    flat_t, gt = sort_cols(r)  # gt (n, b), columns ascending
     w = rank_weights(n, k)  # (n,) w_j = C(j−1, k−1)/C(n, k)
-    # r's values now live in gt: its buffer holds the (n, B) result.
-    at = r.reshape(n, B) if inplace else np.empty((n, B))
+    scratch = r.reshape(n, b)  # r's values now live in gt
     if variant == "loo-1":
-        at[0] = 0.0
-        inc = at[1:]
-        np.subtract(gt[1:], gt[:-1], out=inc)  # g_(l+1) − g_(l) ≥ 0
-        inc *= (n * w[1:])[:, None]
+        # In place on gt: numpy reads the overlapping gt[:-1] from a temporary copy.
+        np.subtract(gt[1:], gt[:-1], out=gt[1:])  # g_(l+1) − g_(l) ≥ 0
+        gt[0] = 0.0
+        gt[1:] *= (n * w[1:])[:, None]
         # Telescoped Σ_{l<i} w_{l+1}(g_(l+1) − g_(l)): non-negative terms, no cancellation.
-        cumsum_down(inc)
-        return _unsort_cols(flat_t, at, gt)
-    np.multiply(gt, (n * w)[:, None], out=at)  # n·w_i·g_(i)
-    work = np.empty((n, B))
+        cumsum_down(gt[1:])
+        r.ravel()[flat_t] = gt
+        return
     # + n·Σ_{j>i} u_j g_(j), u_j = C(j−2, k−2)/C(n, k) (1-based ranks) = (k/n)·ω^(n−1, k−1)_{j−1};
     # for loo, minus the part of the others' baseline above rank i, Σ_{j>i} a_{j−1} g_(j): one suffix sum
     # of the merged weights u_j − a_{j−1} (see _loo_suffix_weights) instead of two.
     suffix = _loo_suffix_weights(n, k) if variant == "loo" else _s_suffix_weights(n, k)
     if suffix is not None:
-        np.multiply(gt, suffix[:, None], out=work)
-        cumsum_down(work[::-1])  # suffix sums Σ_{j≥i}
-        at[:-1] += work[1:]
+        np.multiply(gt, suffix[:, None], out=scratch)
+        cumsum_down(scratch[::-1])  # suffix sums Σ_{j≥i}
+    below = None
     if variant == "loo":
         a = ((n * k / (n - 1)) * rank_weights(n - 1, k))[:, None]  # weights of the n−1 others, scaled
         # ρ^(g)([n]∖i, k), part below rank i: those ranks l keep their rank among the others.
-        below = work[:-1]
-        np.multiply(gt[:-1], a, out=below)
+        below = np.multiply(gt[:-1], a)
         cumsum_down(below)
+    at = gt  # the sorted rewards are no longer needed: build the result in their buffer
+    at *= (n * w)[:, None]  # n·w_i·g_(i)
+    if suffix is not None:
+        at[:-1] += scratch[1:]
+    if below is not None:
         at[1:] -= below
-    return _unsort_cols(flat_t, at, gt)
+    r.ravel()[flat_t] = at
 
 
 @functools.lru_cache(maxsize=64)
@@ -206,16 +222,6 @@ def _loo_suffix_weights(n: int, k: int) -> np.ndarray:
         m[1:] = _s_suffix_weights(n, k)[1:] * bracket  # type: ignore[index]
     m.flags.writeable = False
     return m
-
-
-def _unsort_cols(flat_t: np.ndarray, at: np.ndarray, buf: np.ndarray) -> np.ndarray:
-    """The (B, n) result in the original sample order from at (n, B) laid out like ``sort_cols``.
-
-    buf (n, B) float64, not ``at``, is a buffer the caller no longer needs (the sorted rewards).
-    """
-    out = buf.reshape(buf.shape[1], buf.shape[0])
-    out.ravel()[flat_t] = at
-    return out
 
 
 def passk_analytic(rewards: object, k: int, *, eps: float = 1e-6) -> object:

@@ -1,0 +1,103 @@
+"""The per-row sorting primitives behind the sort-based estimators, against plain numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from passlens.advantages._array import (
+    _transpose,
+    cumsum_down,
+    packed_order,
+    repair_rows,
+    sort_cols,
+    sort_rows,
+    unsort_rows,
+)
+
+
+def _hard_rows(rng: np.random.Generator, B: int, n: int) -> np.ndarray:
+    """Rows that stress packed keys: ties, values equal but for the last bits, signs, ±0, tiny and huge."""
+    x = rng.normal(size=(B, n))
+    x[0] = 1.0  # constant row
+    x[1] = np.round(x[1])  # many ties
+    base = rng.random(n)
+    x[2] = base
+    x[3] = np.nextafter(base, 2.0)  # next float up: equal in all but the lowest bit
+    x[4, : n // 2] = 0.1 + 0.2  # 0.30000000000000004
+    x[4, n // 2 :] = 0.3
+    x[5] = -np.abs(x[5])  # all negative
+    x[6] = np.where(rng.random(n) < 0.5, -0.0, 0.0)
+    x[7] = rng.choice([-1e300, -1e-300, 1e-300, 1e300, 5e-324, -5e-324], size=n)
+    # Values equal above the packed key's index bits but different in them: the key sort may
+    # order them wrongly and the exact repair must fix it.
+    bits = max(1, (n - 1).bit_length())
+    v = np.full(n, 1.2345).view(np.int64)
+    v = v + rng.permutation(np.arange(n, dtype=np.int64) % (1 << bits))
+    x[8] = v.view(np.float64)
+    x[9] = -x[8]
+    return x
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 16, 64, 100])
+def test_sorts_match_argsort(n):
+    rng = np.random.default_rng(n)
+    B = 12
+    x = _hard_rows(rng, B, n) if n >= 2 else rng.normal(size=(B, n))
+    want = np.sort(x, axis=1)
+    flat, xs = sort_rows(x)
+    assert np.array_equal(xs, want)
+    assert np.array_equal(x.ravel()[flat].reshape(B, n), want)
+    assert np.array_equal(np.sort(flat.reshape(B, n) - np.arange(0, B * n, n)[:, None], axis=1),
+                          np.broadcast_to(np.arange(n), (B, n)))  # a permutation of each row
+    flat_t, gt = sort_cols(x)
+    assert np.array_equal(gt, want.T)
+    assert np.array_equal(x.ravel()[flat_t], want.T)
+    # undo: scatter the sorted values back in place of the originals
+    back = np.empty(B * n)
+    back[flat_t] = gt
+    assert np.array_equal(back.reshape(B, n), x)
+    assert np.array_equal(unsort_rows(flat, xs), x)
+
+
+@pytest.mark.parametrize("n", [2, 5, 64])
+def test_packed_order_layouts_and_distinct(n):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(9, n))  # continuous: no ties
+    order, distinct = packed_order(x, check_distinct=True)
+    assert distinct
+    assert np.array_equal(x.ravel()[order], np.sort(x, axis=1))
+    order_t = packed_order(x, transposed=True)
+    assert order_t.shape == (n, 9) and order_t.flags.c_contiguous
+    assert np.array_equal(order_t, order.T)
+    x[4, 1] = x[4, 0]  # one tie
+    _, distinct = packed_order(x, check_distinct=True)
+    assert not distinct
+
+
+def test_repair_rows_fixes_wrong_key_order():
+    rng = np.random.default_rng(5)
+    x = _hard_rows(rng, 12, 64)
+    order = packed_order(x)
+    xs = x.ravel()[order]
+    repair_rows(x, order, xs)
+    assert np.array_equal(xs, np.sort(x, axis=1))
+    assert np.array_equal(x.ravel()[order], xs)
+
+
+def test_packed_order_declines_non_float64():
+    assert packed_order(np.zeros((2, 3), dtype=np.float32)) is None
+    assert packed_order(np.zeros((2, 3), dtype=np.int64)) is None
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (130, 7), (1000, 64)])
+def test_transpose_and_cumsum_down(shape):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=shape)
+    t = _transpose(x)
+    assert t.flags.c_contiguous and np.array_equal(t, x.T)
+    # the same additions in the same order as np.cumsum: bit-identical, both directions
+    assert np.array_equal(cumsum_down(x.copy()), np.cumsum(x, axis=0))
+    y = x.copy()
+    cumsum_down(y[::-1])
+    assert np.array_equal(y, np.cumsum(x[::-1], axis=0)[::-1])
