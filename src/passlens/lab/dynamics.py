@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..advantages import REGISTRY, advantage
+from ..advantages import REGISTRY, advantage, set_num_threads
 from ..theory import alpha
 from .objectives import Objective, correct_entries, logit_gradient, objective_value, parse_objective, row_sums, softmax
 from .policies import POLICIES, make_policy
@@ -77,7 +77,8 @@ class LabConfig:
       hidden: hidden width H of the mlp policy.
       dtype: "float64" (default) or "float32" for the policy state and updates (≈2× faster on
         large populations; diagnostics are always computed in float64).
-      threads: threads of the fused tabular exact step (:mod:`passlens.lab.tabular_step`);
+      threads: threads of the fused tabular exact step (:mod:`passlens.lab.tabular_step`) and, in
+        objective worker processes, of the registry's threaded estimators (sampled objectives);
         0 = the CPUs left per objective process. The result does not depend on it.
       heldout: problems of each population kept out of training (a seeded random subset, the
         same for every seed) and tracked as ``heldout_*`` metrics: how a shared policy's
@@ -476,6 +477,9 @@ def _gradient(
 def _worker(args: tuple[str, dict[str, Any], int]) -> list[dict[str, Any]]:
     spec, cfg, workers = args
     config = LabConfig.from_json(cfg)
+    # This process is one of ``workers`` sharing the CPUs: the registry's threaded estimators
+    # (sampled objectives) get the same share as the fused step (--threads, or CPUs / workers).
+    set_num_threads(int(config.threads) or max(1, (os.cpu_count() or 1) // max(1, workers)))
     pops = build_populations(config)
     return run_objective(spec, pops, config, workers=workers)["rows"]
 
