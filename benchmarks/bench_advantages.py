@@ -16,7 +16,9 @@ U(0, 1). The floor we aim for is ≤ 5 ms per numpy call at B = 4096, n = 64.
 The host's speed drifts (other tenants), so each estimator's numpy calls alternate, in blocks
 of five, with calls of a fixed reference — ``rloo`` on the binary rewards, a few passes over the batch —
 and the table also gives the ratio of the two medians: the estimator's cost in units of the
-reference, which does not move with the host's load the way milliseconds do.
+reference, which does not move with the host's load the way milliseconds do. The estimators that
+sort each group run large batches on ``passlens.advantages.get_num_threads()`` threads (set with
+``PASSLENS_NUM_THREADS``); every row is also timed on one thread.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from passlens.advantages import REGISTRY, AnswerCounts, advantage, coverage, format_spec
+from passlens.advantages import REGISTRY, AnswerCounts, advantage, coverage, format_spec, get_num_threads, set_num_threads
 from passlens.advantages.variance import toy_variance_table, variance_table
 
 FLOOR_MS = 5.0
@@ -148,10 +150,13 @@ def main() -> None:
     torch_in = {kind: torch.tensor(r, dtype=torch.float32) for kind, r in rewards.items()}
     answers_t, logprobs_t = torch.tensor(answers), torch.tensor(logprobs, dtype=torch.float32)
 
+    threads = get_num_threads()
     print(f"B = {B} groups × n = {n} samples, k = {args.k}, median/min of {args.repeats} calls "
-          f"(numpy {np.__version__}, torch {torch.__version__}, {torch.get_num_threads()} torch threads)\n")
-    print("| estimator | rewards | numpy median (ms) | numpy min (ms) | × rloo (same process) | torch f32 median (ms) | numpy median ≤ 5 ms |")
-    print("|---|---|---:|---:|---:|---:|:---:|")
+          f"(numpy {np.__version__}, torch {torch.__version__}, {torch.get_num_threads()} torch threads, "
+          f"{threads} passlens threads)\n")
+    print("| estimator | rewards | numpy median (ms) | numpy min (ms) | × rloo (same process) | 1 thread: median (ms), × rloo "
+          "| torch f32 median (ms) | numpy median ≤ 5 ms |")
+    print("|---|---|---:|---:|---:|---:|---:|:---:|")
 
     def reference() -> Any:
         return advantage("rloo", rewards["binary"])
@@ -170,9 +175,13 @@ def main() -> None:
                              prompt_ids=prompt_ids, **params)
 
         t_np, t_np_min, ratio = _paired_times_ms(run_np, reference, args.repeats)
+        set_num_threads(1)  # the same calls on one thread (only the sort-based estimators use more)
+        t_1, _, ratio_1 = _paired_times_ms(run_np, reference, args.repeats)
+        set_num_threads(threads)
         t_t, _ = _times_ms(run_t, args.repeats)
         ok = "yes" if t_np <= FLOOR_MS else "**no**"
-        print(f"| `{format_spec(name, params)}` | {kind} | {t_np:.2f} | {t_np_min:.2f} | {ratio:.1f} | {t_t:.2f} | {ok} |")
+        print(f"| `{format_spec(name, params)}` | {kind} | {t_np:.2f} | {t_np_min:.2f} | {ratio:.1f} | {t_1:.2f}, {ratio_1:.1f} "
+              f"| {t_t:.2f} | {ok} |")
 
 
 if __name__ == "__main__":
