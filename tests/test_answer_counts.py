@@ -1,0 +1,547 @@
+"""AnswerCounts' vectorized hash table, the batch → (group, answer) pair reduction and
+``novelty``, each checked against the obvious Python loop (dicts, per-group loops)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from typing import Any, Hashable
+
+import numpy as np
+import pytest
+import torch
+
+from passlens.advantages import AnswerCounts, novelty
+from passlens.advantages._classes import _FIB, _small_ids, dense_classes, hashed_runs, pairs
+
+NOV = sys.modules["passlens.advantages.novelty"]  # the module (the package exports the function)
+
+# Answer ids that stress the int64 ↔ 16-byte (complex128) copies: extremes, −0.0's bit pattern
+# (−2⁶³), and signalling / quiet NaN and ±inf bit patterns when read as float64.
+NASTY_IDS = [
+    -(2**63), 2**63 - 1, -1, 0, 1,
+    0x7FF0000000000001, 0x7FF8000000000000, 0x7FF0000000000000, -0x0010000000000000, 0x7FFFFFFFFFFFFFFF - 5,
+]
+
+
+class DictCounts:
+    """The reference: a dict (prompt id, answer id) → discounted count, updated sample by sample."""
+
+    def __init__(self, discount: float = 1.0) -> None:
+        self.discount = discount
+        self.d: dict[tuple[Hashable, int], float] = {}
+
+    def counts(self, ids: list[Hashable], answers: np.ndarray) -> np.ndarray:
+        return np.array([[self.d.get((p, int(x)), 0.0) for x in row] for p, row in zip(ids, answers)])
+
+    def update(self, ids: list[Hashable], answers: np.ndarray) -> None:
+        if self.discount != 1.0:
+            self.d = {key: v * self.discount for key, v in self.d.items()}
+        for p, row in zip(ids, answers):
+            for x in row:
+                self.d[(p, int(x))] = self.d.get((p, int(x)), 0.0) + 1.0
+
+
+def snapshot(state: AnswerCounts) -> dict[tuple[Any, int], float]:
+    snap = state.state_dict()
+    return {(p, a): c for p, a, c in zip(snap["prompt_ids"], snap["answers"], snap["counts"])}
+
+
+def assert_same(state: AnswerCounts, ref: DictCounts) -> None:
+    got = snapshot(state)
+    assert got.keys() == ref.d.keys()
+    for key, v in ref.d.items():
+        assert got[key] == pytest.approx(v, rel=1e-12)
+    assert len(state) == len(ref.d)
+
+
+def random_answers(rng: np.random.Generator, B: int, n: int, kind: str) -> np.ndarray:
+    if kind == "dense":  # ids 0..5: the OR / bincount path
+        return rng.integers(0, 6, size=(B, n))
+    if kind == "shifted":  # small range away from 0: dense_classes' min/max path
+        return rng.integers(-40, -36, size=(B, n))
+    if kind == "wide":  # 64-bit ids, few per group: the hashed sort path
+        vals = rng.integers(-(2**63), 2**63 - 1, size=(B, 3), dtype=np.int64)
+        return np.take_along_axis(vals, rng.integers(0, 3, size=(B, n)), axis=1)
+    if kind == "nasty":
+        return rng.choice(np.array(NASTY_IDS, dtype=np.int64), size=(B, n))
+    raise AssertionError(kind)
+
+
+# --------------------------------------------------------------------------- the hash table
+
+
+def table_vs_dict(table: Any, rng: np.random.Generator, steps: int, Q: int, prompts: int, answers: np.ndarray,
+                  discount: float) -> None:
+    """Random lookup_and_add / lookup calls on a _PairTable against a dict."""
+    ref: dict[tuple[int, int], float] = {}
+    for _ in range(steps):
+        pc = rng.integers(0, prompts, size=Q)
+        ac = rng.choice(answers, size=Q)
+        q = NOV._keys(pc, ac)
+        keys = list(zip(pc.tolist(), ac.tolist()))
+        distinct = len(set(keys)) == len(keys)
+        add = rng.integers(1, 5, size=Q)
+        before = table.lookup_and_add(q, add, discount, distinct)
+        np.testing.assert_allclose(before, [ref.get(k, 0.0) for k in keys], rtol=1e-12)
+        ref = {k: v * discount for k, v in ref.items()}
+        for k, x in zip(keys, add.tolist()):
+            ref[k] = ref.get(k, 0.0) + x
+        assert table.size == len(ref)
+        assert 2 * table.size <= table.capacity  # load ≤ 1/2
+        # A probe of present and absent keys, including unknown prompts (code −1).
+        probe = NOV._keys(rng.integers(-1, prompts + 2, size=Q), rng.choice(answers, size=Q))
+        want = [ref.get(k, 0.0) for k in zip(probe[:, 0].tolist(), probe[:, 1].tolist())]
+        np.testing.assert_allclose(table.lookup(probe), want, rtol=1e-12)
+    pc, ac, cnt = table.items()
+    assert list(zip(pc.tolist(), ac.tolist())) == sorted(ref)
+    np.testing.assert_allclose(cnt, [ref[k] for k in sorted(ref)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_table_matches_a_dict_with_growth_collisions_and_repeats(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    answers = np.concatenate([np.array(NASTY_IDS), rng.integers(-(2**63), 2**63 - 1, size=20, dtype=np.int64),
+                              np.arange(-3, 5)])
+    table = NOV._PairTable(2)  # tiny: every step grows it and keys collide in it
+    table_vs_dict(table, rng, steps=12, Q=int(rng.integers(1, 300)), prompts=40, answers=answers,
+                  discount=[1.0, 0.9, 0.5, 1.0][seed])
+
+
+def test_table_with_every_key_on_one_home_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A degenerate hash (one home for all keys): every probe round, window size and claim race runs."""
+    monkeypatch.setattr(NOV, "_home", lambda q, shift: np.zeros(q.shape[0], dtype=np.int64))
+    rng = np.random.default_rng(5)
+    table = NOV._PairTable(4)
+    table_vs_dict(table, rng, steps=8, Q=60, prompts=9, answers=np.arange(-4, 9), discount=0.75)
+    assert table.reach == table.size - 1  # one cluster from slot 0
+
+
+def test_table_with_two_home_slots_wrapping_around(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Homes at the last two slots: clusters wrap around the end of the table."""
+    monkeypatch.setattr(NOV, "_home", lambda q, shift: ((1 << (64 - shift)) - 1 - (q[:, 1] & 1)).astype(np.int64))
+    rng = np.random.default_rng(6)
+    table_vs_dict(NOV._PairTable(2), rng, steps=6, Q=40, prompts=5, answers=np.arange(12), discount=1.0)
+
+
+def test_insert_gives_repeated_keys_one_slot() -> None:
+    table = NOV._PairTable(8)
+    q = NOV._keys(np.array([3, 3, 1, 3, 1, 2]), np.array([7, 7, -1, 7, -1, 7]))
+    table.reserve(q.shape[0])
+    slot = table.insert(q)
+    assert table.size == 3
+    assert slot[0] == slot[1] == slot[3] and slot[2] == slot[4] and len({slot[0], slot[2], slot[5]}) == 3
+    np.testing.assert_array_equal(table.find(q), slot)
+    np.testing.assert_array_equal(table.keys[slot], q)
+
+
+def test_home_uses_the_top_bits_and_spreads_high_bit_ids() -> None:
+    q = NOV._keys(np.zeros(16, dtype=np.int64), np.arange(16, dtype=np.int64) << 59)  # ids differing in bits 59+
+    for bits in (4, 10, 20):
+        h = NOV._home(q, 64 - bits)
+        assert ((0 <= h) & (h < 2**bits)).all()
+    assert len(set(NOV._home(q, 64 - 10).tolist())) >= 12  # the xor-shift fold spreads them
+
+
+def test_distinct_prompt_codes() -> None:
+    assert NOV._distinct(np.array([0, 1, 2]))
+    assert NOV._distinct(np.array([5, 2, 9]))
+    assert not NOV._distinct(np.array([5, 2, 5]))
+    assert NOV._distinct(np.zeros(0, dtype=np.int64)) and NOV._distinct(np.array([4]))
+
+
+# --------------------------------------------------------------------------- batch pairs
+
+
+def loop_pairs(a: np.ndarray) -> Counter:
+    return Counter((b, int(x)) for b, row in enumerate(a) for x in row)
+
+
+@pytest.mark.parametrize("kind", ["dense", "shifted", "wide", "nasty", "allpresent"])
+def test_pairs_match_a_loop(kind: str) -> None:
+    rng = np.random.default_rng(1)
+    B, n = 37, 9
+    if kind == "allpresent":  # every id 0..3 in every group: the grid path (no compaction)
+        a = np.array([rng.permutation(np.arange(n) % 4) for _ in range(B)])
+    else:
+        a = random_answers(rng, B, n, kind)
+    p = pairs(a)
+    want = loop_pairs(a)
+    listed = list(zip(p.group.tolist(), p.answer.tolist()))
+    assert len(set(listed)) == len(listed)  # each pair listed once …
+    got = Counter({key: int(s) for key, s in zip(listed, p.size) if s})
+    assert got == want  # … with its size (the empty cells of a grid: size 0)
+    if p.size.min() == 0:  # a grid: every (group, id) of a range covering the ids, half of them used or more
+        K, rem = divmod(len(listed), a.shape[0])
+        assert rem == 0 and K >= a.max() - a.min() + 1 and 2 * len(want) >= len(listed)
+    # Every sample reads back its own pair's value.
+    codes = rng.integers(0, 1000, size=B)
+    vals = rng.random(len(p.size))
+    spread = p.spread(vals)
+    q = p.keys(codes)
+    by_pair = {(int(g), int(x)): v for g, x, v in zip(p.group, p.answer, vals)}
+    for b in range(B):
+        for i in range(n):
+            assert spread[b, i] == by_pair[(b, int(a[b, i]))]
+    np.testing.assert_array_equal(q[:, 0], codes[p.group])
+    np.testing.assert_array_equal(q[:, 1], p.answer)
+    h = pairs(a, how="hashed")  # the sorted path whatever the ids
+    assert Counter({(int(g), int(x)): int(s) for g, x, s in zip(h.group, h.answer, h.size)}) == want
+    assert (pairs(a, how="dense") is None) == (kind in ("wide", "nasty"))
+
+
+def test_pairs_of_an_empty_batch() -> None:
+    for shape in ((0, 4), (3, 0)):
+        p = pairs(np.zeros(shape, dtype=np.int64))
+        assert p.size.size == 0 and p.spread(np.zeros(0)).shape == shape
+
+
+def test_or_range_path_matches_dense_classes() -> None:
+    rng = np.random.default_rng(2)
+    for hi in (1, 5, 8, 15):  # OR of ids in 0..hi, with gaps: K = OR + 1 ≥ max + 1
+        a = rng.choice(np.array([0, hi]), size=(6, 8))
+        slot, K, lo = _small_ids(a)
+        assert lo == 0 and K >= a.max() + 1 and K <= 16
+        np.testing.assert_array_equal(slot, a + np.arange(0, 6 * K, K)[:, None])
+    a = np.array([[-2, 3, 0, 1], [1, 0, 2, 2]])  # negative: falls back to min / max
+    assert _small_ids(a)[1:] == dense_classes(a)[1:] == (6, -2)
+
+
+def test_hashed_runs_group_equal_ids_and_repair_hash_collisions() -> None:
+    rng = np.random.default_rng(3)
+    inv = pow(int(_FIB), -1, 2**64)
+    # x and x + C⁻¹ hash to h and h + 1: equal above the 6 index bits when h's low bits are < 63.
+    base = []
+    while len(base) < 4:
+        x = int(rng.integers(0, 2**62))
+        if (x * int(_FIB)) % 2**64 % 64 < 60:
+            base.append(x)
+    twins = [(x + inv) % 2**64 for x in base]
+    twins = [t - 2**64 if t >= 2**63 else t for t in twins]
+    a = rng.integers(-(2**40), 2**40, size=(50, 64))
+    for row, (x, t) in enumerate(zip(base, twins)):  # rows 0..3 hold colliding ids, interleaved
+        a[row] = np.where(np.arange(64) % 2 == 0, x, t)
+        a[row, :5] = rng.integers(0, 9, size=5)
+    key = (a[:4].view(np.uint64) * _FIB).view(np.int64) >> 6
+    assert all(len(set(k.tolist())) < len(set(r.tolist())) for k, r in zip(key, a[:4]))  # collisions exist
+    order, first = hashed_runs(a)
+    s = a.ravel()[order]
+    for b in range(a.shape[0]):
+        assert sorted(order[b] - b * 64) == list(range(64))  # a permutation of the row
+        runs = np.split(s[b], np.flatnonzero(first[b])[1:])
+        assert all((r == r[0]).all() for r in runs)  # a run holds one id
+        assert len({int(r[0]) for r in runs}) == len(runs)  # and each id one run
+    p = pairs(a)
+    assert Counter({(int(g), int(x)): int(c) for g, x, c in zip(p.group, p.answer, p.size)}) == loop_pairs(a)
+    assert p.size.min() > 0
+
+
+# --------------------------------------------------------------------------- AnswerCounts
+
+
+@pytest.mark.parametrize("kind", ["dense", "shifted", "wide", "nasty"])
+@pytest.mark.parametrize("discount", [1.0, 0.8])
+def test_answer_counts_match_a_dict(kind: str, discount: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many steps, prompts repeated within a batch, string and int ids; a tiny table that grows."""
+    monkeypatch.setattr(NOV, "_MIN_CAPACITY", 2)
+    rng = np.random.default_rng(7)
+    fast, ref = AnswerCounts(discount=discount), DictCounts(discount)
+    pool: list[Hashable] = [0, 1, 2, "a", "b", "0", 10**15, -3, np.int64(7)]
+    for step in range(10):
+        B, n = int(rng.integers(1, 12)), int(rng.integers(2, 7))
+        ids = [pool[i] for i in rng.integers(0, len(pool), size=B)]
+        ids_py = [int(p) if isinstance(p, np.integer) else p for p in ids]
+        ans = random_answers(rng, B, n, kind)
+        probe = ans.copy()
+        probe[0, 0] = 123456789  # never recorded
+        unseen = [f"new{step}"] + ids_py[1:]  # and a prompt never seen
+        np.testing.assert_allclose(fast.counts(ids, probe), ref.counts(ids_py, probe), rtol=1e-12)
+        np.testing.assert_allclose(fast.counts(unseen, probe), ref.counts(unseen, probe), rtol=1e-12)
+        fast.update(ids, ans)
+        ref.update(ids_py, ans)
+        assert_same(fast, ref)
+    prompts = len({p for p, _ in ref.d})  # every recorded prompt has pairs
+    assert repr(fast) == f"AnswerCounts(discount={discount}, prompts={prompts}, pairs={len(ref.d)})"
+
+
+def test_answer_counts_accept_torch_and_numpy_inputs() -> None:
+    st = AnswerCounts()
+    st.update(torch.tensor([4, 5]), torch.tensor([[1, 1, 2], [2, 2, 2]]))
+    st.update(np.array([4, 6]), np.array([[1, 3, 3], [0, 0, 0]], dtype=np.int32))
+    assert snapshot(st) == {(4, 1): 3.0, (4, 2): 1.0, (5, 2): 3.0, (4, 3): 2.0, (6, 0): 3.0}
+    np.testing.assert_array_equal(st.counts([4], torch.tensor([[1, 2, 3]])), [[3.0, 1.0, 2.0]])
+
+
+# --------------------------------------------------------------------------- state dict
+
+# Written by the sorted-key store this table replaced (same format, version 1): pairs in the
+# order of its internal keys (prompt code, then *answer code* = order of first appearance, so
+# -3 after 5), JSON-typed values.
+OLD_STATE = {
+    "format": "passlens.advantages.AnswerCounts",
+    "version": 1,
+    "discount": 0.9,
+    "prompt_ids": ["a", "a", 7, 7],
+    "answers": [5, -3, 5, 1099511627776],
+    "counts": [1.9, 1.0, 2.0, 0.5],
+}
+
+
+def test_loads_a_state_dict_written_by_the_sorted_store() -> None:
+    st = AnswerCounts()
+    st.load_state_dict(json.loads(json.dumps(OLD_STATE)))
+    assert st.discount == 0.9 and len(st) == 4
+    np.testing.assert_array_equal(st.counts(["a", 7, "b"], np.array([[5, -3, 2**40], [5, 2**40, 5], [5, 5, 5]])),
+                                  [[1.9, 1.0, 0.0], [2.0, 0.5, 2.0], [0.0, 0.0, 0.0]])
+    snap = st.state_dict()  # re-emitted sorted by (prompt code, answer id)
+    assert snap == dict(OLD_STATE, prompt_ids=["a", "a", 7, 7], answers=[-3, 5, 5, 2**40], counts=[1.0, 1.9, 2.0, 0.5])
+    st.update(["a"], np.array([[-3, 9]]))
+    assert snapshot(st) == pytest.approx({("a", -3): 1.9, ("a", 5): 1.71, (7, 5): 1.8, (7, 2**40): 0.45, ("a", 9): 1.0})
+
+
+@pytest.mark.parametrize("kind", ["dense", "wide", "nasty"])
+def test_state_dict_round_trip(kind: str) -> None:
+    rng = np.random.default_rng(11)
+    st = AnswerCounts(discount=0.95)
+    for _ in range(4):
+        st.update([f"p{i}" for i in rng.integers(0, 6, size=5)] + [3], random_answers(rng, 6, 5, kind))
+    snap = st.state_dict()
+    assert set(snap) == {"format", "version", "discount", "prompt_ids", "answers", "counts"}
+    clone = AnswerCounts()
+    clone.load_state_dict(json.loads(json.dumps(snap)))
+    assert clone.state_dict() == snap
+    ids, probe = ["p0", "p1", 3, "zz"], random_answers(rng, 4, 5, kind)
+    np.testing.assert_array_equal(clone.counts(ids, probe), st.counts(ids, probe))
+    r = rng.random((4, 5))
+    np.testing.assert_array_equal(np.asarray(novelty(r, probe, clone, ids)), np.asarray(novelty(r, probe, st, ids)))
+    assert clone.state_dict() == st.state_dict()
+    shuffled = {key: v for key, v in snap.items()}  # any order of the pairs loads the same
+    perm = rng.permutation(len(snap["answers"]))
+    for key in ("prompt_ids", "answers", "counts"):
+        shuffled[key] = [snap[key][i] for i in perm]
+    other = AnswerCounts()
+    other.load_state_dict(shuffled)  # (prompt codes now in the shuffled order)
+    assert snapshot(other) == {(p, a): c for p, a, c in zip(snap["prompt_ids"], snap["answers"], snap["counts"])}
+
+
+def test_load_state_dict_rejects_bad_snapshots_and_keeps_the_old_state() -> None:
+    st = AnswerCounts()
+    st.update([1], np.array([[2, 2]]))
+    before = st.state_dict()
+    bad = [
+        ({"format": "other"}, "not an"),
+        (dict(OLD_STATE, version=2), "unsupported"),
+        (dict(OLD_STATE, counts=[1.0]), "differ in length"),
+        (dict(OLD_STATE, counts=[1.0, -1.0, 1.0, 1.0]), "finite and ≥ 0"),
+        (dict(OLD_STATE, counts=[1.0, float("nan"), 1.0, 1.0]), "finite and ≥ 0"),
+        (dict(OLD_STATE, counts=[1.0, float("inf"), 1.0, 1.0]), "finite and ≥ 0"),
+        (dict(OLD_STATE, answers=[5, -3, 5, 5]), "pair twice"),
+        (dict(OLD_STATE, prompt_ids=["a", "a", "a", 7], answers=[5, -3, 5, 9]), "pair twice"),
+        (dict(OLD_STATE, discount=0.0), "discount"),
+    ]
+    for state, msg in bad:
+        with pytest.raises(ValueError, match=msg):
+            st.load_state_dict(state)
+        assert st.state_dict() == before
+
+
+def test_empty_state_dict_round_trip() -> None:
+    st = AnswerCounts()
+    snap = st.state_dict()
+    assert snap["prompt_ids"] == snap["answers"] == snap["counts"] == []
+    clone = AnswerCounts(discount=0.5)
+    clone.load_state_dict(snap)
+    assert len(clone) == 0 and clone.discount == 1.0
+
+
+# --------------------------------------------------------------------------- novelty
+
+
+def loop_novelty(r: np.ndarray, a: np.ndarray, ref: DictCounts, ids: list[Hashable], bonus: float, decay: float,
+                 correct_only: bool, update: bool) -> np.ndarray:
+    """novelty, group by group, sample by sample: the bonus from the counts before the batch, then RLOO."""
+    B, n = r.shape
+    out = np.zeros((B, n))
+    for b in range(B):
+        shaped = []
+        for i in range(n):
+            N = ref.d.get((ids[b], int(a[b, i])), 0.0)
+            give = (r[b, i] > 0) or not correct_only
+            shaped.append(r[b, i] + (bonus * (1.0 + N) ** (-decay) if give else 0.0))
+        for i in range(n):
+            out[b, i] = shaped[i] - (sum(shaped) - shaped[i]) / (n - 1)
+    if update:
+        ref.update(ids, a)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["dense", "shifted", "wide", "nasty"])
+@pytest.mark.parametrize("params", [
+    {"bonus": 0.3},
+    {"bonus": 1.0, "decay": 1.5, "correct_only": False},
+    {"bonus": 0.5, "update": False},
+])
+def test_novelty_matches_a_per_group_loop(kind: str, params: dict[str, Any]) -> None:
+    rng = np.random.default_rng(13)
+    st, ref = AnswerCounts(discount=0.9), DictCounts(0.9)
+    pool: list[Hashable] = [0, 1, "x", "y", 2]
+    if not params.get("update", True):  # some history to read
+        seed_ids = [0, 1, "x", "y", 2]
+        seed_ans = random_answers(rng, 5, 8, kind)
+        st.update(seed_ids, seed_ans)
+        ref.update(seed_ids, seed_ans)
+    full = {"bonus": 0.1, "decay": 0.5, "correct_only": True, "update": True, **params}
+    for step in range(5):
+        B, n = int(rng.integers(1, 9)), int(rng.integers(2, 8))
+        ids = [pool[i] for i in rng.integers(0, len(pool), size=B)]  # repeats share history
+        r = rng.choice([0.0, 1.0, 0.5, -0.25], size=(B, n))
+        a = random_answers(rng, B, n, kind)
+        got = np.asarray(novelty(r, a, st, ids, **params))
+        want = loop_novelty(r, a, ref, ids, full["bonus"], full["decay"], full["correct_only"], full["update"])
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+        assert_same(st, ref)
+
+
+def test_novelty_large_batch_matches_the_loop_and_keeps_dtype() -> None:
+    """A batch big enough for the table's windowed rounds and the all-present grid path."""
+    rng = np.random.default_rng(17)
+    B, n = 300, 16
+    ids = list(range(B))
+    st, ref = AnswerCounts(), DictCounts()
+    for step in range(3):
+        r = (rng.random((B, n)) < 0.6).astype(np.float64)
+        a = rng.integers(0, 4, size=(B, n))
+        want = loop_novelty(r, a, ref, ids, 0.1, 0.5, True, True)
+        got = novelty(torch.tensor(r, dtype=torch.float32), torch.tensor(a), st, torch.tensor(ids))
+        assert got.dtype == torch.float32
+        np.testing.assert_allclose(got.numpy(), want, rtol=0, atol=1e-6)
+    assert_same(st, ref)
+
+
+# --------------------------------------------------------------------------- row blocks (threads)
+
+
+@pytest.fixture
+def many_blocks():
+    """Split even small batches into blocks of rows (run on threads); restored afterwards."""
+    from passlens.advantages import _parallel, get_num_threads, set_num_threads
+
+    saved, saved_min = get_num_threads(), _parallel.MIN_PARALLEL
+    _parallel.MIN_PARALLEL = 1
+    yield set_num_threads
+    set_num_threads(saved)
+    _parallel.MIN_PARALLEL = saved_min
+
+
+@pytest.mark.parametrize("kind", ["dense", "wide"])
+def test_results_do_not_depend_on_the_row_blocks(kind: str, many_blocks: Any) -> None:
+    rng = np.random.default_rng(19)
+    B, n = 23, 7
+    batches = [(rng.choice([0.0, 1.0, 0.3], size=(B, n)), random_answers(rng, B, n, kind),
+                [int(i) for i in rng.integers(0, 15, size=B)]) for _ in range(4)]
+    outs, snaps, probes = [], [], []
+    for threads in (1, 2, 3, 5):
+        many_blocks(threads)
+        st = AnswerCounts(discount=0.9)
+        outs.append([np.asarray(novelty(r, a, st, ids)) for r, a, ids in batches])
+        snaps.append(st.state_dict())
+        probes.append(st.counts(batches[0][2], batches[0][1]))
+    for out, snap, probe in zip(outs[1:], snaps[1:], probes[1:]):
+        assert all(np.array_equal(x, y) for x, y in zip(out, outs[0]))
+        assert snap == snaps[0]
+        assert np.array_equal(probe, probes[0])
+
+
+def test_batch_parts_cover_any_rows(many_blocks: Any) -> None:
+    """novelty's second pass may cut the rows differently from the first: every piece maps back."""
+    many_blocks(3)
+    rng = np.random.default_rng(23)
+    a = random_answers(rng, 10, 5, "wide")
+    batch = NOV._Batch(a)
+    assert len(batch.blocks) == 3
+    vals = rng.random(batch.size.size)
+    whole = batch.spread_all(vals)
+    by_pair = {(int(b), int(x)): v for b, x, v in zip(*loop_order(batch), vals)}
+    np.testing.assert_array_equal(whole, [[by_pair[(b, int(x))] for x in row] for b, row in enumerate(a)])
+    tables = batch.place(vals)
+    for lo, hi in [(0, 10), (0, 1), (2, 9), (3, 4), (6, 10), (5, 5)]:
+        got = np.full((hi - lo, 5), np.nan)
+        for sub, v in batch.spread(tables, slice(lo, hi)):
+            got[sub.start - lo:sub.stop - lo] = v
+        np.testing.assert_array_equal(got, whole[lo:hi])
+
+
+def loop_order(batch: Any) -> tuple[list[int], list[int]]:
+    """(group, answer) of the batch's pairs in its order: block after block."""
+    groups, answers = [], []
+    for rows, p in batch.blocks:
+        groups += (p.group + rows.start).tolist()
+        answers += p.answer.tolist()
+    return groups, answers
+
+
+def test_answer_counts_on_empty_batches() -> None:
+    st = AnswerCounts()
+    st.update([], np.zeros((0, 3), dtype=np.int64))
+    assert st.counts([], np.zeros((0, 3), dtype=np.int64)).shape == (0, 3) and len(st) == 0
+    st.update([1, 2], np.zeros((2, 0), dtype=np.int64))  # prompts without samples: no pairs
+    assert st.counts([1], np.zeros((1, 0), dtype=np.int64)).shape == (1, 0)
+    assert repr(st) == "AnswerCounts(discount=1.0, prompts=2, pairs=0)"
+
+
+def test_grid_cells_without_samples_are_never_recorded() -> None:
+    """Ids 0..3 in groups of 6: most (group, id) cells used, some empty — the grid path, empty cells included."""
+    rng = np.random.default_rng(29)
+    st, ref = AnswerCounts(discount=0.7), DictCounts(0.7)
+    for step in range(6):
+        ids = [int(i) for i in rng.integers(0, 30, size=40)]  # repeated prompts too
+        a = rng.integers(0, 4, size=(40, 6))
+        p = pairs(a)
+        assert p.size.min() == 0  # the grid, with empty cells
+        r = rng.choice([0.0, 1.0], size=(40, 6))
+        got = np.asarray(novelty(r, a, st, ids, bonus=0.5, update=step % 3 != 2))
+        want = loop_novelty(r, a, ref, ids, 0.5, 0.5, True, step % 3 != 2)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+        assert_same(st, ref)
+        np.testing.assert_allclose(st.counts(ids, a), ref.counts(ids, a), rtol=1e-12)
+
+
+def test_prompt_ids_key_like_their_python_values() -> None:
+    st = AnswerCounts()
+    st.update([np.int64(3), torch.tensor(4), "s"], np.zeros((3, 2), dtype=np.int64))
+    snap = st.state_dict()
+    assert snap["prompt_ids"] == [3, 4, "s"] and [type(p) for p in snap["prompt_ids"]] == [int, int, str]
+    np.testing.assert_array_equal(st.counts([3, np.int32(4), torch.tensor(3)], np.zeros((3, 1), dtype=np.int64)),
+                                  [[2.0], [2.0], [2.0]])
+    with pytest.raises(ValueError, match=r"prompt_ids\[1\] = \[1\] is not a hashable scalar id"):
+        st.counts([3, [1]], np.zeros((2, 1), dtype=np.int64))
+    with pytest.raises(ValueError, match="hashable"):
+        novelty(np.ones((2, 2)), np.zeros((2, 2), dtype=np.int64), st, [{}, 3])
+    assert len(st) == 3  # nothing recorded by the failed calls
+
+
+@pytest.mark.parametrize("setting", ["no index", "index dropped"])
+def test_answer_counts_without_the_small_id_index(setting: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small ids through the probing path only, and an index dropped when it outgrows its budget."""
+    if setting == "no index":
+        monkeypatch.setattr(NOV, "_SMALL", 0)
+    else:
+        monkeypatch.setattr(NOV, "_SMALL_FREE", 0)
+        monkeypatch.setattr(NOV, "_SMALL_BUDGET", 1)
+    monkeypatch.setattr(NOV, "_MIN_CAPACITY", 2)
+    rng = np.random.default_rng(31)
+    st, ref = AnswerCounts(discount=0.9), DictCounts(0.9)
+    states = []
+    for step in range(12):
+        ids = [int(i) for i in rng.integers(0, 8 + 40 * step, size=12)]  # more and more prompts
+        a = rng.integers(0, 1 + step * 5, size=(12, 4))  # and wider small ids
+        r = rng.choice([0.0, 1.0], size=(12, 4))
+        got = np.asarray(novelty(r, a, st, ids, bonus=0.5))
+        np.testing.assert_allclose(got, loop_novelty(r, a, ref, ids, 0.5, 0.5, True, True), rtol=0, atol=1e-12)
+        assert_same(st, ref)
+        states.append(st._table.small is not None)
+    if setting == "no index":
+        assert st._table.small is not None and st._table.small.size == 0
+    else:
+        assert states[0] and not states[-1]  # kept while small, then dropped (lookups probe)
