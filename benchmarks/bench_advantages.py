@@ -11,7 +11,9 @@ On a VM, fresh multi-megabyte numpy temporaries can cost more in first-touch pag
 faults than in arithmetic; glibc's ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_``
 (set before starting Python) keep freed buffers for reuse. RESULTS.md reports both. Binary
 rewards are Bernoulli(p) with p ~ U(0, 1) per group; "continuous" rewards are
-U(0, 1). The floor we aim for is ≤ 5 ms per numpy call at B = 4096, n = 64.
+U(0, 1). Answer ids are classes 0..7, and for the estimators that read answers also the same
+classes as 64-bit ids ("hashed ids", what ``passlens train`` passes: hashes of answer strings).
+The floor we aim for is ≤ 5 ms per numpy call at B = 4096, n = 64.
 
 The host's speed drifts (other tenants), so each estimator's numpy calls alternate, in blocks
 of five, with calls of a fixed reference — ``rloo`` on the binary rewards, a few passes over the batch —
@@ -68,18 +70,21 @@ def _times_ms(fn: Callable[[], Any], repeats: int) -> tuple[float, float]:
     return 1e3 * statistics.median(times), 1e3 * min(times)
 
 
-def _configs(k: int) -> list[tuple[str, dict[str, Any], str]]:
-    """(name, params, reward kind) rows: every registry entry, PKPO/RLOO also on continuous rewards."""
-    rows: list[tuple[str, dict[str, Any], str]] = []
+def _configs(k: int) -> list[tuple[str, dict[str, Any], str, str]]:
+    """(name, params, reward kind, answer kind) rows: every registry entry, PKPO/RLOO also on
+    continuous rewards, the answer-based ones also on hashed (64-bit) answer ids."""
+    rows: list[tuple[str, dict[str, Any], str, str]] = []
     for name, spec in REGISTRY.items():
         takes_k = any(p.name == "k" for p in spec.params)
         base = {"k": k} if takes_k else {}
         variants = [p for p in spec.params if p.name == "variant"]
         param_sets = [dict(base, variant=v) for v in variants[0].choices] if variants else [base]
         for params in param_sets:
-            rows.append((name, params, "binary"))
+            rows.append((name, params, "binary", "small"))
             if not spec.binary_only and name in ("pkpo", "rloo", "grpo", "best_minus_second", "unlikeliness"):
-                rows.append((name, params, "continuous"))
+                rows.append((name, params, "continuous", "small"))
+            if "answers" in spec.inputs and params.get("variant", "rloo") == "rloo":
+                rows.append((name, params, "binary", "hashed"))
     return rows
 
 
@@ -144,34 +149,38 @@ def main() -> None:
         "binary": (rng.random((B, n)) < rng.random((B, 1))).astype(np.float64),
         "continuous": rng.random((B, n)),
     }
-    answers = rng.integers(0, 8, size=(B, n))
+    small = rng.integers(0, 8, size=(B, n))  # answer classes 0..7
+    # The same classes as 64-bit ids (e.g. hashes of answer strings, as `passlens train` passes), per group.
+    vocab = rng.integers(-(2**62), 2**62, size=(B, 8))
+    answers = {"small": small, "hashed": np.take_along_axis(vocab, small, axis=1)}
     logprobs = rng.normal(-20.0, 5.0, size=(B, n))
     prompt_ids = list(range(B))
     torch_in = {kind: torch.tensor(r, dtype=torch.float32) for kind, r in rewards.items()}
-    answers_t, logprobs_t = torch.tensor(answers), torch.tensor(logprobs, dtype=torch.float32)
+    answers_t = {kind: torch.tensor(a) for kind, a in answers.items()}
+    logprobs_t = torch.tensor(logprobs, dtype=torch.float32)
 
     threads = get_num_threads()
     print(f"B = {B} groups × n = {n} samples, k = {args.k}, median/min of {args.repeats} calls "
           f"(numpy {np.__version__}, torch {torch.__version__}, {torch.get_num_threads()} torch threads, "
           f"{threads} passlens threads)\n")
-    print("| estimator | rewards | numpy median (ms) | numpy min (ms) | × rloo (same process) | 1 thread: median (ms), × rloo "
+    print("| estimator | inputs | numpy median (ms) | numpy min (ms) | × rloo (same process) | 1 thread: median (ms), × rloo "
           "| torch f32 median (ms) | numpy median ≤ 5 ms |")
     print("|---|---|---:|---:|---:|---:|---:|:---:|")
 
     def reference() -> Any:
         return advantage("rloo", rewards["binary"])
 
-    for name, params, kind in _configs(args.k):
+    for name, params, kind, ids in _configs(args.k):
         state = AnswerCounts()
         if "state" in REGISTRY[name].inputs:
-            state.update(prompt_ids, answers)  # one earlier step of history
+            state.update(prompt_ids, answers[ids])  # one earlier step of history
 
-        def run_np(name=name, params=params, kind=kind, state=state) -> Any:
-            return advantage(name, rewards[kind], answers=answers, logprobs=logprobs, state=state,
+        def run_np(name=name, params=params, kind=kind, ids=ids, state=state) -> Any:
+            return advantage(name, rewards[kind], answers=answers[ids], logprobs=logprobs, state=state,
                              prompt_ids=prompt_ids, **params)
 
-        def run_t(name=name, params=params, kind=kind, state=state) -> Any:
-            return advantage(name, torch_in[kind], answers=answers_t, logprobs=logprobs_t, state=state,
+        def run_t(name=name, params=params, kind=kind, ids=ids, state=state) -> Any:
+            return advantage(name, torch_in[kind], answers=answers_t[ids], logprobs=logprobs_t, state=state,
                              prompt_ids=prompt_ids, **params)
 
         t_np, t_np_min, ratio = _paired_times_ms(run_np, reference, args.repeats)
@@ -180,7 +189,8 @@ def main() -> None:
         set_num_threads(threads)
         t_t, _ = _times_ms(run_t, args.repeats)
         ok = "yes" if t_np <= FLOOR_MS else "**no**"
-        print(f"| `{format_spec(name, params)}` | {kind} | {t_np:.2f} | {t_np_min:.2f} | {ratio:.1f} | {t_1:.2f}, {ratio_1:.1f} "
+        inputs = kind + (", hashed ids" if ids == "hashed" else "")
+        print(f"| `{format_spec(name, params)}` | {inputs} | {t_np:.2f} | {t_np_min:.2f} | {ratio:.1f} | {t_1:.2f}, {ratio_1:.1f} "
               f"| {t_t:.2f} | {ok} |")
 
 

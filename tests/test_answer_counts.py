@@ -188,7 +188,6 @@ def test_pairs_match_a_loop(kind: str) -> None:
     np.testing.assert_array_equal(q[:, 1], p.answer)
     h = pairs(a, how="hashed")  # the sorted path whatever the ids
     assert Counter({(int(g), int(x)): int(s) for g, x, s in zip(h.group, h.answer, h.size)}) == want
-    assert (pairs(a, how="dense") is None) == (kind in ("wide", "nasty"))
 
 
 def test_pairs_of_an_empty_batch() -> None:
@@ -453,32 +452,23 @@ def test_results_do_not_depend_on_the_row_blocks(kind: str, many_blocks: Any) ->
         assert np.array_equal(probe, probes[0])
 
 
-def test_batch_parts_cover_any_rows(many_blocks: Any) -> None:
-    """novelty's second pass may cut the rows differently from the first: every piece maps back."""
-    many_blocks(3)
+def test_pairs_on_row_blocks_match_one_block(many_blocks: Any) -> None:
+    """Wide ids are grouped on blocks of rows (threads): the same pairs, sizes and per-sample index as one block."""
     rng = np.random.default_rng(23)
     a = random_answers(rng, 10, 5, "wide")
-    batch = NOV._Batch(a)
-    assert len(batch.blocks) == 3
-    vals = rng.random(batch.size.size)
-    whole = batch.spread_all(vals)
-    by_pair = {(int(b), int(x)): v for b, x, v in zip(*loop_order(batch), vals)}
+    many_blocks(1)
+    one = pairs(a)
+    many_blocks(3)
+    split = pairs(a)
+    for attr in ("size", "cls", "group", "answer"):
+        np.testing.assert_array_equal(getattr(split, attr), getattr(one, attr))
+    vals = rng.random(split.size.size)
+    whole = split.spread(vals)
+    by_pair = {(int(b), int(x)): v for b, x, v in zip(split.group, split.answer, vals)}
     np.testing.assert_array_equal(whole, [[by_pair[(b, int(x))] for x in row] for b, row in enumerate(a)])
-    tables = batch.place(vals)
-    for lo, hi in [(0, 10), (0, 1), (2, 9), (3, 4), (6, 10), (5, 5)]:
-        got = np.full((hi - lo, 5), np.nan)
-        for sub, v in batch.spread(tables, slice(lo, hi)):
-            got[sub.start - lo:sub.stop - lo] = v
-        np.testing.assert_array_equal(got, whole[lo:hi])
-
-
-def loop_order(batch: Any) -> tuple[list[int], list[int]]:
-    """(group, answer) of the batch's pairs in its order: block after block."""
-    groups, answers = [], []
-    for rows, p in batch.blocks:
-        groups += (p.group + rows.start).tolist()
-        answers += p.answer.tolist()
-    return groups, answers
+    table = split.place(vals)
+    for lo, hi in [(0, 10), (0, 1), (2, 9), (3, 4), (6, 10), (5, 5)]:  # any rows read back their own values
+        np.testing.assert_array_equal(split.spread(table, slice(lo, hi), placed=True), whole[lo:hi])
 
 
 def test_answer_counts_on_empty_batches() -> None:

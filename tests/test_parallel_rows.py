@@ -139,3 +139,24 @@ def test_forked_child_gets_a_fresh_pool(threads_restored):
     p.join(timeout=60)
     assert p.exitcode == 0
     assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("variant", ["rloo", "loo-1", "s"])
+def test_coverage_same_classes_from_wide_ids(variant, threads_restored):
+    """Classes from 64-bit ids (hashed sort, on row blocks) give what the same classes as ids 0..K give."""
+    from passlens.advantages import coverage, coverage_at_k
+
+    rng = np.random.default_rng(11)
+    B, n = 31, 9
+    small = rng.integers(0, 4, size=(B, n))
+    small[0] = 2  # one class
+    r = (rng.random((B, n)) < 0.6).astype(float)
+    vocab = rng.integers(-(2**62), 2**62, size=(B, 4))  # a different id for each class of each group
+    vocab[1] = [-1, 0, 2**63 - 1, -(2**63)]  # extreme ids
+    wide = np.take_along_axis(vocab, small, axis=1)
+    want = coverage(r, small, 3, variant=variant)
+    _parallel.MIN_PARALLEL = 1
+    for t in (1, 3):
+        set_num_threads(t)
+        np.testing.assert_allclose(coverage(r, wide, 3, variant=variant), want, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(coverage_at_k(r, wide, 3), coverage_at_k(r, small, 3), rtol=0, atol=1e-12)

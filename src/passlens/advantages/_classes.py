@@ -2,8 +2,9 @@
 
 Shared by the estimators that look at distinct answers (``coverage``, ``novelty``). Small id
 ranges (≤ 2n values, e.g. ids 0..7) use one ``bincount`` over dense (group, id) slots; wider
-ids (e.g. 64-bit hashes of answer strings) sort each group: :func:`classes` by the ids
-themselves, :func:`pairs` (which needs no order among a group's answers) by a hash of them.
+ids (e.g. 64-bit hashes of answer strings) sort each group by a hash of the ids (no order
+among a group's answers is needed, only that equal ids end up together), blocks of groups
+on threads.
 """
 
 from __future__ import annotations
@@ -12,43 +13,14 @@ from typing import Literal
 
 import numpy as np
 
-from ._array import sort_rows, unsort_rows
+from ._array import unsort_rows
+from ._parallel import run_row_blocks
 
-__all__ = ["sorted_runs", "hashed_runs", "dense_classes", "classes", "Pairs", "pairs"]
+__all__ = ["hashed_runs", "hashed_classes", "dense_classes", "classes", "Pairs", "pairs"]
 
 # Odd 64-bit constant (2⁶⁴/φ, Knuth's Fibonacci hashing): x ↦ x·C mod 2⁶⁴ is a bijection of
 # uint64 that spreads nearby ids (0, 1, 2, … or ids differing in low bits) over the high bits.
 _FIB = np.uint64(0x9E3779B97F4A7C15)
-
-
-def sorted_runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sort each group by answer id and number the runs of equal ids.
-
-    Args:
-      a: int64 (B, n) answer ids.
-
-    Returns:
-      order: int64 (B·n,), flat indices of the per-group argsort (see ``sort_rows``).
-      s: int64 (B, n), the sorted ids.
-      run: int64 (B·n,), run index (global over the batch) of every sorted position.
-      starts: int64 (U,), flat sorted position where each of the U runs starts.
-    """
-    B, n = a.shape
-    if a.size and -(2**15) <= a.min() and a.max() < 2**15:
-        # Small ids (the usual case): int16 keys get numpy's radix sort, ~1.5× faster than int64.
-        flat = np.argsort(a.astype(np.int16), axis=1, kind="stable")
-        flat += np.arange(0, B * n, n)[:, None]
-        order = flat.ravel()
-        s = a.ravel()[order].reshape(B, n)
-    else:
-        order, s = sort_rows(a)
-    first = np.empty((B, n), dtype=bool)
-    first[:, 0] = True
-    np.not_equal(s[:, 1:], s[:, :-1], out=first[:, 1:])
-    run = first.ravel().astype(np.int64)  # (a cumsum of bools casts in small buffers: ~10× slower)
-    np.cumsum(run, out=run)
-    run -= 1  # (B·n,)
-    return order, s, run, np.flatnonzero(first)
 
 
 def hashed_runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,6 +73,37 @@ def hashed_runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, first
 
 
+def hashed_classes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Number each group's distinct ids by :func:`hashed_runs`, blocks of groups on threads.
+
+    Args:
+      a: int64 (B, n) answer ids.
+
+    Returns:
+      cls: int64 (B, n), class index of every sample (original order), 0..U − 1 in
+        batch order: by group, then in hash order within a group;
+      starts: int64 (U,), flat position (in the sorted layout) of each class's first sample,
+        so starts // n is its group;
+      order: int64 (B·n,), the flat indices of that layout: a.ravel()[order[starts]] are the classes' ids.
+    """
+    B, n = a.shape
+    order = np.empty((B, n), dtype=np.int64)
+    first = np.empty((B, n), dtype=bool)
+
+    def block(rows: slice) -> None:  # groups are independent: the sorts run on threads
+        o, f = hashed_runs(a[rows])
+        o += rows.start * n  # flat indices into the whole batch
+        order[rows], first[rows] = o, f
+
+    run_row_blocks(block, B, n)
+    flat_first = first.reshape(-1)
+    run = flat_first.astype(np.int64)  # (a cumsum of bools casts in small buffers: ~10× slower)
+    np.cumsum(run, out=run)
+    run -= 1  # (B·n,) class index of every sorted position
+    flat = order.reshape(-1)
+    return unsort_rows(flat, run.reshape(B, n)), np.flatnonzero(flat_first), flat
+
+
 def dense_classes(a: np.ndarray) -> tuple[np.ndarray, int, int] | None:
     """Per-sample slot b·K + (a_bi − min a) in a (B·K,) table of (group, answer) classes.
 
@@ -131,7 +134,7 @@ def classes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     Returns:
       cls: int64 (B, n), class index of every sample (original order);
       group: int64 (U,), the group of each class; classes of one group are
-        consecutive and ascending in answer id (some may be empty);
+        consecutive (small ids: ascending in id, some may be empty; wide ids: in hash order);
       U: number of classes.
     """
     B, n = a.shape
@@ -139,8 +142,8 @@ def classes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     if dense is not None:
         cls, K, _ = dense
         return cls, np.repeat(np.arange(B, dtype=np.int64), K), B * K
-    order, _, run, starts = sorted_runs(a)
-    return unsort_rows(order, run.reshape(B, n)), starts // n, int(starts.size)
+    cls, starts, _ = hashed_classes(a)
+    return cls, starts // n, int(starts.size)
 
 
 class Pairs:
@@ -222,18 +225,17 @@ def _small_ids(a: np.ndarray) -> tuple[np.ndarray, int, int] | None:
     return dense_classes(a)
 
 
-def pairs(a: np.ndarray, how: Literal["auto", "dense", "hashed"] = "auto") -> Pairs | None:
+def pairs(a: np.ndarray, how: Literal["auto", "hashed"] = "auto") -> Pairs:
     """The distinct (group, answer id) pairs of a batch, with sizes and a per-sample index.
 
     Small id ranges (:func:`dense_classes`): one ``bincount`` over (group, id) slots; pairs
     are listed by group, then ascending id (when at least half the cells are used, all
     of them, empty ones with size 0). Wider ids: one sort of hashed keys per group
-    (:func:`hashed_runs`); pairs are listed by group, then in hash order.
+    (:func:`hashed_classes`); pairs are listed by group, then in hash order.
 
     Args:
       a: int64 (B, n) answer ids.
-      how: "auto" (as above); "dense": None instead of sorting when the ids are not a small
-        range; "hashed": sort without checking the range (the caller knows it is wide).
+      how: "auto" (as above) or "hashed": sort without checking the range.
 
     Returns:
       :class:`Pairs` with U = number of distinct (group, id) pairs.
@@ -254,15 +256,6 @@ def pairs(a: np.ndarray, how: Literal["auto", "dense", "hashed"] = "auto") -> Pa
         slot = np.flatnonzero(count)  # ascending: by group, then answer id
         grp, col = np.divmod(slot, K)
         return Pairs(count[slot], cls, slot, B * K, group=grp, answer=col + lo)
-    if how == "dense":
-        return None
-    order, first = hashed_runs(a)
-    flat_first = first.ravel()
-    run = flat_first.astype(np.int64)  # (cumsum of bools casts in small buffers: ~10× slower)
-    np.cumsum(run, out=run)  # (B·n,) 1-based run index of every sorted position
-    run -= 1
-    starts = np.flatnonzero(flat_first)  # (U,)
+    cls, starts, order = hashed_classes(a)
     sizes = np.diff(starts, append=B * n)
-    ans = a.ravel()[order.ravel()[starts]]
-    cls = unsort_rows(order.ravel(), run.reshape(B, n))
-    return Pairs(sizes, cls, None, int(starts.size), group=starts // n, answer=ans)
+    return Pairs(sizes, cls, None, int(starts.size), group=starts // n, answer=a.ravel()[order[starts]])

@@ -8,7 +8,7 @@ the final answer (equal ids = same answer); for ``novelty`` ids must mean the sa
 answer across the steps of one prompt.
 
 Layout of a call: the batch is reduced to its distinct (group, answer) pairs
-(:class:`_Batch`; blocks of groups on threads where it pays), the pairs are looked up
+(:func:`~passlens.advantages._classes.pairs`; blocks of groups on threads where it pays), the pairs are looked up
 and recorded in :class:`AnswerCounts`' hash table (:class:`_PairTable`: O(pairs) per
 step, whatever the number stored), and the bonus is spread back to the samples and
 centred per group (blocks of groups again).
@@ -17,7 +17,7 @@ centred per group (blocks of groups again).
 from __future__ import annotations
 
 import itertools
-from typing import Any, Hashable, Iterator, Mapping, Sequence
+from typing import Any, Hashable, Mapping, Sequence
 
 import numpy as np
 
@@ -418,63 +418,6 @@ class _PairTable:
         return pc[o], ac[o], self.counts[occ[o]]
 
 
-class _Batch:
-    """The distinct (group, answer) pairs of a batch a int64 (B, n), found by blocks of groups.
-
-    Small ids take :func:`~passlens.advantages._classes.pairs`' counting path on the
-    whole batch (a few passes of plain arithmetic: a thread hand-off would cost more than
-    it saves). Wider ids are sorted per group, and groups are independent, so ``pairs``
-    runs on blocks of rows at once (``run_row_blocks``: threads for large batches; numpy
-    releases the GIL in its sorts and gathers). The blocks' pairs are listed block after
-    block, U pairs in all; the pairs, and every value computed from them, do not depend
-    on the blocks.
-    """
-
-    def __init__(self, a: np.ndarray) -> None:
-        B, n = a.shape
-        self.shape = (B, n)
-        dense = pairs(a, how="dense")
-        if dense is not None:
-            self.blocks = [(slice(0, B), dense)]
-        else:
-            found: dict[int, tuple[slice, Pairs]] = {}
-
-            def block(rows: slice) -> None:
-                found[rows.start] = (rows, pairs(a[rows], how="hashed"))  # type: ignore[assignment]
-
-            run_row_blocks(block, B, n)
-            self.blocks = [found[k] for k in sorted(found)]  # (rows, pairs), in row order
-        sizes = [p.size for _, p in self.blocks]
-        self.start = np.cumsum([0] + [z.size for z in sizes])  # first pair of each block
-        self.size = sizes[0] if len(sizes) == 1 else np.concatenate(sizes)  # int64 (U,)
-
-    def keys(self, codes: np.ndarray) -> np.ndarray:
-        """int64 (U, 2): (prompt code, answer id) of every pair, for codes int64 (B,)."""
-        if len(self.blocks) == 1:
-            return self.blocks[0][1].keys(codes)
-        return np.concatenate([p.keys(codes[rows]) for rows, p in self.blocks])
-
-    def place(self, values: np.ndarray) -> list[np.ndarray]:
-        """Per-pair values float (U,) as each block's per-sample table (see ``Pairs.place``)."""
-        return [p.place(values[self.start[k]:self.start[k + 1]]) for k, (_, p) in enumerate(self.blocks)]
-
-    def spread(self, tables: list[np.ndarray], rows: slice) -> Iterator[tuple[slice, np.ndarray]]:
-        """(sub, v) for the pieces of ``rows`` in each block: global rows sub and float64 (b, n)
-        the values of :meth:`place`'s ``tables`` read back by their samples. The rows need not
-        follow the blocks (a second pass over the batch may cut it differently)."""
-        for (brows, p), table in zip(self.blocks, tables):
-            lo, hi = max(rows.start, brows.start), min(rows.stop, brows.stop)
-            if lo < hi:
-                yield slice(lo, hi), p.spread(table, slice(lo - brows.start, hi - brows.start), placed=True)
-
-    def spread_all(self, values: np.ndarray) -> np.ndarray:
-        """Per-pair values float (U,) read back by every sample: float64 (B, n)."""
-        out = np.empty(self.shape)
-        for sub, v in self.spread(self.place(values), slice(0, self.shape[0])):
-            out[sub] = v
-        return out
-
-
 class AnswerCounts:
     """Per-prompt counts of the answer classes produced at earlier training steps.
 
@@ -534,7 +477,7 @@ class AnswerCounts:
             codes = np.fromiter(map(get, ids, itertools.repeat(-1)), dtype=np.int64, count=len(ids))
         return codes
 
-    def _record(self, codes: np.ndarray, p: _Batch) -> np.ndarray:
+    def _record(self, codes: np.ndarray, p: Pairs) -> np.ndarray:
         """Counts float64 (U,) of a batch's pairs before, then discount and add the batch."""
         return self._table.lookup_and_add(p.keys(codes), p.size, self.discount, _distinct(codes))
 
@@ -552,8 +495,8 @@ class AnswerCounts:
         """
         a = _as_int_matrix(answers)
         codes = self._prompt_codes(_as_id_list(prompt_ids, a.shape[0]), add=False)
-        p = _Batch(a)
-        return p.spread_all(self._table.lookup(p.keys(codes)))
+        p = pairs(a)
+        return p.spread(self._table.lookup(p.keys(codes)))
 
     def update(self, prompt_ids: object, answers: object) -> None:
         """Discount the stored counts, then add one per sample of this step.
@@ -564,7 +507,7 @@ class AnswerCounts:
         """
         a = _as_int_matrix(answers)
         codes = self._prompt_codes(_as_id_list(prompt_ids, a.shape[0]), add=True)
-        self._record(codes, _Batch(a))
+        self._record(codes, pairs(a))
 
     def state_dict(self) -> dict[str, Any]:
         """Plain-Python snapshot of the counts.
@@ -675,7 +618,7 @@ def novelty(
     bn, dc = float(bonus), float(decay)
     if not (np.isfinite(bn) and bn >= 0 and np.isfinite(dc) and dc >= 0):
         raise ValueError(f"novelty: bonus and decay must be finite floats ≥ 0, got {bonus!r}, {decay!r}")
-    p = _Batch(a)
+    p = pairs(a)
     # Codes for new prompts are allocated only when recording; they hold no counts yet.
     codes = state._prompt_codes(ids, add=update)
     # Counts from before this batch; when recording, the same probe of the table serves both.
@@ -685,16 +628,16 @@ def novelty(
     else:
         per_pair = bn * (1.0 + seen) ** (-dc)
     n = r.shape[1]
-    tables = p.place(per_pair)
+    table = p.place(per_pair)
 
     def shape(rows: slice) -> None:  # RLOO on the shaped rewards of rows, in place in r
-        for sub, shaped in p.spread(tables, rows):  # shaped: (b, n) the bonus of every sample
-            rb = r[sub]  # r is as_rewards' private copy: shape the rewards in place
-            if correct_only:
-                shaped *= rb > 0  # the bonus is finite and ≥ 0: ×False gives exactly 0.0, no mask indexing
-            rb += shaped
-            _centre_(rb)
-            rb *= n / (n - 1)
+        shaped = p.spread(table, rows, placed=True)  # (b, n) the bonus of every sample
+        rb = r[rows]  # r is as_rewards' private copy: shape the rewards in place
+        if correct_only:
+            shaped *= rb > 0  # the bonus is finite and ≥ 0: ×False gives exactly 0.0, no mask indexing
+        rb += shaped
+        _centre_(rb)
+        rb *= n / (n - 1)
 
     run_row_blocks(shape, *r.shape)  # groups are independent: blocks of rows on threads
     return restore(r)
