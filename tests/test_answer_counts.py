@@ -224,8 +224,8 @@ def test_hashed_runs_group_equal_ids_and_repair_hash_collisions() -> None:
         a[row, :5] = rng.integers(0, 9, size=5)
     key = (a[:4].view(np.uint64) * _FIB).view(np.int64) >> 6
     assert all(len(set(k.tolist())) < len(set(r.tolist())) for k, r in zip(key, a[:4]))  # collisions exist
-    order, first = hashed_runs(a)
-    s = a.ravel()[order]
+    order, first, s = hashed_runs(a)
+    np.testing.assert_array_equal(s, a.ravel()[order])  # the ids in grouped order, repaired rows too
     for b in range(a.shape[0]):
         assert sorted(order[b] - b * 64) == list(range(64))  # a permutation of the row
         runs = np.split(s[b], np.flatnonzero(first[b])[1:])

@@ -23,7 +23,7 @@ __all__ = ["hashed_runs", "hashed_classes", "dense_classes", "classes", "Pairs",
 _FIB = np.uint64(0x9E3779B97F4A7C15)
 
 
-def hashed_runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def hashed_runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Group each row's equal ids together by one sort of packed int64 keys (order: by hash).
 
     Each id becomes h = a·C mod 2⁶⁴ (a bijection, see ``_FIB``) whose low ⌈log₂ n⌉ bits
@@ -40,6 +40,7 @@ def hashed_runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
       order: int64 (B, n), flat indices: a.ravel()[order] holds every row's ids with equal
         ids adjacent (runs in hash order, not ascending).
       first: bool (B, n), True where a run of equal ids starts (column 0 always).
+      s: int64 (B, n), the ids in that order, a.ravel()[order].
     """
     B, n = a.shape
     bits = max(1, (n - 1).bit_length())
@@ -57,24 +58,28 @@ def hashed_runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     key &= low
     key += np.arange(0, B * n, n, dtype=np.int64)[:, None]
     order = key
-    s = a.ravel()[order.reshape(-1)]
+    s = np.take(a.ravel(), order)
     # Equal ids ⇒ equal hashes, so a hash-run boundary always separates different ids; the
     # grouping is exact iff no run holds two different ids (a hash collision): neighbours that
     # differ without a boundary between them (bools: differ > boundary).
-    if np.greater(s[1:] != s[:-1], first.reshape(-1)[1:]).any():
-        mixed = np.zeros((B, n), dtype=bool)
-        mixed.reshape(-1)[1:] = np.greater(s[1:] != s[:-1], first.reshape(-1)[1:])
-        rows = np.flatnonzero(mixed.any(axis=1))
+    sf = s.reshape(-1)
+    mixed = np.greater(sf[1:] != sf[:-1], first.reshape(-1)[1:])
+    if mixed.any():
+        rows = np.unique(np.flatnonzero(mixed) // n)  # (position p compares sorted slots p and p + 1)
         fix = np.argsort(a[rows], axis=1, kind="stable")
         fix += (rows * n)[:, None]
         order[rows] = fix
-        srt = a.ravel()[fix]
+        s[rows] = srt = a.ravel()[fix]
         first[rows, 1:] = srt[:, 1:] != srt[:, :-1]
-    return order, first
+    return order, first, s
 
 
 def hashed_classes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Number each group's distinct ids by :func:`hashed_runs`, blocks of groups on threads.
+
+    Each block numbers its own classes (the running count, the scatter back to sample
+    order), then the blocks' numbers are shifted by the classes of the blocks before:
+    everything but that shift runs on the threads.
 
     Args:
       a: int64 (B, n) answer ids.
@@ -82,26 +87,34 @@ def hashed_classes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Returns:
       cls: int64 (B, n), class index of every sample (original order), 0..U − 1 in
         batch order: by group, then in hash order within a group;
-      starts: int64 (U,), flat position (in the sorted layout) of each class's first sample,
-        so starts // n is its group;
-      order: int64 (B·n,), the flat indices of that layout: a.ravel()[order[starts]] are the classes' ids.
+      starts: int64 (U,), flat position (in the grouped layout) of each class's first sample,
+        so starts // n is its group and the gaps between starts are the class sizes;
+      ids: int64 (U,), each class's answer id.
     """
     B, n = a.shape
-    order = np.empty((B, n), dtype=np.int64)
-    first = np.empty((B, n), dtype=bool)
+    cls = np.empty((B, n), dtype=np.int64)
+    parts: dict[int, tuple[slice, np.ndarray, np.ndarray]] = {}
 
-    def block(rows: slice) -> None:  # groups are independent: the sorts run on threads
-        o, f = hashed_runs(a[rows])
-        o += rows.start * n  # flat indices into the whole batch
-        order[rows], first[rows] = o, f
+    def block(rows: slice) -> None:
+        order, first, s = hashed_runs(a[rows])
+        flat_first = first.reshape(-1)
+        run = flat_first.astype(np.int64)  # (a cumsum of bools casts in small buffers: ~10× slower)
+        np.cumsum(run, out=run)
+        run -= 1  # class index (within the block) of every grouped position
+        unsort_rows(order.reshape(-1), run.reshape(order.shape), out=cls[rows])
+        starts = np.flatnonzero(flat_first)
+        parts[rows.start] = (rows, starts + rows.start * n, s.reshape(-1)[starts])
 
     run_row_blocks(block, B, n)
-    flat_first = first.reshape(-1)
-    run = flat_first.astype(np.int64)  # (a cumsum of bools casts in small buffers: ~10× slower)
-    np.cumsum(run, out=run)
-    run -= 1  # (B·n,) class index of every sorted position
-    flat = order.reshape(-1)
-    return unsort_rows(flat, run.reshape(B, n)), np.flatnonzero(flat_first), flat
+    blocks = [parts[k] for k in sorted(parts)]
+    shift = 0
+    for rows, starts, _ in blocks:
+        if shift:
+            cls[rows] += shift
+        shift += starts.size
+    if len(blocks) == 1:
+        return cls, blocks[0][1], blocks[0][2]
+    return cls, np.concatenate([p[1] for p in blocks]), np.concatenate([p[2] for p in blocks])
 
 
 def dense_classes(a: np.ndarray) -> tuple[np.ndarray, int, int] | None:
@@ -256,6 +269,6 @@ def pairs(a: np.ndarray, how: Literal["auto", "hashed"] = "auto") -> Pairs:
         slot = np.flatnonzero(count)  # ascending: by group, then answer id
         grp, col = np.divmod(slot, K)
         return Pairs(count[slot], cls, slot, B * K, group=grp, answer=col + lo)
-    cls, starts, order = hashed_classes(a)
+    cls, starts, ids = hashed_classes(a)
     sizes = np.diff(starts, append=B * n)
-    return Pairs(sizes, cls, None, int(starts.size), group=starts // n, answer=a.ravel()[order[starts]])
+    return Pairs(sizes, cls, None, int(starts.size), group=starts // n, answer=ids)

@@ -287,9 +287,11 @@ class _PairTable:
         """Slot int64 (Q,) of each key of q int64 (Q, 2) (prompt codes ≥ 0); C where absent."""
         if self.small is None or q.shape[0] == 0:
             return self._probe_all(q)
-        if int(q[:, 1].min()) >= 0 and int(q[:, 1].max()) < _SMALL:  # e.g. answer classes 0..7: no probing
-            return self._find_small(q)
         small = (q[:, 1] >= 0) & (q[:, 1] < _SMALL)
+        if small.all():  # e.g. answer classes 0..7: no probing
+            return self._find_small(q)
+        if not small.any():  # e.g. hashed answer strings: no split of the queries
+            return self._probe_all(q)
         out = np.empty(q.shape[0], dtype=np.int64)
         k, h = np.flatnonzero(small), np.flatnonzero(~small)
         if k.size:
