@@ -26,12 +26,13 @@ _FIB = np.uint64(0x9E3779B97F4A7C15)
 def hashed_runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Group each row's equal ids together by one sort of packed int64 keys (order: by hash).
 
-    Each id becomes h = a·C mod 2⁶⁴ (a bijection, see ``_FIB``) whose low ⌈log₂ n⌉ bits
-    are replaced by the column index; ``np.sort`` of these plain int64 keys (SIMD) is ~4×
-    faster than ``np.argsort`` of the ids, and the index rides along in the key. Equal ids
+    Each id becomes h = a·C mod 2⁶⁴ (a bijection, see ``_FIB``) whose low ⌈log₂ B·n⌉ bits
+    are replaced by the sample's flat index; ``np.sort`` of these plain int64 keys (SIMD) is
+    ~4× faster than ``np.argsort`` of the ids, and the index rides along in the key (the
+    flat index rather than the column: no per-row offsets to add afterwards). Equal ids
     have equal high bits, so they end up adjacent. Two *different* ids of one row whose
-    hashes agree above the index bits (chance ≈ 2⁻⁵⁸ per pair of random ids) may
-    interleave; such rows are detected and re-sorted exactly by ``np.argsort``.
+    hashes agree above the index bits (chance ≈ 2⁻⁴⁶ per pair of random ids at
+    B·n = 2¹⁸) may interleave; such rows are detected and re-sorted exactly by ``np.argsort``.
 
     Args:
       a: int64 (B, n) answer ids.
@@ -43,11 +44,11 @@ def hashed_runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
       s: int64 (B, n), the ids in that order, a.ravel()[order].
     """
     B, n = a.shape
-    bits = max(1, (n - 1).bit_length())
+    bits = max(1, (B * n - 1).bit_length())
     low = np.int64((1 << bits) - 1)
     key = np.multiply(np.ascontiguousarray(a).view(np.uint64), _FIB).view(np.int64)  # uint64 wrap-around intended
     key &= ~low
-    key |= np.arange(n, dtype=np.int64)
+    key |= np.arange(B * n, dtype=np.int64).reshape(B, n)
     key.sort(axis=1)
     # Hash runs: neighbours whose keys agree above the index bits. Computed on the flat array
     # (contiguous loops); the comparisons across row ends are overwritten by column 0.
@@ -55,8 +56,7 @@ def hashed_runs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     first = np.empty((B, n), dtype=bool)
     np.greater(np.bitwise_xor(flat[1:], flat[:-1]).view(np.uint64), np.uint64(low), out=first.reshape(-1)[1:])
     first[:, 0] = True
-    key &= low
-    key += np.arange(0, B * n, n, dtype=np.int64)[:, None]
+    key &= low  # the flat index of each grouped slot
     order = key
     s = np.take(a.ravel(), order)
     # Equal ids ⇒ equal hashes, so a hash-run boundary always separates different ids; the
@@ -98,11 +98,11 @@ def hashed_classes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     def block(rows: slice) -> None:
         order, first, s = hashed_runs(a[rows])
         flat_first = first.reshape(-1)
-        run = flat_first.astype(np.int64)  # (a cumsum of bools casts in small buffers: ~10× slower)
-        np.cumsum(run, out=run)
-        run -= 1  # class index (within the block) of every grouped position
-        unsort_rows(order.reshape(-1), run.reshape(order.shape), out=cls[rows])
         starts = np.flatnonzero(flat_first)
+        flat_first[0] = False  # the running count of starts after the first: 0-based class indices
+        run = flat_first.astype(np.int64)  # (a cumsum of bools casts in small buffers: ~10× slower)
+        np.cumsum(run, out=run)  # class index (within the block) of every grouped position
+        unsort_rows(order.reshape(-1), run.reshape(order.shape), out=cls[rows])
         parts[rows.start] = (rows, starts + rows.start * n, s.reshape(-1)[starts])
 
     run_row_blocks(block, B, n)
@@ -117,6 +117,13 @@ def hashed_classes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cls, np.concatenate([p[1] for p in blocks]), np.concatenate([p[2] for p in blocks])
 
 
+def _wide_first_row(a: np.ndarray) -> bool:
+    """True when the first group alone spans more than 2n ids, so the batch is no small range
+    (an O(n) look that spares wide ids, e.g. hashes, the whole-batch min / max / OR passes)."""
+    row = a[0]
+    return int(row.max()) - int(row.min()) >= 2 * a.shape[1]  # Python ints: no overflow
+
+
 def dense_classes(a: np.ndarray) -> tuple[np.ndarray, int, int] | None:
     """Per-sample slot b·K + (a_bi − min a) in a (B·K,) table of (group, answer) classes.
 
@@ -126,7 +133,7 @@ def dense_classes(a: np.ndarray) -> tuple[np.ndarray, int, int] | None:
     None when the id range is too wide (the table would outgrow the batch).
     """
     B, n = a.shape
-    if a.size == 0:
+    if a.size == 0 or _wide_first_row(a):
         return None
     lo, hi = int(a.min()), int(a.max())
     K = hi - lo + 1  # Python ints: no int64 overflow for any id range
@@ -230,7 +237,7 @@ def _small_ids(a: np.ndarray) -> tuple[np.ndarray, int, int] | None:
     (possibly some empty ones), without the min and max passes.
     """
     B, n = a.shape
-    if a.size:
+    if a.size and not _wide_first_row(a):
         v = int(np.bitwise_or.reduce(a, axis=None))
         if 0 <= v < 2 * n:
             K = v + 1
