@@ -13,6 +13,8 @@ faults than in arithmetic; glibc's ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_TH
 rewards are Bernoulli(p) with p ~ U(0, 1) per group; "continuous" rewards are
 U(0, 1). Answer ids are classes 0..7, and for the estimators that read answers also the same
 classes as 64-bit ids ("hashed ids", what ``passlens train`` passes: hashes of answer strings).
+Log-probabilities are N(−20, 5) per sample, and for ``unlikeliness`` also tied within each
+answer class ("tied logprobs": repeated completions have equal log-probabilities).
 The floor we aim for is ≤ 5 ms per numpy call at B = 4096, n = 64.
 
 The host's speed drifts (other tenants), so each estimator's numpy calls alternate, in blocks
@@ -85,6 +87,8 @@ def _configs(k: int) -> list[tuple[str, dict[str, Any], str, str]]:
                 rows.append((name, params, "continuous", "small"))
             if "answers" in spec.inputs and params.get("variant", "rloo") == "rloo":
                 rows.append((name, params, "binary", "hashed"))
+            if "logprobs" in spec.inputs:
+                rows.append((name, params, "binary", "tied"))
     return rows
 
 
@@ -153,11 +157,15 @@ def main() -> None:
     # The same classes as 64-bit ids (e.g. hashes of answer strings, as `passlens train` passes), per group.
     vocab = rng.integers(-(2**62), 2**62, size=(B, 8))
     answers = {"small": small, "hashed": np.take_along_axis(vocab, small, axis=1)}
-    logprobs = rng.normal(-20.0, 5.0, size=(B, n))
+    logprobs = {"small": rng.normal(-20.0, 5.0, size=(B, n))}
+    # Realistic duplicates: samples of one answer class share one completion, hence one log-probability.
+    logprobs["tied"] = np.take_along_axis(rng.normal(-20.0, 5.0, size=(B, 8)), small, axis=1)
+    logprobs["hashed"] = logprobs["small"]
+    answers["tied"] = small
     prompt_ids = list(range(B))
     torch_in = {kind: torch.tensor(r, dtype=torch.float32) for kind, r in rewards.items()}
     answers_t = {kind: torch.tensor(a) for kind, a in answers.items()}
-    logprobs_t = torch.tensor(logprobs, dtype=torch.float32)
+    logprobs_t = {kind: torch.tensor(lp, dtype=torch.float32) for kind, lp in logprobs.items()}
 
     threads = get_num_threads()
     print(f"B = {B} groups × n = {n} samples, k = {args.k}, median/min of {args.repeats} calls "
@@ -176,11 +184,11 @@ def main() -> None:
             state.update(prompt_ids, answers[ids])  # one earlier step of history
 
         def run_np(name=name, params=params, kind=kind, ids=ids, state=state) -> Any:
-            return advantage(name, rewards[kind], answers=answers[ids], logprobs=logprobs, state=state,
+            return advantage(name, rewards[kind], answers=answers[ids], logprobs=logprobs[ids], state=state,
                              prompt_ids=prompt_ids, **params)
 
         def run_t(name=name, params=params, kind=kind, ids=ids, state=state) -> Any:
-            return advantage(name, torch_in[kind], answers=answers_t[ids], logprobs=logprobs_t, state=state,
+            return advantage(name, torch_in[kind], answers=answers_t[ids], logprobs=logprobs_t[ids], state=state,
                              prompt_ids=prompt_ids, **params)
 
         t_np, t_np_min, ratio = _paired_times_ms(run_np, reference, args.repeats)
@@ -189,7 +197,7 @@ def main() -> None:
         set_num_threads(threads)
         t_t, _ = _times_ms(run_t, args.repeats)
         ok = "yes" if t_np <= FLOOR_MS else "**no**"
-        inputs = kind + (", hashed ids" if ids == "hashed" else "")
+        inputs = kind + {"small": "", "hashed": ", hashed ids", "tied": ", tied logprobs"}[ids]
         print(f"| `{format_spec(name, params)}` | {inputs} | {t_np:.2f} | {t_np_min:.2f} | {ratio:.1f} | {t_1:.2f}, {ratio_1:.1f} "
               f"| {t_t:.2f} | {ok} |")
 
