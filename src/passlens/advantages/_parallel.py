@@ -40,10 +40,7 @@ _threads: int | None = None  # None: not resolved yet (env var / CPU count)
 def _default_threads() -> int:
     env = os.environ.get("PASSLENS_NUM_THREADS", "").strip()
     if env:
-        try:
-            t = int(env)
-        except ValueError:
-            raise ValueError(f"PASSLENS_NUM_THREADS must be a positive integer, got {env!r}") from None
+        t = int(env) if env.isdigit() else 0  # digits only: no sign, no "1.5"
         if t < 1:
             raise ValueError(f"PASSLENS_NUM_THREADS must be a positive integer, got {env!r}")
         return t
