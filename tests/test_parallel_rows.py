@@ -160,3 +160,23 @@ def test_coverage_same_classes_from_wide_ids(variant, threads_restored):
         set_num_threads(t)
         np.testing.assert_allclose(coverage(r, wide, 3, variant=variant), want, rtol=0, atol=1e-12)
         np.testing.assert_allclose(coverage_at_k(r, wide, 3), coverage_at_k(r, small, 3), rtol=0, atol=1e-12)
+
+
+def test_concurrent_callers_and_a_growing_pool(threads_restored):
+    """Estimator calls from several user threads at once, while the thread count changes, all succeed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _parallel.MIN_PARALLEL = 1
+    rng = np.random.default_rng(2)
+    r = rng.normal(size=(40, 6))
+    set_num_threads(1)
+    want = advantage("pkpo", r, k=2, variant="loo")
+
+    def call(i: int) -> np.ndarray:
+        if i % 7 == 0:
+            set_num_threads(2 + i % 3)  # grows the pool while others use it
+        return advantage("pkpo", r, k=2, variant="loo")
+
+    with ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(call, range(40)))
+    assert all(np.array_equal(o, want) for o in outs)

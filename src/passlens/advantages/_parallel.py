@@ -82,8 +82,8 @@ def _get_pool(workers: int) -> ThreadPoolExecutor:
     global _pool, _pool_size
     with _lock:
         if _pool is None or _pool_size < workers:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
+            # A larger pool replaces the old one without shutting it down: a call running on
+            # another thread may still be submitting to it; unreferenced, its workers exit.
             _pool, _pool_size = ThreadPoolExecutor(workers, thread_name_prefix="passlens"), workers
         return _pool
 

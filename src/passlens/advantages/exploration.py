@@ -29,8 +29,8 @@ from ._array import (
     unsort_rows,
 )
 from ._classes import classes
-from ._tables import avoid_table
 from ._parallel import run_row_blocks
+from ._tables import avoid_table
 from .policy_gradient import norm_params, normalise_
 
 __all__ = [
