@@ -462,6 +462,26 @@ def test_min_ranks_match_loop(rows: list[list[int]]) -> None:
     np.testing.assert_array_equal(_min_ranks(x), want)
 
 
+@pytest.mark.parametrize("kind", ["distinct", "ties", "near ties", "negative ties"])
+def test_rank_factors_match_loop(kind: str) -> None:
+    """unlikeliness' factor table read at each sample's min-rank: fast (no ties) and tie paths vs a loop."""
+    from passlens.advantages.exploration import _rank_factors
+
+    rng = np.random.default_rng(5)
+    B, n = 30, 16
+    x = rng.normal(-20.0, 5.0, size=(B, n))
+    if kind == "ties":  # repeated completions: a few distinct values per row
+        x = np.take_along_axis(rng.normal(-20.0, 5.0, size=(B, 4)), rng.integers(0, 4, size=(B, n)), axis=1)
+    elif kind == "near ties":  # values equal but for their last bits (the packed keys cannot tell them apart)
+        x[:, ::2] = 0.1 + 0.2
+        x[:, 1::2] = 0.3
+    elif kind == "negative ties":
+        x = -np.abs(np.round(x))
+    fac = rng.random(n)
+    want = [[fac[sum(v < xi for v in row)] for xi in row] for row in x.tolist()]
+    np.testing.assert_array_equal(_rank_factors(x, fac), want)
+
+
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(st.integers(2, 9), st.data())
 def test_pkpo_row_identities(n: int, data: st.DataObject) -> None:
