@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_batch import run_cli_batch
 
 pytest.importorskip("torch")
 
@@ -30,31 +31,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "passlens", *args], capture_output=True, text=True, timeout=300, env=env)
 
 
-BATCH = (
-    "import contextlib, io, json, sys\n"
-    "from passlens.cli import main\n"
-    "results = []\n"
-    "for argv in json.loads(sys.argv[1]):\n"
-    "    out, err = io.StringIO(), io.StringIO()\n"
-    "    sys.argv = ['passlens', *argv]\n"
-    "    code = 0\n"
-    "    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):\n"
-    "        try:\n"
-    "            main()\n"
-    "        except SystemExit as exc:\n"
-    "            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)\n"
-    "    results.append([code, out.getvalue(), err.getvalue()])\n"
-    "print(json.dumps(results))\n"
-)
-
-
 def run_many(argvs: list[list[str]]) -> list[tuple[int, str, str]]:
     """Each argv through passlens.cli.main inside one subprocess: [(exit code, stdout, stderr)]."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="200")
-    p = subprocess.run([sys.executable, "-c", BATCH, json.dumps(argvs)], capture_output=True, text=True,
-                       timeout=300, env=env)
-    assert p.returncode == 0, p.stderr
-    return [tuple(r) for r in json.loads(p.stdout.strip().splitlines()[-1])]
+    return run_cli_batch(argvs, env={"OMP_NUM_THREADS": "1", "COLUMNS": "200"})
 
 
 def test_help_lists_tasks_and_objectives() -> None:

@@ -9,22 +9,22 @@ suite has to stay fast on 2 cores.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_batch import run_cli_batch
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def run(*args: str, code: str | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m passlens theory ARGS`` (or ``python -c CODE ARGS``), wide terminal, no colour."""
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m passlens theory ARGS``, wide terminal, no colour."""
     env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
-    cmd = [sys.executable, "-m", "passlens", "theory", *args] if code is None else [sys.executable, "-c", code, *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run([sys.executable, "-m", "passlens", "theory", *args], capture_output=True, text=True,
+                          timeout=300, env=env)
 
 
 # Blocks every matplotlib import, as if it were not installed.
@@ -36,31 +36,9 @@ BLOCK_MATPLOTLIB = (
     "sys.meta_path.insert(0, _Block())\n"
 )
 
-# passlens.cli.main once per argv (JSON list in argv[1]); prints [[code, stdout, stderr], …].
-BATCH = (
-    "import contextlib, io, json, sys\n"
-    "{prelude}"
-    "from passlens.cli import main\n"
-    "results = []\n"
-    "for argv in json.loads(sys.argv[1]):\n"
-    "    out, err = io.StringIO(), io.StringIO()\n"
-    "    sys.argv = ['passlens', 'theory', *argv]\n"
-    "    code = 0\n"
-    "    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):\n"
-    "        try:\n"
-    "            main()\n"
-    "        except SystemExit as exc:\n"
-    "            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)\n"
-    "    results.append([code, out.getvalue(), err.getvalue()])\n"
-    "print(json.dumps(results))\n"
-)
-
-
 def run_many(argvs: list[list[str]], prelude: str = "") -> list[subprocess.CompletedProcess[str]]:
     """Each argv through the CLI's main() inside one subprocess."""
-    res = run(json.dumps(argvs), code=BATCH.format(prelude=prelude))
-    assert res.returncode == 0, res.stderr
-    triples = json.loads(res.stdout.strip().splitlines()[-1])
+    triples = run_cli_batch(argvs, prefix=("theory",), prelude=prelude, env={"COLUMNS": "200", "NO_COLOR": "1"})
     return [subprocess.CompletedProcess(a, code, out, err) for a, (code, out, err) in zip(argvs, triples)]
 
 
