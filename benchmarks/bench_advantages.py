@@ -143,6 +143,8 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=25)
     ap.add_argument("--variance", action="store_true", help="print the variance tables instead of timings")
+    ap.add_argument("--torch-device", default="cpu", help="device of the torch inputs (cuda: the copies to and from "
+                    "the host are timed too)")
     args = ap.parse_args()
     if args.variance:
         variance_tables()
@@ -163,16 +165,17 @@ def main() -> None:
     logprobs["hashed"] = logprobs["small"]
     answers["tied"] = small
     prompt_ids = list(range(B))
-    torch_in = {kind: torch.tensor(r, dtype=torch.float32) for kind, r in rewards.items()}
-    answers_t = {kind: torch.tensor(a) for kind, a in answers.items()}
-    logprobs_t = {kind: torch.tensor(lp, dtype=torch.float32) for kind, lp in logprobs.items()}
+    dev = torch.device(args.torch_device)
+    torch_in = {kind: torch.tensor(r, dtype=torch.float32, device=dev) for kind, r in rewards.items()}
+    answers_t = {kind: torch.tensor(a, device=dev) for kind, a in answers.items()}
+    logprobs_t = {kind: torch.tensor(lp, dtype=torch.float32, device=dev) for kind, lp in logprobs.items()}
 
     threads = get_num_threads()
     print(f"B = {B} groups × n = {n} samples, k = {args.k}, median/min of {args.repeats} calls "
           f"(numpy {np.__version__}, torch {torch.__version__}, {torch.get_num_threads()} torch threads, "
           f"{threads} passlens threads)\n")
     print("| estimator | inputs | numpy median (ms) | numpy min (ms) | × rloo (same process) | 1 thread: median (ms), × rloo "
-          "| torch f32 median (ms) | numpy median ≤ 5 ms |")
+          f"| torch f32 on {dev.type} median (ms) | numpy median ≤ 5 ms |")
     print("|---|---|---:|---:|---:|---:|---:|:---:|")
 
     def reference() -> Any:
@@ -188,8 +191,11 @@ def main() -> None:
                              prompt_ids=prompt_ids, **params)
 
         def run_t(name=name, params=params, kind=kind, ids=ids, state=state) -> Any:
-            return advantage(name, torch_in[kind], answers=answers_t[ids], logprobs=logprobs_t[ids], state=state,
-                             prompt_ids=prompt_ids, **params)
+            out = advantage(name, torch_in[kind], answers=answers_t[ids], logprobs=logprobs_t[ids], state=state,
+                            prompt_ids=prompt_ids, **params)
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)  # the copy back to the device is part of the call
+            return out
 
         t_np, t_np_min, ratio = _paired_times_ms(run_np, reference, args.repeats)
         set_num_threads(1)  # the same calls on one thread (only the sort-based estimators use more)

@@ -2,7 +2,7 @@
 
 Not a test. Same-process ratios are what to compare (the machine may be shared).
 
-    python benchmarks/bench_rl.py [--threads 2] [--repeat 3] [--hf-path DIR]
+    python benchmarks/bench_rl.py [--threads 2] [--repeat 3] [--hf-path DIR] [--device cuda]
 
 Hugging Face ``transformers`` is an optional bench-only dependency; it is imported from the
 environment or from ``--hf-path`` (a ``pip install --target DIR transformers`` folder, appended
@@ -42,33 +42,41 @@ def main() -> None:
     ap.add_argument("--hf-path", default=None)
     ap.add_argument("--skip-step", action="store_true")
     ap.add_argument("--warm-steps", type=int, default=150, help="supervised warm start before timing the RL step")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the Hugging Face comparison runs on cpu only)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     B, Tp, M = args.batch, args.prompt_len, args.new
     tok = CharTokenizer()
     cfg = ModelConfig(d_model=128, n_layer=4, n_head=4, block_size=64)
-    model = GPT(cfg).eval()
+    device = torch.device(args.device)
+    model = GPT(cfg).to(device).eval()
     g = torch.Generator().manual_seed(0)
     prompts = torch.randint(3, tok.vocab_size, (B, Tp), generator=g).tolist()
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, params {model.num_params():,}; "
-          f"batch {B}, prompt {Tp}, new {M}")
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, threads {torch.get_num_threads()}"
+    print(f"torch {torch.__version__}, {where}, params {model.num_params():,}; batch {B}, prompt {Tp}, new {M}")
 
     def ours(cache: bool) -> None:
-        s = sample(model, prompts, 1, max_new=M, stop=(), generator=torch.Generator().manual_seed(1), use_cache=cache)
-        assert s.mask.all()
+        s = sample(model, prompts, 1, max_new=M, stop=(), generator=torch.Generator(device).manual_seed(1),
+                   use_cache=cache)
+        assert s.mask.all()  # (a host sync: the timing covers the device's work)
 
     runs = {"passlens cached": lambda: ours(True), "passlens uncached": lambda: ours(False)}
     hf_name = None
     if args.hf_path:
         sys.path.append(args.hf_path)
-    try:
-        import transformers
-        from transformers import GPT2Config, GPT2LMHeadModel
-    except ImportError as exc:
-        print(f"transformers not available ({exc}); skipping the Hugging Face comparison")
+    transformers = None
+    if device.type != "cpu":
+        print(f"the Hugging Face comparison runs on cpu only; skipped on {device.type}")
     else:
-        assert torch.__version__.startswith("2.13.0"), torch.__version__
+        try:
+            import transformers
+            from transformers import GPT2Config, GPT2LMHeadModel
+        except ImportError as exc:
+            print(f"transformers not available ({exc}); skipping the Hugging Face comparison")
+    if transformers is not None:
+        if args.hf_path:  # the folder may bring its own torch: the environment's must still be the one imported
+            assert torch.__version__.startswith("2.13.0"), torch.__version__
         transformers.logging.set_verbosity_error()
         hf = GPT2LMHeadModel(GPT2Config(vocab_size=tok.vocab_size, n_positions=64, n_embd=128, n_layer=4, n_head=4,
                                         bos_token_id=1, eos_token_id=2, pad_token_id=0)).eval()
@@ -108,7 +116,7 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as d:
             tcfg = TrainConfig(task="countdown", objective="rloo", steps=10, prompts_per_step=32, n=8,
-                               train_problems=500, eval_problems=4, eval_every=0)
+                               train_problems=500, eval_problems=4, eval_every=0, device=args.device)
             for label, warm in (("random init", 0), (f"after {args.warm_steps} warm-start steps", args.warm_steps)):
                 tcfg.warm = WarmStartConfig(steps=warm)
                 tr = Trainer(tcfg, f"{d}/{warm}")

@@ -174,11 +174,13 @@ def test_cuda_round_trip() -> None:
     for name, params in CASES:
         batch = _batch(name)
         ref = np.asarray(_call(name, params, batch))
-        r = torch.tensor(batch["rewards"], dtype=torch.float32, device="cuda")
-        lp = torch.tensor(batch["logprobs"], device="cuda")
-        out = _call(name, params, batch, rewards=r, logprobs=lp, answers=torch.tensor(batch["answers"], device="cuda"))
-        assert out.device == r.device and out.dtype == torch.float32, name
-        np.testing.assert_allclose(out.cpu().numpy(), ref, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(ref).max()))
+        for dtype, tol in ((torch.float32, 1e-6), (torch.float64, 1e-12)):
+            r = torch.tensor(batch["rewards"], dtype=dtype, device="cuda")
+            out = _call(name, params, batch, rewards=r, logprobs=torch.tensor(batch["logprobs"], device="cuda"),
+                        answers=torch.tensor(batch["answers"], device="cuda"),
+                        prompt_ids=torch.tensor(batch["prompt_ids"], device="cuda"))
+            assert out.device == r.device and out.dtype == dtype, name
+            np.testing.assert_allclose(out.cpu().numpy(), ref, rtol=tol, atol=tol * max(1.0, np.abs(ref).max()))
 
 
 def test_half_precision_dtypes_are_kept() -> None:

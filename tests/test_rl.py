@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -58,7 +59,7 @@ def _toy_task():
 def tiny_cfg(**kw) -> TrainConfig:
     base = dict(
         task=DigitFirst.name, objective="rloo", steps=4, prompts_per_step=4, n=4, lr=1e-3, train_problems=50,
-        eval_problems=4, eval_every=2, eval_n=8, model=TINY, warm=WarmStartConfig(steps=0), seed=1,
+        eval_problems=4, eval_every=2, eval_n=8, model=TINY, warm=WarmStartConfig(steps=0), seed=1, device="cpu",
     )
     base.update(kw)
     return TrainConfig(**base)
@@ -212,6 +213,91 @@ def test_resume_after_a_kill_during_the_warm_start(tmp_path: Path) -> None:
     a = pl.read_parquet(tmp_path / "a" / "metrics.parquet").drop("seconds")
     b = pl.read_parquet(tmp_path / "b" / "metrics.parquet").drop("seconds")
     assert a.height == 3 and a.equals(b)
+
+
+def test_resume_on_another_device_reseeds_the_sampler_and_says_so(tmp_path: Path) -> None:
+    """A checkpoint whose sampler ran on another device (a CUDA generator's 16-byte Philox state) resumes with a
+    reseeded stream and a note, instead of failing on the generator's state; same-device resumes stay exact."""
+    out = tmp_path / "run"
+    Trainer(tiny_cfg(steps=4, save_every=2, eval_every=0), out).run(stop_after=2)
+    latest = out / "checkpoints" / "latest.pt"
+    ck = load_checkpoint(latest)
+    assert ck["rng"]["device"] == "cpu"
+    messages: list[str] = []
+    Trainer.resume(out, log=messages.append)
+    assert not any("reseeded" in m for m in messages)  # same device: the exact stream
+    ck["rng"]["device"] = "cuda"
+    ck["rng"]["torch_generator"] = torch.zeros(16, dtype=torch.uint8)
+    torch.save(ck, latest)
+    resumed = Trainer.resume(out, log=messages.append)
+    assert resumed.step == 2
+    assert [m for m in messages if "reseeded" in m] == [
+        "note: the checkpoint sampled on cuda, this run continues on cpu: the sampling stream is reseeded, "
+        "so later steps differ from an uninterrupted run"]
+    again = Trainer.resume(out)  # the reseeding is deterministic
+    assert torch.equal(resumed.gen.get_state(), again.gen.get_state())
+    resumed.run()
+    assert resumed.step == 4
+    del ck["rng"]["device"]  # an older checkpoint: told apart by the size of its state
+    torch.save(ck, latest)
+    messages.clear()
+    Trainer.resume(out, log=messages.append)
+    assert any("sampled on another device" in m for m in messages)
+
+
+# -- CUDA (run where a GPU is present; CI has none) ------------------------------------------------
+cuda_only = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+@cuda_only
+def test_cuda_sampler_cached_equals_uncached_and_matches_cpu_scores() -> None:
+    torch.manual_seed(0)
+    m = GPT(TINY).cuda()
+    prompts = [TOK.encode("12+3="), TOK.encode("7:")]
+
+    def draw(cache: bool):
+        return sample(m, prompts, 5, max_new=8, generator=torch.Generator("cuda").manual_seed(3), top_p=0.9,
+                      temperature=0.8, use_cache=cache)
+
+    a, b = draw(True), draw(False)
+    assert a.tokens.is_cuda and a.logprobs.is_cuda
+    assert torch.equal(a.tokens, b.tokens) and torch.equal(a.mask, b.mask)
+    assert torch.allclose(a.logprobs, b.logprobs, atol=1e-4)
+    lp, _ = sequence_logprobs(m, a, temperature=0.8)
+    assert torch.allclose(lp, a.logprobs, atol=1e-4)
+    # The same weights on the CPU score the GPU's completions the same (teacher forcing).
+    cpu = copy.deepcopy(m).cpu()
+    a_cpu = dataclasses.replace(a, **{f.name: getattr(a, f.name).cpu() for f in dataclasses.fields(a)
+                                      if torch.is_tensor(getattr(a, f.name))})
+    lp_cpu, _ = sequence_logprobs(cpu, a_cpu, temperature=0.8)
+    assert torch.allclose(lp_cpu, a.logprobs.cpu(), atol=1e-4)
+
+
+@cuda_only
+@pytest.mark.parametrize("objective", ["rloo", "novelty", "coverage:k=2", "unlikeliness"])
+def test_cuda_training_checkpoints_and_continues_on_cpu(tmp_path: Path, objective: str) -> None:
+    """A run on the GPU trains, resumes exactly there, and its checkpoint continues on the CPU."""
+    out = tmp_path / "run"
+    cfg = tiny_cfg(objective=objective, steps=4, save_every=2, eval_every=2, device="cuda", lr=3e-3)
+    tr = Trainer(cfg, out)
+    tr.run(stop_after=3)
+    assert all(p.is_cuda for p in tr.model.parameters()) and tr.gen.device.type == "cuda"
+    assert all(np.isfinite(m["loss"]) and np.isfinite(m["grad_norm"]) for m in tr.metrics)
+    resumed = Trainer.resume(out)
+    assert resumed.step == 2 and resumed.device.type == "cuda"
+    assert torch.equal(resumed.gen.get_state(), load_checkpoint(out / "checkpoints" / "latest.pt")["rng"]["torch_generator"])
+    resumed.run()
+    assert resumed.step == 4 and (out / "evals" / "step_000004.json").exists()
+    config = json.loads((out / "config.json").read_text())
+    config["device"], config["steps"] = "cpu", 5  # the same run, continued on the CPU
+    (out / "config.json").write_text(json.dumps(config))
+    messages: list[str] = []
+    on_cpu = Trainer.resume(out, log=messages.append)
+    assert on_cpu.device.type == "cpu" and any("sampled on cuda" in m for m in messages)
+    for k, v in resumed.model.state_dict().items():
+        assert torch.equal(v.cpu(), on_cpu.model.state_dict()[k]), k
+    on_cpu.run()
+    assert on_cpu.step == 5
 
 
 def test_run_directory_format_and_eval_rows_readable(tmp_path: Path) -> None:

@@ -246,7 +246,7 @@ def _digest(path: Path, count_lines: bool) -> tuple[str, int, int]:
     newlines = blank = 0
     pos = 0
     last_nl = -1  # absolute position of the previous newline
-    last_byte = -1
+    last_byte = 0  # the byte before the current chunk (0 before the first: any byte but \r will do)
     tail_nonblank = False
     with open(path, "rb") as f:
         while chunk := f.read(1 << 22):
@@ -258,7 +258,8 @@ def _digest(path: Path, count_lines: bool) -> tuple[str, int, int]:
             if nl.size:
                 prev = np.concatenate(([last_nl - pos], nl[:-1]))  # chunk-relative
                 gap = nl - prev
-                before = np.where(nl > 0, arr[np.maximum(nl - 1, 0)], last_byte)
+                # (a uint8 scalar: NumPy ≥ 2.5 rejects a Python int that a uint8 array cannot hold)
+                before = np.where(nl > 0, arr[np.maximum(nl - 1, 0)], np.uint8(last_byte))
                 blank += int(((gap == 1) | ((gap == 2) & (before == 13))).sum())
                 newlines += nl.size
                 last_nl = pos + int(nl[-1])

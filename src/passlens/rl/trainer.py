@@ -275,6 +275,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.opt.state_dict(),
             "rng": {
+                "device": self.gen.device.type,  # a generator's state only fits generators of its device type
                 "torch_generator": self.gen.get_state(),
                 "torch_global": torch.get_rng_state(),
                 # 128-bit PCG64 words as strings: checkpoints load with weights_only=True
@@ -292,7 +293,7 @@ class Trainer:
             if "optimizer" in ck:
                 self.opt.load_state_dict(ck["optimizer"])
                 rng = ck["rng"]
-                self.gen.set_state(rng["torch_generator"])
+                self._restore_generator(rng)
                 torch.set_rng_state(rng["torch_global"])
                 self.np_rng.bit_generator.state = json.loads(rng["numpy"])
                 st = json.loads(rng["python"])
@@ -302,6 +303,25 @@ class Trainer:
                 self.metrics = json.loads(ck["metrics"])
         except (KeyError, RuntimeError, TypeError, ValueError) as exc:
             raise ValueError(f"checkpoint does not match this run ({str(exc).splitlines()[0][:120]})") from None
+
+    def _restore_generator(self, rng: dict[str, Any]) -> None:
+        """Restore the sampling generator; reseed it (and say so) when the checkpoint's ran on another device.
+
+        CPU and CUDA generators keep different states (Mersenne Twister vs Philox), so a run
+        moved between devices cannot continue its draws: it continues from a fresh stream seeded
+        by (seed, step), deterministic but not the stream an uninterrupted run would have used.
+        Checkpoints without the "device" field are told apart by the size of their state.
+        """
+        state = rng["torch_generator"]
+        mine = self.gen.get_state()
+        saved = rng.get("device") or (self.gen.device.type if state.numel() == mine.numel() else "another device")
+        if saved == self.gen.device.type and state.numel() == mine.numel():
+            self.gen.set_state(state)
+            return
+        seed = int(np.random.SeedSequence([self.cfg.seed, self.step]).generate_state(1)[0])
+        self.gen.manual_seed(seed)
+        self.log(f"note: the checkpoint sampled on {saved}, this run continues on {self.gen.device.type}: "
+                 f"the sampling stream is reseeded, so later steps differ from an uninterrupted run")
 
     def _base(self) -> GPT:
         if self.base_model is None:
