@@ -136,6 +136,20 @@ def variance_tables(draws: int = 20000) -> None:
             print(f"| {' '.join(f'{q:g}' for q in pi)} | {n}, {k} | " + " | ".join(cells) + " |")
 
 
+def discounted_updates(B: int, n: int, steps: int = 40, repeats: int = 20) -> None:
+    """Steady-state ``AnswerCounts(discount=0.9).update`` on a large table (O(batch) per update)."""
+    rng = np.random.default_rng(0)
+    state = AnswerCounts(discount=0.9)
+    for s in range(steps):  # grow the table: new prompts every step
+        state.update(list(range(s * B, (s + 1) * B)), rng.integers(0, 8, size=(B, n)))
+    answers = rng.integers(0, 8, size=(B, n))
+    print(f"AnswerCounts(discount=0.9): {len(state):,} stored pairs, {state._table.capacity:,} slots; "
+          f"update of {B} groups × {n} stored answers, median of {repeats}\n")
+    for label, ids in (("distinct prompts", list(range(B))), ("prompts repeated in pairs", [i // 2 for i in range(B)])):
+        med, low = _times_ms(lambda ids=ids: state.update(ids, answers), repeats)
+        print(f"  {label:26s} median {med:6.2f} ms, min {low:6.2f} ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--groups", type=int, default=4096)
@@ -143,11 +157,15 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=25)
     ap.add_argument("--variance", action="store_true", help="print the variance tables instead of timings")
+    ap.add_argument("--discounted", action="store_true", help="time discounted AnswerCounts updates on a large table")
     ap.add_argument("--torch-device", default="cpu", help="device of the torch inputs (cuda: the copies to and from "
                     "the host are timed too)")
     args = ap.parse_args()
     if args.variance:
         variance_tables()
+        return
+    if args.discounted:
+        discounted_updates(args.groups, args.n)
         return
     B, n = args.groups, args.n
     rng = np.random.default_rng(0)

@@ -240,10 +240,13 @@ def test_hashed_runs_group_equal_ids_and_repair_hash_collisions() -> None:
 
 
 @pytest.mark.parametrize("kind", ["dense", "shifted", "wide", "nasty"])
-@pytest.mark.parametrize("discount", [1.0, 0.8])
-def test_answer_counts_match_a_dict(kind: str, discount: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Many steps, prompts repeated within a batch, string and int ids; a tiny table that grows."""
+@pytest.mark.parametrize("discount,min_scale", [(1.0, 1e-150), (0.8, 1e-150), (0.8, 0.5)])
+def test_answer_counts_match_a_dict(kind: str, discount: float, min_scale: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many steps, prompts repeated within a batch, string and int ids; a tiny table that grows. With
+    discount < 1 the counts carry a scale across steps (snapshots, which fold it, only every 4th step),
+    and with min_scale 0.5 the scale is also folded back by the table itself every 4 steps."""
     monkeypatch.setattr(NOV, "_MIN_CAPACITY", 2)
+    monkeypatch.setattr(NOV, "_MIN_SCALE", min_scale)
     rng = np.random.default_rng(7)
     fast, ref = AnswerCounts(discount=discount), DictCounts(discount)
     pool: list[Hashable] = [0, 1, 2, "a", "b", "0", 10**15, -3, np.int64(7)]
@@ -259,9 +262,31 @@ def test_answer_counts_match_a_dict(kind: str, discount: float, monkeypatch: pyt
         np.testing.assert_allclose(fast.counts(unseen, probe), ref.counts(unseen, probe), rtol=1e-12)
         fast.update(ids, ans)
         ref.update(ids_py, ans)
-        assert_same(fast, ref)
+        if step % 4 == 3:
+            assert_same(fast, ref)
+    assert_same(fast, ref)
     prompts = len({p for p, _ in ref.d})  # every recorded prompt has pairs
     assert repr(fast) == f"AnswerCounts(discount={discount}, prompts={prompts}, pairs={len(ref.d)})"
+
+
+def test_discounting_touches_only_the_batch_and_folds_its_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An update with discount < 1 rewrites only its own keys' stored counts (O(batch), not O(table));
+    the others' counts still read discounted, and folding the scale back changes no count."""
+    monkeypatch.setattr(NOV, "_MIN_SCALE", 0.2)
+    st = AnswerCounts(discount=0.5)
+    table = st._table
+    table.reserve(400)  # room for every key below: no rebuild moves the slots
+    st.update(list(range(100)), np.arange(300).reshape(100, 3))  # 300 pairs
+    stored = table.counts.copy()
+    st.update([0], np.array([[0, 0, 7]]))  # one old pair, one new pair
+    changed = np.flatnonzero(table.counts != stored)
+    assert changed.size == 2 and table.scale == 0.25
+    np.testing.assert_array_equal(st.counts([1, 0], np.array([[3, 4, 5], [0, 7, 1]])),
+                                  [[0.5, 0.5, 0.5], [2.5, 1.0, 0.5]])
+    st.update([5], np.array([[99, 99, 99]]))  # scale 0.125 < 0.2: folded back into the counts
+    assert table.scale == 1.0
+    np.testing.assert_array_equal(st.counts([1, 0, 5], np.array([[3, 4, 5], [0, 7, 1], [99, 15, 16]])),
+                                  [[0.25, 0.25, 0.25], [1.25, 0.5, 0.25], [3.0, 0.25, 0.25]])
 
 
 def test_answer_counts_accept_torch_and_numpy_inputs() -> None:

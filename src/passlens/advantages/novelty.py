@@ -38,6 +38,9 @@ _WINDOWS = (1, 4, 16, 64)
 _SMALL = 64
 _SMALL_BUDGET = 4
 _SMALL_FREE = 4096
+# Below this the discount scale of _PairTable is folded back into its counts (stored counts then
+# stay ≤ batch·steps / 1e-150, far from overflow; the counts themselves keep full precision).
+_MIN_SCALE = 1e-150
 # Hash constants: odd 64-bit multipliers (2⁶⁴/φ, Knuth's Fibonacci hashing, and splitmix64's first).
 _K_PROMPT = np.uint64(0x9E3779B97F4A7C15)
 _K_MIX = np.uint64(0xBF58476D1CE4E5B9)
@@ -164,9 +167,16 @@ class _PairTable:
 
     ``counts`` has C + 1 entries: counts[C] stays 0 and is the slot :meth:`find` reports
     for an absent key, so ``counts[slot]`` reads 0 for unseen keys without a mask.
+
+    Counts are stored in units of ``scale``: a key's count is counts[slot]·scale. Discounting
+    every count by d is then ``scale *= d``, and adding x to a key stores x / scale, so a
+    step costs O(batch) instead of a pass over all C slots. When scale falls below
+    ``_MIN_SCALE`` it is folded back into the counts (one O(C) pass every
+    log(_MIN_SCALE)/log(d) steps, e.g. every ~470 steps at d = 0.5).
     """
 
     def __init__(self, capacity: int = _MIN_CAPACITY) -> None:
+        self.scale = 1.0  # true count = counts[slot]·scale (kept when the table is rebuilt)
         self._empty(1 << max(1, int(capacity) - 1).bit_length())  # power of two ≥ capacity, ≥ 2
 
     def _empty(self, cap: int) -> None:
@@ -327,10 +337,13 @@ class _PairTable:
         if known.all():
             slot = self.find(q)
             _warm(self.counts, slot.size)
-            return self.counts[slot]
-        out = np.zeros(known.shape)
-        k = np.flatnonzero(known)
-        out[k] = self.counts[self.find(_rows(q, k))]
+            out = self.counts[slot]
+        else:
+            out = np.zeros(known.shape)
+            k = np.flatnonzero(known)
+            out[k] = self.counts[self.find(_rows(q, k))]
+        if self.scale != 1.0:
+            out *= self.scale
         return out
 
     def insert(self, q: np.ndarray) -> np.ndarray:
@@ -388,7 +401,7 @@ class _PairTable:
 
     def lookup_and_add(self, q: np.ndarray, add: np.ndarray, discount: float, distinct: bool) -> np.ndarray:
         """Counts float64 (Q,) of the keys q int64 (Q, 2) (prompt codes ≥ 0) before; then
-        counts ← discount·counts and += add (Q,).
+        every count ← discount·count, and += add (Q,) for these keys. O(Q), whatever the size.
 
         With ``distinct`` false the same key may be listed several times (groups sharing a
         prompt id): all of them read the same count before, and all their ``add`` are summed.
@@ -396,24 +409,38 @@ class _PairTable:
         """
         slot = self.find(q)
         _warm(self.counts, slot.size)
-        before = self.counts[slot]  # absent keys read the always-0 slot C
-        if discount != 1.0:
-            self.counts *= discount
+        stored = self.counts[slot]  # absent keys read the always-0 slot C
+        before = stored * self.scale if self.scale != 1.0 else stored
         new = np.flatnonzero((slot == self.capacity) & (add > 0))
         if new.size:
             if self.reserve(new.size):  # (an upper bound on the new keys when some repeat)
                 slot = self.find(q)  # every slot moved; the new keys are still absent
             slot[new] = self.insert(_rows(q, new))
-        if distinct:
-            # Distinct slots: write discount·before + add (the same product counts *= discount
-            # gave), one scatter and no second gather; new keys had before = 0.
-            self.counts[slot] = (before * discount if discount != 1.0 else before) + add
-        else:  # repeated slots: bincount sums every addition (np.add.at is ~10× slower)
-            self.counts += np.bincount(slot, weights=add, minlength=self.counts.size)
+        # Discount everything by the scale; add in the new units (see the class docstring).
+        self.scale *= discount
+        step = add / self.scale if self.scale != 1.0 else add
+        if distinct:  # distinct slots: one scatter, no second gather (new keys had stored = 0)
+            self.counts[slot] = stored + step
+        else:  # repeated slots: every addition is summed (ufunc.at: O(Q), fast since numpy 1.25)
+            np.add.at(self.counts, slot, step)
+        if self.scale < _MIN_SCALE:
+            self.fold_scale()
         return before
 
+    def fold_scale(self) -> None:
+        """Fold ``scale`` into the stored counts (O(C)). Every count reads the same after; a table
+        and a copy rebuilt from its :meth:`items` then hold the same bits and stay equal under updates."""
+        if self.scale != 1.0:
+            self.counts *= self.scale
+            self.scale = 1.0
+
     def items(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(prompt code, answer id, count) of every stored key, sorted by (prompt code, answer id)."""
+        """(prompt code, answer id, count) of every stored key, sorted by (prompt code, answer id).
+
+        Folds the discount scale into the counts first (:meth:`fold_scale`), so that a table
+        restored from these items continues bit-for-bit like this one.
+        """
+        self.fold_scale()
         occ = np.flatnonzero(self.keys[:, 0] >= 0)
         pc, ac = self.keys[occ, 0], self.keys[occ, 1]
         o = np.lexsort((ac, pc))
@@ -433,7 +460,8 @@ class AnswerCounts:
 
     Args:
       discount: float in (0, 1]; every :meth:`update` first multiplies all stored
-        counts by it (1 = plain counts; < 1 forgets old steps geometrically).
+        counts by it (1 = plain counts; < 1 forgets old steps geometrically). This costs
+        O(batch), not O(stored pairs): the table keeps one common scale factor.
 
     The state is explicit and serializable: :meth:`state_dict` returns plain Python
     lists (JSON-friendly when the prompt ids are ints or strings) and
