@@ -16,6 +16,7 @@ from passlens.advantages import AnswerCounts, novelty
 from passlens.advantages._classes import _FIB, _small_ids, dense_classes, hashed_runs, pairs
 
 NOV = sys.modules["passlens.advantages.novelty"]  # the module (the package exports the function)
+TAB = sys.modules["passlens.advantages._pair_table"]
 
 # Answer ids that stress the int64 ↔ 16-byte (complex128) copies: extremes, −0.0's bit pattern
 # (−2⁶³), and signalling / quiet NaN and ±inf bit patterns when read as float64.
@@ -74,12 +75,12 @@ def random_answers(rng: np.random.Generator, B: int, n: int, kind: str) -> np.nd
 
 def table_vs_dict(table: Any, rng: np.random.Generator, steps: int, Q: int, prompts: int, answers: np.ndarray,
                   discount: float) -> None:
-    """Random lookup_and_add / lookup calls on a _PairTable against a dict."""
+    """Random lookup_and_add / lookup calls on a PairTable against a dict."""
     ref: dict[tuple[int, int], float] = {}
     for _ in range(steps):
         pc = rng.integers(0, prompts, size=Q)
         ac = rng.choice(answers, size=Q)
-        q = NOV._keys(pc, ac)
+        q = TAB.keys_of(pc, ac)
         keys = list(zip(pc.tolist(), ac.tolist()))
         distinct = len(set(keys)) == len(keys)
         add = rng.integers(1, 5, size=Q)
@@ -91,7 +92,7 @@ def table_vs_dict(table: Any, rng: np.random.Generator, steps: int, Q: int, prom
         assert table.size == len(ref)
         assert 2 * table.size <= table.capacity  # load ≤ 1/2
         # A probe of present and absent keys, including unknown prompts (code −1).
-        probe = NOV._keys(rng.integers(-1, prompts + 2, size=Q), rng.choice(answers, size=Q))
+        probe = TAB.keys_of(rng.integers(-1, prompts + 2, size=Q), rng.choice(answers, size=Q))
         want = [ref.get(k, 0.0) for k in zip(probe[:, 0].tolist(), probe[:, 1].tolist())]
         np.testing.assert_allclose(table.lookup(probe), want, rtol=1e-12)
     pc, ac, cnt = table.items()
@@ -104,30 +105,30 @@ def test_table_matches_a_dict_with_growth_collisions_and_repeats(seed: int) -> N
     rng = np.random.default_rng(seed)
     answers = np.concatenate([np.array(NASTY_IDS), rng.integers(-(2**63), 2**63 - 1, size=20, dtype=np.int64),
                               np.arange(-3, 5)])
-    table = NOV._PairTable(2)  # tiny: every step grows it and keys collide in it
+    table = TAB.PairTable(2)  # tiny: every step grows it and keys collide in it
     table_vs_dict(table, rng, steps=12, Q=int(rng.integers(1, 300)), prompts=40, answers=answers,
                   discount=[1.0, 0.9, 0.5, 1.0][seed])
 
 
 def test_table_with_every_key_on_one_home_slot(monkeypatch: pytest.MonkeyPatch) -> None:
     """A degenerate hash (one home for all keys): every probe round, window size and claim race runs."""
-    monkeypatch.setattr(NOV, "_home", lambda q, shift: np.zeros(q.shape[0], dtype=np.int64))
+    monkeypatch.setattr(TAB, "_home", lambda q, shift: np.zeros(q.shape[0], dtype=np.int64))
     rng = np.random.default_rng(5)
-    table = NOV._PairTable(4)
+    table = TAB.PairTable(4)
     table_vs_dict(table, rng, steps=8, Q=60, prompts=9, answers=np.arange(-4, 9), discount=0.75)
     assert table.reach == table.size - 1  # one cluster from slot 0
 
 
 def test_table_with_two_home_slots_wrapping_around(monkeypatch: pytest.MonkeyPatch) -> None:
     """Homes at the last two slots: clusters wrap around the end of the table."""
-    monkeypatch.setattr(NOV, "_home", lambda q, shift: ((1 << (64 - shift)) - 1 - (q[:, 1] & 1)).astype(np.int64))
+    monkeypatch.setattr(TAB, "_home", lambda q, shift: ((1 << (64 - shift)) - 1 - (q[:, 1] & 1)).astype(np.int64))
     rng = np.random.default_rng(6)
-    table_vs_dict(NOV._PairTable(2), rng, steps=6, Q=40, prompts=5, answers=np.arange(12), discount=1.0)
+    table_vs_dict(TAB.PairTable(2), rng, steps=6, Q=40, prompts=5, answers=np.arange(12), discount=1.0)
 
 
 def test_insert_gives_repeated_keys_one_slot() -> None:
-    table = NOV._PairTable(8)
-    q = NOV._keys(np.array([3, 3, 1, 3, 1, 2]), np.array([7, 7, -1, 7, -1, 7]))
+    table = TAB.PairTable(8)
+    q = TAB.keys_of(np.array([3, 3, 1, 3, 1, 2]), np.array([7, 7, -1, 7, -1, 7]))
     table.reserve(q.shape[0])
     slot = table.insert(q)
     assert table.size == 3
@@ -137,11 +138,11 @@ def test_insert_gives_repeated_keys_one_slot() -> None:
 
 
 def test_home_uses_the_top_bits_and_spreads_high_bit_ids() -> None:
-    q = NOV._keys(np.zeros(16, dtype=np.int64), np.arange(16, dtype=np.int64) << 59)  # ids differing in bits 59+
+    q = TAB.keys_of(np.zeros(16, dtype=np.int64), np.arange(16, dtype=np.int64) << 59)  # ids differing in bits 59+
     for bits in (4, 10, 20):
-        h = NOV._home(q, 64 - bits)
+        h = TAB._home(q, 64 - bits)
         assert ((0 <= h) & (h < 2**bits)).all()
-    assert len(set(NOV._home(q, 64 - 10).tolist())) >= 12  # the xor-shift fold spreads them
+    assert len(set(TAB._home(q, 64 - 10).tolist())) >= 12  # the xor-shift fold spreads them
 
 
 def test_distinct_prompt_codes() -> None:
@@ -245,8 +246,8 @@ def test_answer_counts_match_a_dict(kind: str, discount: float, min_scale: float
     """Many steps, prompts repeated within a batch, string and int ids; a tiny table that grows. With
     discount < 1 the counts carry a scale across steps (snapshots, which fold it, only every 4th step),
     and with min_scale 0.5 the scale is also folded back by the table itself every 4 steps."""
-    monkeypatch.setattr(NOV, "_MIN_CAPACITY", 2)
-    monkeypatch.setattr(NOV, "_MIN_SCALE", min_scale)
+    monkeypatch.setattr(TAB, "_MIN_CAPACITY", 2)
+    monkeypatch.setattr(TAB, "_MIN_SCALE", min_scale)
     rng = np.random.default_rng(7)
     fast, ref = AnswerCounts(discount=discount), DictCounts(discount)
     pool: list[Hashable] = [0, 1, 2, "a", "b", "0", 10**15, -3, np.int64(7)]
@@ -272,7 +273,7 @@ def test_answer_counts_match_a_dict(kind: str, discount: float, min_scale: float
 def test_discounting_touches_only_the_batch_and_folds_its_scale(monkeypatch: pytest.MonkeyPatch) -> None:
     """An update with discount < 1 rewrites only its own keys' stored counts (O(batch), not O(table));
     the others' counts still read discounted, and folding the scale back changes no count."""
-    monkeypatch.setattr(NOV, "_MIN_SCALE", 0.2)
+    monkeypatch.setattr(TAB, "_MIN_SCALE", 0.2)
     st = AnswerCounts(discount=0.5)
     table = st._table
     table.reserve(400)  # room for every key below: no rebuild moves the slots
@@ -540,11 +541,11 @@ def test_prompt_ids_key_like_their_python_values() -> None:
 def test_answer_counts_without_the_small_id_index(setting: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Small ids through the probing path only, and an index dropped when it outgrows its budget."""
     if setting == "no index":
-        monkeypatch.setattr(NOV, "_SMALL", 0)
+        monkeypatch.setattr(TAB, "_SMALL", 0)
     else:
-        monkeypatch.setattr(NOV, "_SMALL_FREE", 0)
-        monkeypatch.setattr(NOV, "_SMALL_BUDGET", 1)
-    monkeypatch.setattr(NOV, "_MIN_CAPACITY", 2)
+        monkeypatch.setattr(TAB, "_SMALL_FREE", 0)
+        monkeypatch.setattr(TAB, "_SMALL_BUDGET", 1)
+    monkeypatch.setattr(TAB, "_MIN_CAPACITY", 2)
     rng = np.random.default_rng(31)
     st, ref = AnswerCounts(discount=0.9), DictCounts(0.9)
     states = []
