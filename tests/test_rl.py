@@ -229,7 +229,7 @@ def test_resume_on_another_device_reseeds_the_sampler_and_says_so(tmp_path: Path
     ck["rng"]["device"] = "cuda"
     ck["rng"]["torch_generator"] = torch.zeros(16, dtype=torch.uint8)
     torch.save(ck, latest)
-    resumed = Trainer.resume(out, log=messages.append)
+    resumed = Trainer.resume(out, log=messages.append, device="cpu")
     assert resumed.step == 2
     assert [m for m in messages if "reseeded" in m] == [
         "note: the checkpoint sampled on cuda, this run continues on cpu: the sampling stream is reseeded, "
@@ -289,11 +289,12 @@ def test_cuda_training_checkpoints_and_continues_on_cpu(tmp_path: Path, objectiv
     resumed.run()
     assert resumed.step == 4 and (out / "evals" / "step_000004.json").exists()
     config = json.loads((out / "config.json").read_text())
-    config["device"], config["steps"] = "cpu", 5  # the same run, continued on the CPU
+    config["steps"] = 5
     (out / "config.json").write_text(json.dumps(config))
     messages: list[str] = []
-    on_cpu = Trainer.resume(out, log=messages.append)
+    on_cpu = Trainer.resume(out, log=messages.append, device="cpu")  # the same run, continued on the CPU
     assert on_cpu.device.type == "cpu" and any("sampled on cuda" in m for m in messages)
+    assert json.loads((out / "config.json").read_text())["device"] == "cuda"  # the override is this process's
     for k, v in resumed.model.state_dict().items():
         assert torch.equal(v.cpu(), on_cpu.model.state_dict()[k]), k
     on_cpu.run()

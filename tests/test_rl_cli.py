@@ -50,7 +50,7 @@ BAD = [
     (["--objective", "pkpo:q=3"], "unknown parameter"),
     (["--resume", "/nonexistent/run"], "not a run directory"),
     (["--device", "tpu"], "device must be auto, cpu or cuda"),
-    (["--resume", "/nonexistent/run", "--steps", "5"], "with its own config.json; drop --steps"),
+    (["--resume", "/nonexistent/run", "--steps", "5"], "(only --device may change); drop --steps"),
 ]
 
 
@@ -74,15 +74,18 @@ def test_train_resume_and_eval_smoke(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"\x00garbage")
     evals = [str(f) for f in sorted((out / "evals").glob("*.parquet"))]
-    again, corrupt, resumed, ev = run_many([
+    again, corrupt, resumed, on_cpu, ev = run_many([
         ["train", "--config", str(cfg), "--out", str(out), "--no-progress"],
         ["train", "--config", str(cfg), "--base", str(bad), "--out", str(tmp_path / "x"), "--no-progress"],
         ["train", "--resume", str(out), "--no-progress"],
+        ["train", "--resume", str(out), "--device", "cpu", "--no-progress"],  # the one option a resume takes
         ["eval", *evals, "--by", "step", "--k", "1,2,8", "--n-boot", "50"],
     ])
     assert again[0] == 2 and "already holds a run" in again[2]
     assert corrupt[0] == 2 and "corrupt" in corrupt[2] and "Traceback" not in corrupt[2]
     assert resumed[0] == 0 and "at step 2 of 2" in resumed[1], resumed[2]
+    assert on_cpu[0] == 0 and "at step 2 of 2" in on_cpu[1], on_cpu[2]
+    assert json.loads((out / "config.json").read_text())["device"] == "cpu"  # unchanged by the override
     assert ev[0] == 0, ev[2]
     assert "step=2" in ev[1] and "step=0" in ev[1]
 

@@ -36,7 +36,9 @@ def train_cmd(
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory from its latest checkpoint (its config.json is used)."),
     base: Optional[Path] = typer.Option(None, "--base", help="Start from this checkpoint instead of a supervised warm start."),
     config: Optional[Path] = typer.Option(None, "--config", help="JSON file of TrainConfig fields (options given here override it)."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto (GPU when present) | cpu | cuda."),
+    device: Optional[str] = typer.Option(
+        None, "--device", help="auto (GPU when present) | cpu | cuda. With --resume: this process only."
+    ),
     difficulty: Optional[int] = typer.Option(None, "--difficulty", help="Task difficulty knob (default: the task's)."),
     batch: Optional[int] = typer.Option(None, "--prompts-per-step", help="Prompts per step (default 32)."),
     n: Optional[int] = typer.Option(None, "--n", help="Samples per prompt (default 8)."),
@@ -63,7 +65,7 @@ def train_cmd(
     if resume is not None:
         given = {
             "--task": task, "--objective": objective, "--steps": steps, "--out": out, "--base": base,
-            "--config": config, "--device": device, "--difficulty": difficulty, "--prompts-per-step": batch,
+            "--config": config, "--difficulty": difficulty, "--prompts-per-step": batch,
             "--n": n, "--lr": lr, "--ppo-epochs": ppo_epochs, "--clip-eps": clip_eps, "--kl": kl_coef,
             "--entropy-bonus": entropy_coef, "--temperature": temperature, "--top-p": top_p,
             "--eval-every": eval_every, "--eval-n": eval_n, "--eval-problems": eval_problems,
@@ -71,8 +73,9 @@ def train_cmd(
         }
         extra = [name for name, value in given.items() if value is not None]
         if extra:  # the run's config.json decides everything on resume; say so rather than ignore
-            raise ValueError(f"--resume continues {resume} with its own config.json; drop {', '.join(extra)}")
-        trainer = Trainer.resume(resume, progress=progress, log=_out.print)
+            raise ValueError(f"--resume continues {resume} with its own config.json (only --device may change); "
+                             f"drop {', '.join(extra)}")
+        trainer = Trainer.resume(resume, progress=progress, log=_out.print, device=device)
         _out.print(f"resuming {resume} at step {trainer.step} of {trainer.cfg.steps}")
     else:
         fields: dict[str, Any] = {}

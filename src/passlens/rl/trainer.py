@@ -123,7 +123,8 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available (use auto or cpu)")
+        raise ValueError("--device cuda: no CUDA device is available (use --device auto or cpu; "
+                         "a run can be resumed with --resume DIR --device cpu)")
     return torch.device(name)
 
 
@@ -245,8 +246,14 @@ class Trainer:
         save_checkpoint(base_path, {"model": self.model.state_dict(), "config": self.cfg.to_dict(), "step": 0})
 
     @classmethod
-    def resume(cls, out: str | Path, *, progress: bool = False, log: Callable[[str], None] | None = None) -> "Trainer":
-        """Reopen a run directory at its latest checkpoint (model, optimizer, RNG and estimator state)."""
+    def resume(cls, out: str | Path, *, progress: bool = False, log: Callable[[str], None] | None = None,
+               device: str | None = None) -> "Trainer":
+        """Reopen a run directory at its latest checkpoint (model, optimizer, RNG and estimator state).
+
+        ``device`` overrides the run's configured device for this process (config.json is
+        not changed); a checkpoint sampled on another device type continues reseeded (see
+        :meth:`_restore_generator`).
+        """
         out = Path(out)
         try:
             cfg = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
@@ -254,6 +261,8 @@ class Trainer:
             raise ValueError(f"--resume {out}: no config.json there (not a run directory)") from None
         except (json.JSONDecodeError, TypeError) as exc:
             raise ValueError(f"--resume {out}: config.json is unreadable ({exc})") from None
+        if device is not None:
+            cfg = dataclasses.replace(cfg, device=device)
         self = cls(cfg, out, progress=progress, log=log, _resume=True)
         latest, base = out / "checkpoints" / "latest.pt", out / "checkpoints" / "base.pt"
         if not latest.exists() and not base.exists():
