@@ -454,6 +454,11 @@ def test_unlikeliness_ties_share_a_rank() -> None:
     lp = np.array([[-2.0, -2.0, -1.0, -3.0]])
     a = np.asarray(unlikeliness(r, lp, beta=0.5))[0]
     assert a[0] == a[1]
+    # A log-probability of 0 (a certain sequence) comes as +0.0 or −0.0 (a negated zero loss): equal.
+    lp = np.array([[-0.0, 0.0, -1.0, -2.0]])
+    a = np.asarray(unlikeliness(r, lp, beta=0.5))[0]
+    assert a[0] == a[1]
+    np.testing.assert_array_equal(a, np.asarray(unlikeliness(r, np.abs(lp) * -1.0 + 0.0, beta=0.5))[0])
 
 
 def test_novelty_bonus_decays_with_repeats_and_state_round_trips() -> None:

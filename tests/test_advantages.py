@@ -224,10 +224,11 @@ def test_shape_and_value_errors(name: str, params: dict[str, Any]) -> None:
         _call(name, params, batch, rewards=batch["rewards"][0])
     with pytest.raises(ValueError, match="2-D"):
         _call(name, params, batch, rewards=batch["rewards"][None])
-    bad = batch["rewards"].copy()
-    bad[4, 2] = np.nan
-    with pytest.raises(ValueError, match="group 4 .*sample 2"):
-        _call(name, params, batch, rewards=bad)
+    for value in (np.nan, -np.inf, 1e308):  # 1e308: finite, but its differences overflow
+        bad = batch["rewards"].copy()
+        bad[4, 2] = value
+        with pytest.raises(ValueError, match="finite and within ±1e\\+300 .*: group 4 .*sample 2"):
+            _call(name, params, batch, rewards=bad)
     if "answers" in spec.inputs:
         with pytest.raises(ValueError, match="answers has shape"):
             _call(name, params, batch, answers=batch["answers"][:, :-1])
@@ -310,6 +311,14 @@ def test_parse_spec() -> None:
             parse_spec(bad)
     for name, params in CASES:
         assert parse_spec(format_spec(name, params)) == (name, params)
+    for name, params, msg in [
+        ("pkpo", {"variant": "a,b"}, "cannot be written in a spec"),
+        ("grpo", {"foo": 1}, "unknown parameter 'foo'"),
+        ("pkpo", {"variant": "bogus"}, "must be one of"),
+        ("pkpo", {"k": 2.5}, "k must be int"),
+    ]:
+        with pytest.raises(ValueError, match=msg):
+            format_spec(name, params)
     r = np.array([[1.0, 0.0, 0.0, 1.0]])
     np.testing.assert_array_equal(advantage("pkpo:k=2,variant=s", r), pkpo(r, 2, variant="s"))
 

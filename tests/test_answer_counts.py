@@ -364,11 +364,31 @@ def test_load_state_dict_rejects_bad_snapshots_and_keeps_the_old_state() -> None
         (dict(OLD_STATE, answers=[5, -3, 5, 5]), "pair twice"),
         (dict(OLD_STATE, prompt_ids=["a", "a", "a", 7], answers=[5, -3, 5, 9]), "pair twice"),
         (dict(OLD_STATE, discount=0.0), "discount"),
+        # No silent conversion: fractional, string, boolean or out-of-range ids, string counts.
+        (dict(OLD_STATE, answers=[5, -3, 5.5, 1]), "answers must be integers, got a float"),
+        (dict(OLD_STATE, answers=["5", "-3", "5", "1"]), "answers must be integers, got a str"),
+        (dict(OLD_STATE, answers=[5, -3, True, 1]), "answers must be integers, got a bool"),
+        (dict(OLD_STATE, answers=[5, -3, 2**63, 1]), "must fit in int64"),
+        (dict(OLD_STATE, answers=[5, -3, 2**64, 1]), "must fit in int64"),
+        (dict(OLD_STATE, counts=["1", 1.0, 1.0, 1.0]), "counts must be numbers, got a str"),
+        ({k: v for k, v in OLD_STATE.items() if k != "counts"}, "lacks 'counts'"),
     ]
     for state, msg in bad:
         with pytest.raises(ValueError, match=msg):
             st.load_state_dict(state)
         assert st.state_dict() == before
+
+
+@pytest.mark.parametrize("discount", [5e-324, 1e-320, 1e-200])
+def test_tiny_discounts_keep_counts_finite(discount: float) -> None:
+    """A discount below the fold threshold folds the scale before adding: add / scale cannot overflow."""
+    st = AnswerCounts(discount)
+    for _ in range(3):
+        st.update(["p"], np.array([[1, 1, 2]]))
+    np.testing.assert_array_equal(st.counts(["p"], np.array([[1, 2]])), [[2.0, 1.0]])  # older steps ≈ 0
+    clone = AnswerCounts()
+    clone.load_state_dict(st.state_dict())
+    assert clone.state_dict() == st.state_dict()
 
 
 def test_empty_state_dict_round_trip() -> None:

@@ -180,6 +180,36 @@ def test_bad_k_raises():
         max_at_k([np.array([np.inf])], 1)
 
 
+def test_k_and_counts_beyond_int64_are_errors_not_wrapped():
+    with pytest.raises(ValueError, match=r"k too large: index 0 has k=9223372036854775808"):
+        pass_at_k(5, 2, 2**63)
+    with pytest.raises(ValueError, match=r"n too large: problem index 0"):
+        pass_at_k(np.uint64(2**63 + 5), 2, 2)
+    with pytest.raises(ValueError, match=r"too large to be represented exactly as a float: index 1 has k=1e\+19"):
+        pass_at_k(5, 2, [1, 1e19])
+
+
+def test_ids_must_match_the_problems():
+    with pytest.raises(ValueError, match="ids has 1 entries for 2 problems"):
+        pass_at_k([5, 2], [1, 1], 3, ids=["a"])
+    with pytest.raises(ValueError, match="ids has 3 entries for 2 problems"):
+        pass_hat_k([5, 2], [1, 1], 1, ids=["a", "b", "c"])
+
+
+def test_no_problems_give_empty_results():
+    for fn in (pass_at_k, pass_hat_k):
+        assert fn([], [], 1).shape == (0,)
+        assert fn([], [], [1, 2]).shape == (0, 2)
+    assert coverage_at_k([], [], [1, 2]).shape == (0, 2)
+
+
+def test_zero_successes_give_positive_zero():
+    # 1 − C(n, k)/C(n, k) must be +0.0, not −0.0 (JSON and printing show the sign).
+    assert not np.signbit(pass_at_k(5, 0, 2))
+    assert not np.signbit(pass_at_k([5, 4], [0, 0], [1, 2])).any()
+    assert not np.signbit(coverage_at_k([[3, 2]], [[False, False]], [1, 2])).any()
+
+
 def test_integral_floats_are_accepted():
     assert pass_at_k(10.0, 3.0, 2.0) == pytest.approx(1 - comb(7, 2) / comb(10, 2), rel=1e-14)
 
@@ -231,5 +261,16 @@ def test_coverage_at_k_bounds_and_errors():
     assert np.all(cov >= at - 1e-15)  # distinct correct answers ≥ any correct
     with pytest.raises(ValueError, match="k=7 exceeds n=6"):
         coverage_at_k(votes, correct, 7)
-    with pytest.raises(ValueError, match="2 vote counts and 3 correctness flags"):
+    with pytest.raises(ValueError, match="2 vote counts but 3 correctness flags"):
         coverage_at_k([np.array([1, 2])], [np.array([True, False, True])], 1)
+    # The checks of maj_at_k: the problem by id, the answer by index, flags strictly boolean.
+    ids = ["p0", "p1"]
+    with pytest.raises(ValueError, match=r"votes of problem 'p1' \(index 1\) must be integer counts: answer 1 has count 2.5"):
+        coverage_at_k([[1, 1], [1, 2.5]], [[True, False], [True, False]], 1, ids=ids)
+    with pytest.raises(ValueError, match=r"votes of problem 'p1' \(index 1\) must be ≥ 0: answer 1 has count -1"):
+        coverage_at_k([[1, 1], [1, -1, 3]], [[True, False], [True, False, True]], 1, ids=ids)
+    for flags in (["no", ""], [0.5, 0]):
+        with pytest.raises(ValueError, match="must hold booleans"):
+            coverage_at_k([[1, 1]], [flags], 1)
+    with pytest.raises(ValueError, match="ids has 1 entries for 2 problems"):
+        coverage_at_k([[1], [2]], [[True], [False]], 1, ids=["a"])

@@ -783,7 +783,7 @@ def test_from_counts() -> None:
         from_counts(["a", "b", "a"], [2, 2, 2], [1, 1, 1])
     with pytest.raises(InputError, match=r"problem index 1: missing id"):
         from_counts(["a", None], [2, 2], [1, 1])
-    with pytest.raises(InputError, match=r"2 ids but 3 counts"):
+    with pytest.raises(InputError, match=r"ids has 2 entries for 3 problems"):
         from_counts(["a", "b"], [2, 2, 2], [1, 1, 1])
 
 

@@ -75,6 +75,18 @@ def test_packed_order_layouts_and_distinct(n):
     assert not distinct
 
 
+def test_packed_order_signed_zeros_are_a_tie():
+    # −0.0 == +0.0: a row holding both is not distinct, whatever the other values' signs.
+    for row in ([-0.0, 0.0], [-0.0, 0.0, -1.0, -2.0], [0.0, 3.0, -0.0, -4.0, 5.0]):
+        x = np.array([row])
+        order, distinct = packed_order(x, check_distinct=True)
+        assert not distinct
+        assert np.array_equal(x.ravel()[order], np.sort(x, axis=1))
+    x = np.array([[-1.0, 0.0, 2.0, -3.0]])  # mixed signs, no tie
+    order, distinct = packed_order(x, check_distinct=True)
+    assert distinct and np.array_equal(x.ravel()[order], np.sort(x, axis=1))
+
+
 def test_repair_rows_fixes_wrong_key_order():
     rng = np.random.default_rng(5)
     x = _hard_rows(rng, 12, 64)

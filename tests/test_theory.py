@@ -187,6 +187,15 @@ def test_shapes_and_input_errors() -> None:
         th.signal(0.5, 1.5)
     with pytest.raises(ValueError, match="n must be"):
         th.zero_signal_probability(0.5, 0)
+    # Budgets ≥ 2⁵³ would round as floats (and wrap as int64 from 2⁶³): errors, not wrong values.
+    for big in (2**63, 1e19, np.uint64(2**63)):
+        with pytest.raises(ValueError, match="k must be < 2⁵³"):
+            th.pass_at_k_of_p(0.5, big)
+        with pytest.raises(ValueError, match="k must be < 2⁵³"):
+            th.alpha_hat(10, 3, big)
+    assert th.pass_at_k_of_p(0.5, 2**52) == 1.0
+    with pytest.raises(ValueError, match="at least one problem"):
+        th.summarize([], [])
 
 
 # ----------------------------------------------------------------------------

@@ -81,6 +81,16 @@ def test_curve_drop_policy_counts_problems_used():
     assert cur.estimate[0] == pytest.approx((1 / 4 + 0 + 1) / 3)
 
 
+def test_to_dict_is_strict_json():
+    # One problem left at k=4: its SE is NaN, written as null (json.dumps(allow_nan=False) accepts it).
+    cur = curve([4, 2], [2, 1], [1, 3], k_exceeds_n="drop")
+    d = cur.to_dict()
+    assert np.isnan(cur.se[1]) and d["se"][1] is None
+    json.loads(json.dumps(d, allow_nan=False))
+    res = passlens.compare(([4, 4, 4], [1, 2, 3]), ([4, 4, 4], [2, 2, 4]), [1, 2], n_boot=200)
+    json.loads(json.dumps(res.to_dict(), allow_nan=False))
+
+
 def test_curve_rows_and_frame():
     cur = curve_from_rows(np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([1, 2]), method="analytic")
     assert cur.rows()[0]["k"] == 1 and cur.rows()[0]["problems"] == 2

@@ -53,7 +53,7 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validate import KPolicy, as_ks, check_k_le_n, problem_label
+from ._validate import KPolicy, as_ks, as_votes, check_k_le_n
 
 __all__ = ["maj_at_k"]
 
@@ -137,7 +137,7 @@ def maj_at_k(
     """
     scalar_k = np.ndim(k) == 0
     ks = as_ks(k)
-    counts, flags = _as_votes(votes, correct, ids)
+    counts, flags = as_votes(votes, correct, ids)
     n = np.array([int(c.sum()) for c in counts], dtype=np.int64)
     too_big = check_k_le_n(n, ks, ids, k_exceeds_n)  # (P, K); raises unless "nan"
     out = np.full((n.size, ks.size), np.nan)
@@ -155,71 +155,6 @@ def maj_at_k(
                 memo[key] = val
         out[i, ok] = val
     return out[:, 0] if scalar_k else out
-
-
-def _as_votes(
-    votes: Sequence[ArrayLike], correct: Sequence[ArrayLike], ids: Sequence[object] | np.ndarray | None
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Validate the ragged vote counts and correctness flags; int64 and bool rows (A_i,)."""
-    try:
-        P, P2 = len(votes), len(correct)
-    except TypeError:
-        raise ValueError("votes and correct must be sequences with one entry per problem") from None
-    if P != P2:
-        raise ValueError(
-            f"votes has {P} problems but correct has {P2}: "
-            f"problem index {min(P, P2)} is missing from one of them"
-        )
-    if ids is not None and len(ids) != P:
-        raise ValueError(f"ids has {len(ids)} entries for {P} problems")
-    counts: list[np.ndarray] = []
-    flags: list[np.ndarray] = []
-    for i in range(P):
-        who = problem_label(i, ids)
-        v = np.asarray(votes[i])
-        c = np.asarray(correct[i])
-        if v.ndim != 1:
-            raise ValueError(f"votes of {who} must be a 1-D array of answer counts, got shape {v.shape}")
-        if c.ndim != 1:
-            raise ValueError(f"correct of {who} must be a 1-D array of flags, got shape {c.shape}")
-        if v.shape != c.shape:
-            raise ValueError(f"{who} has {v.size} vote counts but {c.size} correctness flags")
-        counts.append(_integral_counts(v, who))
-        flags.append(_bool_flags(c, who))
-        if int(counts[-1].sum()) == 0:
-            raise ValueError(f"{who} has no samples (n = 0: every vote count is zero)")
-    return counts, flags
-
-
-def _integral_counts(v: np.ndarray, who: str) -> np.ndarray:
-    """Vote counts as int64 ≥ 0; ValueError names the problem and the answer index."""
-    if v.dtype == bool:
-        raise ValueError(f"votes of {who} must be integer counts, got booleans")
-    if np.issubdtype(v.dtype, np.integer):
-        a = v.astype(np.int64)
-    else:
-        try:
-            f = v.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"votes of {who} must be integer counts, got dtype {v.dtype}") from None
-        bad = ~np.isfinite(f) | (f != np.round(f)) | (np.abs(f) >= 2**53)
-        if bad.any():
-            j = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"votes of {who} must be integer counts: answer {j} has count {v[j].item()!r}")
-        a = f.astype(np.int64)
-    if (a < 0).any():
-        j = int(np.flatnonzero(a < 0)[0])
-        raise ValueError(f"votes of {who} must be ≥ 0: answer {j} has count {int(a[j])}")
-    return a
-
-
-def _bool_flags(c: np.ndarray, who: str) -> np.ndarray:
-    """Correctness flags as bool; 0/1 numbers are accepted, anything else is an error."""
-    if c.dtype == bool:
-        return c
-    if c.size == 0 or (np.issubdtype(c.dtype, np.number) and np.isin(c, (0, 1)).all()):
-        return c.astype(bool)
-    raise ValueError(f"correct of {who} must hold booleans (or 0/1), got {c[:5]!r}")
 
 
 def _canonical(v: np.ndarray, good: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

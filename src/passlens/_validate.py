@@ -6,28 +6,34 @@ else its index) so that a bad row can be found in the user's file.
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 
-__all__ = ["as_counts", "as_ks", "check_k_le_n", "k_mask", "problem_label", "KPolicy"]
+__all__ = ["as_counts", "as_ks", "as_votes", "check_k_le_n", "k_mask", "problem_label", "KPolicy"]
 
 KPolicy = Literal["raise", "nan"]
 
 
 def problem_label(i: int, ids: Sequence[object] | np.ndarray | None) -> str:
     """How an error message names problem ``i``: by id when known, else by index."""
-    if ids is not None:
+    if ids is not None and 0 <= i < len(ids):
         return f"problem {ids[i]!r} (index {i})"
     return f"problem index {i}"
 
 
-def _as_integral(x: object, name: str, ids: Sequence[object] | np.ndarray | None) -> np.ndarray:
-    """Array of int64 from ints or integral floats; ValueError names the first bad entry."""
+def _as_integral(x: object, name: str, ids: Sequence[object] | np.ndarray | None,
+                 label: Callable[[int], str] | None = None) -> np.ndarray:
+    """Array of int64 from ints or integral floats; ValueError names the first bad entry
+    (by ``label(i)``, default :func:`problem_label`)."""
+    where = label if label is not None else (lambda i: problem_label(i, ids))
     a = np.asarray(x)
     if a.dtype == bool:
         raise ValueError(f"{name} must be integers, got booleans")
     if np.issubdtype(a.dtype, np.integer):
+        if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:  # e.g. a Python int ≥ 2⁶³
+            i = int(np.argmax(a.ravel()))
+            raise ValueError(f"{name} too large: {where(i)} has {name}={a.ravel()[i].item()} (≥ 2⁶³)")
         return a.astype(np.int64, copy=False)
     if not np.issubdtype(a.dtype, np.floating):
         try:
@@ -37,9 +43,11 @@ def _as_integral(x: object, name: str, ids: Sequence[object] | np.ndarray | None
     bad = ~np.isfinite(a) | (a != np.round(a))
     if bad.any():
         i = int(np.flatnonzero(bad.ravel())[0])
-        raise ValueError(f"{name} must be integers: {problem_label(i, ids)} has {name}={a.ravel()[i].item()!r}")
-    if np.abs(a).max(initial=0) >= 2**53:
-        raise ValueError(f"{name} too large to be represented exactly")
+        raise ValueError(f"{name} must be integers: {where(i)} has {name}={a.ravel()[i].item()!r}")
+    big = np.abs(a) >= 2**53  # floats step by ≥ 2 from here on: the integer may not be the one meant
+    if big.any():
+        i = int(np.flatnonzero(big.ravel())[0])
+        raise ValueError(f"{name} too large to be represented exactly as a float: {where(i)} has {name}={a.ravel()[i].item()!r}")
     return a.astype(np.int64)
 
 
@@ -70,6 +78,8 @@ def as_counts(
         raise ValueError(f"n and c must be scalars or 1-D arrays (P,), got shape {n_arr.shape}")
     n_arr = np.atleast_1d(n_arr)
     c_arr = np.atleast_1d(c_arr)
+    if ids is not None and len(ids) != n_arr.size:
+        raise ValueError(f"ids has {len(ids)} entries for {n_arr.size} problems")
     for cond, what in ((n_arr < 1, "n < 1"), (c_arr < 0, "c < 0"), (c_arr > n_arr, "c > n")):
         if cond.any():
             i = int(np.flatnonzero(cond)[0])
@@ -82,7 +92,7 @@ def as_ks(k: object) -> np.ndarray:
     ks = np.asarray(k)
     if ks.ndim > 1:
         raise ValueError(f"k must be an int or a 1-D int array, got shape {ks.shape}")
-    ks = _as_integral(np.atleast_1d(ks), "k", None)
+    ks = _as_integral(np.atleast_1d(ks), "k", None, label=lambda i: f"index {i}")
     if ks.size == 0:
         raise ValueError("k is empty")
     if (ks < 1).any():
@@ -119,6 +129,71 @@ def k_mask(
     decided in O(P + K) without building the (P, K) mask."""
     if policy not in ("raise", "nan"):
         raise ValueError(f"k_exceeds_n must be 'raise' or 'nan', got {policy!r}")
-    if int(ks.max()) <= int(n.min()):
+    if n.size == 0 or int(ks.max()) <= int(n.min()):  # (no problems: nothing exceeds)
         return None
     return check_k_le_n(n, ks, ids, policy)
+
+
+def as_votes(
+    votes: Sequence[object], correct: Sequence[object], ids: Sequence[object] | np.ndarray | None
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Validate the ragged vote counts and correctness flags; int64 and bool rows (A_i,)."""
+    try:
+        P, P2 = len(votes), len(correct)
+    except TypeError:
+        raise ValueError("votes and correct must be sequences with one entry per problem") from None
+    if P != P2:
+        raise ValueError(
+            f"votes has {P} problems but correct has {P2}: "
+            f"problem index {min(P, P2)} is missing from one of them"
+        )
+    if ids is not None and len(ids) != P:
+        raise ValueError(f"ids has {len(ids)} entries for {P} problems")
+    counts: list[np.ndarray] = []
+    flags: list[np.ndarray] = []
+    for i in range(P):
+        who = problem_label(i, ids)
+        v = np.asarray(votes[i])
+        c = np.asarray(correct[i])
+        if v.ndim != 1:
+            raise ValueError(f"votes of {who} must be a 1-D array of answer counts, got shape {v.shape}")
+        if c.ndim != 1:
+            raise ValueError(f"correct of {who} must be a 1-D array of flags, got shape {c.shape}")
+        if v.shape != c.shape:
+            raise ValueError(f"{who} has {v.size} vote counts but {c.size} correctness flags")
+        counts.append(_integral_counts(v, who))
+        flags.append(_bool_flags(c, who))
+        if int(counts[-1].sum()) == 0:
+            raise ValueError(f"{who} has no samples (n = 0: every vote count is zero)")
+    return counts, flags
+
+
+def _integral_counts(v: np.ndarray, who: str) -> np.ndarray:
+    """Vote counts as int64 ≥ 0; ValueError names the problem and the answer index."""
+    if v.dtype == bool:
+        raise ValueError(f"votes of {who} must be integer counts, got booleans")
+    if np.issubdtype(v.dtype, np.integer):
+        a = v.astype(np.int64)
+    else:
+        try:
+            f = v.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"votes of {who} must be integer counts, got dtype {v.dtype}") from None
+        bad = ~np.isfinite(f) | (f != np.round(f)) | (np.abs(f) >= 2**53)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"votes of {who} must be integer counts: answer {j} has count {v[j].item()!r}")
+        a = f.astype(np.int64)
+    if (a < 0).any():
+        j = int(np.flatnonzero(a < 0)[0])
+        raise ValueError(f"votes of {who} must be ≥ 0: answer {j} has count {int(a[j])}")
+    return a
+
+
+def _bool_flags(c: np.ndarray, who: str) -> np.ndarray:
+    """Correctness flags as bool; 0/1 numbers are accepted, anything else is an error."""
+    if c.dtype == bool:
+        return c
+    if c.size == 0 or (np.issubdtype(c.dtype, np.number) and np.isin(c, (0, 1)).all()):
+        return c.astype(bool)
+    raise ValueError(f"correct of {who} must hold booleans (or 0/1), got {c[:5]!r}")

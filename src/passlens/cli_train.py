@@ -26,6 +26,11 @@ _TASKS = ", ".join(sorted(TASKS))
 _OBJECTIVES = ", ".join(REGISTRY)
 
 
+def _f4(x: float | None) -> str:
+    """A metric read back from JSON (None where it was NaN)."""
+    return "n/a" if x is None else f"{x:.4f}"
+
+
 def train_cmd(
     task: Optional[str] = typer.Option(None, "--task", help=f"Task: {_TASKS}. Default countdown."),
     objective: Optional[str] = typer.Option(
@@ -121,7 +126,7 @@ def _print_last_eval(out: Path) -> None:
     for col in ("k", "estimate", "95% CI"):
         tab.add_column(col, justify="right")
     for k, e, lo, hi in zip(cur["k"], cur["estimate"], cur["lo"], cur["hi"]):
-        tab.add_row(str(k), f"{e:.4f}", f"[{lo:.4f}, {hi:.4f}]")
+        tab.add_row(str(k), _f4(e), f"[{_f4(lo)}, {_f4(hi)}]")
     _out.print(tab)
     _out.print(
         f"  polarized {s['polarized_fraction']:.3f}   distinct correct/problem {s['distinct_correct_mean']:.2f}"

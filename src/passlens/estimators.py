@@ -27,14 +27,18 @@ import numpy as np
 
 from ._combinatorics import _log_terms, log_comb_ratio
 from ._majority import maj_at_k
-from ._validate import KPolicy, as_counts, as_ks, k_mask, problem_label
+from ._validate import KPolicy, as_counts, as_ks, as_votes, k_mask, problem_label
 
 __all__ = ["pass_at_k", "pass_hat_k", "max_at_k", "maj_at_k", "coverage_at_k", "pad_rewards"]
 
 
 def _one_minus_exp(log_r: np.ndarray) -> np.ndarray:
-    # 1 − R as −expm1(log R): full relative precision when R ≈ 1 (tiny pass@k).
-    return -np.expm1(log_r)
+    # 1 − R as −expm1(log R): full relative precision when R ≈ 1 (tiny pass@k). The in-place
+    # + 0.0 turns the −0.0 of R = 1 (c = 0) into +0.0, as every other estimator returns.
+    out = np.expm1(log_r)
+    np.negative(out, out=out)
+    out += 0.0
+    return out
 
 
 def _shape_output(out: np.ndarray, scalar_problems: bool, scalar_k: bool) -> np.ndarray:
@@ -257,21 +261,10 @@ def coverage_at_k(
     """
     scalar_k = np.ndim(k) == 0
     ks = as_ks(k)
-    if len(votes) != len(correct):
-        raise ValueError(f"votes has {len(votes)} problems and correct has {len(correct)}")
-    n = np.empty(len(votes), dtype=np.int64)
-    owner, m = [], []
-    for i, (v, ok) in enumerate(zip(votes, correct)):
-        v_, ok_ = np.asarray(v), np.asarray(ok, dtype=bool)
-        if v_.ndim != 1 or v_.shape != ok_.shape:
-            raise ValueError(f"{problem_label(i, ids)}: {v_.size} vote counts and {ok_.size} correctness flags")
-        if v_.size:
-            as_counts(np.full(v_.size, v_.sum()), v_, ids=None)  # integer, non-negative vote counts
-        n[i] = int(v_.sum()) if v_.size else 0
-        owner.append(np.full(int(ok_.sum()), i))
-        m.append(np.asarray(v_[ok_], dtype=np.int64))
-    if (n < 1).any():
-        raise ValueError(f"{problem_label(int(np.flatnonzero(n < 1)[0]), ids)} has no samples")
+    counts, flags = as_votes(votes, correct, ids)  # the checks of maj_at_k: same inputs, same messages
+    n = np.array([int(v.sum()) for v in counts], dtype=np.int64)
+    owner = [np.full(int(ok.sum()), i) for i, ok in enumerate(flags)]
+    m = [v[ok] for v, ok in zip(counts, flags)]
     too_big = k_mask(n, ks, ids, k_exceeds_n)
     out = np.zeros((n.size, ks.size))
     own = np.concatenate(owner) if owner else np.zeros(0, dtype=np.int64)

@@ -739,11 +739,9 @@ def from_counts(ids: Any, n: Any, c: Any, *, group: str = "") -> ProblemTable:
             raise InputError(f"{where}problem index {i}: missing id")
     str_ids = np.array([str(v) for v in id_list], dtype=object)
     try:
-        n_arr, c_arr = as_counts(n, c, str_ids)
+        n_arr, c_arr = as_counts(n, c, str_ids)  # (also checks one id per problem)
     except ValueError as e:
         raise InputError(f"{where}{e}") from None
-    if n_arr.shape[0] != str_ids.shape[0]:
-        raise InputError(f"{where}{str_ids.shape[0]} ids but {n_arr.shape[0]} counts")
     order = np.argsort(str_ids.astype(str), kind="stable")
     sorted_ids = str_ids[order]
     same = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])

@@ -32,13 +32,13 @@ A 0-d result comes back as a numpy float.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence, overload
 
 import numpy as np
 
 from ._combinatorics import log_comb_ratio
+from ._json import json_ready
 from ._validate import KPolicy, as_counts, problem_label
 
 __all__ = [
@@ -112,6 +112,12 @@ def _as_budget(k: object, name: str = "k") -> tuple[np.ndarray, bool]:
         i = int(np.flatnonzero(bad)[0])
         where = "" if scalar else f" at index {i}"
         raise ValueError(f"{name} must be an integer ≥ 1: got {name}={arr[i].item()!r}{where}")
+    # Budgets are used as float64 (exact below 2⁵³) and int64; larger ones would round or wrap.
+    big = arr >= 2**53
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        where = "" if scalar else f" at index {i}"
+        raise ValueError(f"{name} must be < 2⁵³: got {name}={arr[i].item()!r}{where}")
     return arr.astype(np.int64), scalar
 
 
@@ -533,19 +539,6 @@ def _bucket_labels(cuts: np.ndarray) -> tuple[str, ...]:
     return tuple(labels)
 
 
-def _json_ready(x: Any) -> Any:
-    """numpy → plain Python; NaN → None, so json.dumps(..., allow_nan=False) works."""
-    if isinstance(x, np.ndarray):
-        return [_json_ready(v) for v in x.tolist()] if x.ndim else _json_ready(x.item())
-    if isinstance(x, (list, tuple)):
-        return [_json_ready(v) for v in x]
-    if isinstance(x, np.generic):
-        return _json_ready(x.item())
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
 @dataclass(frozen=True)
 class TheorySummary:
     """What the pass@k theory says about a count table, estimated without bias where n allows.
@@ -606,7 +599,7 @@ class TheorySummary:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready dict (lists for arrays, None for NaN)."""
-        return {name: _json_ready(getattr(self, name)) for name in self.__dataclass_fields__}
+        return {name: json_ready(getattr(self, name)) for name in self.__dataclass_fields__}
 
 
 def _default_ks(n: np.ndarray) -> np.ndarray:
@@ -660,6 +653,8 @@ def summarize(
     """
     n_, c_ = as_counts(n, c, ids)
     P = int(n_.size)
+    if P == 0:
+        raise ValueError("summarize needs at least one problem, got none")
     k_arr = _default_ks(n_) if ks is None else _as_budget(np.asarray(ks), "ks")[0]
     if isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer)) or group_size < 1:
         raise ValueError(f"group_size must be an int ≥ 1, got {group_size!r}")

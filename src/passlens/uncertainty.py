@@ -18,6 +18,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
+from ._json import json_ready
 from ._validate import KPolicy, as_counts, as_ks
 from .estimators import maj_at_k, max_at_k, pass_at_k, pass_hat_k
 
@@ -76,8 +77,8 @@ class Curve:
         ]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of columns plus settings."""
-        return {
+        """JSON-ready dict of columns plus settings (None for NaN, e.g. the SE of a k with one problem)."""
+        return json_ready({
             "metric": self.metric,
             "ci": self.ci,
             "method": self.method,
@@ -88,7 +89,7 @@ class Curve:
             "hi": self.hi.tolist(),
             "se": self.se.tolist(),
             "problems": self.problems.tolist(),
-        }
+        })
 
     def to_polars(self) -> Any:
         """The curve as a polars DataFrame (one row per k)."""
@@ -378,8 +379,8 @@ class Comparison:
     degenerate: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (direction: b minus a)."""
-        return {
+        """JSON-ready dict (direction: b minus a; None for NaN)."""
+        return json_ready({
             "direction": "b_minus_a",
             "problems": self.problems,
             "alpha": self.alpha,
@@ -400,7 +401,7 @@ class Comparison:
             "first_loss_interval": list(self.first_loss_interval) if self.first_loss_interval else None,
             "crossover": self.crossover,
             "degenerate": self.degenerate.tolist(),
-        }
+        })
 
 
 def format_k_ranges(ks: Sequence[int] | np.ndarray) -> str:

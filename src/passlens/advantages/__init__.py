@@ -337,13 +337,24 @@ def format_spec(name: str, params: Mapping[str, Any] | None = None) -> str:
 
     Returns:
       the spec string; ``parse_spec(format_spec(name, p)) == (name, p)``.
+
+    Raises:
+      ValueError: an unknown parameter, a value whose text holds ",", "=" or ":", or one
+        that the parameter's type rejects (the string is checked by parsing it back).
     """
     est = _spec(name)
     if not params:
         return est.name
     order = [p.name for p in est.params]
-    items = sorted(params.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
-    return est.name + ":" + ",".join(f"{k}={v}" for k, v in items)
+    for key, value in params.items():
+        if key not in order:
+            raise ValueError(f"{est.name}: unknown parameter {key!r}; accepted: {', '.join(order) or 'none'}")
+        if any(ch in str(value) for ch in ",=:"):
+            raise ValueError(f"{est.name}: {key}={value!r} cannot be written in a spec (',', '=' and ':' are separators)")
+    items = sorted(params.items(), key=lambda kv: order.index(kv[0]))
+    spec = est.name + ":" + ",".join(f"{k}={v}" for k, v in items)
+    parse_spec(spec)  # raises for values the parameter types reject
+    return spec
 
 
 def advantage(

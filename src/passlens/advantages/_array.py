@@ -21,6 +21,7 @@ import numpy as np
 __all__ = [
     "is_torch",
     "as_rewards",
+    "MAX_REWARD",
     "as_answers",
     "as_logprobs",
     "check_k",
@@ -85,6 +86,9 @@ def _where(b: int, i: int) -> str:
     return f"group {b} (row {b}), sample {i}"
 
 
+MAX_REWARD = 1e300  # |reward| bound: centring, leave-one-out means and PKPO's sums stay finite below it
+
+
 def as_rewards(rewards: object) -> tuple[np.ndarray, Restore]:
     """Validate a (B, n) batch of rewards; return it as float64 numpy and a restorer.
 
@@ -99,7 +103,8 @@ def as_rewards(rewards: object) -> tuple[np.ndarray, Restore]:
       torch's default dtype for a non-float tensor) and device.
 
     Raises:
-      ValueError: not 2-D, empty, non-numeric, or a NaN/inf reward (named by group and sample).
+      ValueError: not 2-D, empty, non-numeric, or a NaN/inf reward or one beyond ±MAX_REWARD
+        (named by group and sample).
     """
     raw = _to_numpy(rewards)
     if raw.ndim != 2:
@@ -109,9 +114,12 @@ def as_rewards(rewards: object) -> tuple[np.ndarray, Restore]:
     if raw.dtype.kind not in "biuf":
         raise ValueError(f"rewards must be numeric, got dtype {raw.dtype}")
     r = raw.astype(np.float64, order="C")  # always a copy
-    if not np.isfinite(r).all():  # one pass; the offender is located only on failure
-        b, i = (int(v) for v in np.argwhere(~np.isfinite(r))[0])
-        raise ValueError(f"rewards must be finite: {_where(b, i)} has reward {r[b, i]!r}")
+    # Two reductions (NaN fails both comparisons); the offender is located only on failure.
+    lo, hi = r.min(), r.max()
+    if not (-MAX_REWARD <= lo and hi <= MAX_REWARD):
+        b, i = (int(v) for v in np.argwhere(~(np.abs(r) <= MAX_REWARD))[0])
+        raise ValueError(f"rewards must be finite and within ±{MAX_REWARD:g} (differences of larger ones overflow): "
+                         f"{_where(b, i)} has reward {r[b, i].item()!r}")
     return r, _restore_for(rewards)
 
 
@@ -170,7 +178,7 @@ def require_binary(r: np.ndarray, who: str) -> None:
     bad = (r != 0.0) & (r != 1.0)
     if bad.any():
         b, i = (int(v) for v in np.argwhere(bad)[0])
-        raise ValueError(f"{who} needs binary rewards in {{0, 1}}: {_where(b, i)} has reward {r[b, i]!r}")
+        raise ValueError(f"{who} needs binary rewards in {{0, 1}}: {_where(b, i)} has reward {r[b, i].item()!r}")
 
 
 def require_min_n(r: np.ndarray, min_n: int, who: str) -> None:
@@ -208,14 +216,17 @@ def packed_order(x: np.ndarray, check_distinct: bool = False, transposed: bool =
     key = np.bitwise_and(bits_x, ~np.int64(low))
     key |= np.arange(n, dtype=np.int64)
     # Negative floats: larger magnitude → smaller key, so their magnitude bits above the
-    # index bits are flipped; −0.0 sorts just below +0.0. Skipped for non-negative input.
+    # index bits are flipped. Skipped for non-negative input.
     if key.min() < 0:  # some sign bit set
         if key.max() < 0:  # all negative (e.g. log-probabilities): one constant flip
             key ^= _SIGN_OFF & ~np.int64(low)
         else:
-            flip = np.right_shift(bits_x, 63)  # −1 for a set sign bit, else 0
-            flip &= _SIGN_OFF & ~np.int64(low)
-            key ^= flip
+            sign = np.right_shift(bits_x, 63)  # −1 for a set sign bit, else 0
+            key ^= sign & (_SIGN_OFF & ~np.int64(low))
+            # The flip maps −0.0 one unit (2^bits) below +0.0's key; −0.0 == +0.0 is a tie, not an
+            # order (check_distinct must not call it distinct), so every negative key moves up one unit.
+            sign <<= bits  # −2^bits for negatives, else 0
+            key -= sign
     key.sort(axis=1)
     distinct = False
     if check_distinct and n > 1:

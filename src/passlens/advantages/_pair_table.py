@@ -363,15 +363,18 @@ class PairTable:
             if self.reserve(new.size):  # (an upper bound on the new keys when some repeat)
                 slot = self.find(q)  # every slot moved; the new keys are still absent
             slot[new] = self.insert(_rows(q, new))
-        # Discount everything by the scale; add in the new units (see the class docstring).
+        # Discount everything by the scale; add in the new units (see the class docstring). A scale
+        # below _MIN_SCALE is folded in first, so that add / scale cannot overflow (a discount may be
+        # as small as 5e-324).
         self.scale *= discount
+        if self.scale < _MIN_SCALE:
+            self.fold_scale()
+            stored = self.counts[slot]  # (now in units of 1)
         step = add / self.scale if self.scale != 1.0 else add
         if distinct:  # distinct slots: one scatter, no second gather (new keys had stored = 0)
             self.counts[slot] = stored + step
         else:  # repeated slots: every addition is summed (ufunc.at: O(Q), fast since numpy 1.25)
             np.add.at(self.counts, slot, step)
-        if self.scale < _MIN_SCALE:
-            self.fold_scale()
         return before
 
     def fold_scale(self) -> None:

@@ -197,15 +197,19 @@ class AnswerCounts:
             raise ValueError(f"not an {self.FORMAT} state dict")
         if state.get("version") != self.VERSION:
             raise ValueError(f"unsupported {self.FORMAT} version {state.get('version')!r}")
+        missing = [key for key in ("discount", "prompt_ids", "answers", "counts") if key not in state]
+        if missing:
+            raise ValueError(f"{self.FORMAT} state dict lacks {', '.join(map(repr, missing))}")
         pids, ans, cnt = state["prompt_ids"], state["answers"], state["counts"]
         if not (len(pids) == len(ans) == len(cnt)):
             raise ValueError("state dict lists prompt_ids, answers, counts differ in length")
-        counts = np.asarray(cnt, dtype=np.float64).reshape(-1)
+        answer_ids = _state_list(ans, "answers", integer=True)
+        counts = _state_list(cnt, "counts", integer=False)
         if counts.size and (~np.isfinite(counts) | (counts < 0)).any():
             raise ValueError("state dict counts must be finite and ≥ 0")
         fresh = AnswerCounts(state["discount"])
         pc = fresh._prompt_codes(_as_id_list(list(pids), len(pids)), add=True)
-        q = keys_of(pc, np.asarray(ans, dtype=np.int64).reshape(-1))
+        q = keys_of(pc, answer_ids)
         table = fresh._table
         table.reserve(pc.size)
         slot = table.insert(q)  # a repeated pair gets one slot: fewer slots than rows
@@ -213,6 +217,20 @@ class AnswerCounts:
             raise ValueError("state dict holds a (prompt id, answer) pair twice")
         table.counts[slot] = counts
         self.__dict__.update(fresh.__dict__)
+
+
+def _state_list(values: Sequence[object], name: str, integer: bool) -> np.ndarray:
+    """A state dict list as int64 (integer) or float64 (S,), with no silent conversion: strings,
+    booleans, fractional or out-of-range ids are errors rather than parsed, truncated or wrapped."""
+    vals = values.reshape(-1).tolist() if isinstance(values, np.ndarray) else list(values)
+    allowed = (np.integer,) if integer else (np.integer, np.floating)
+    for t in set(map(type, vals)) - ({int} if integer else {int, float}):
+        if not issubclass(t, allowed):
+            raise ValueError(f"state dict {name} must be {'integers' if integer else 'numbers'}, got a {t.__name__}")
+    try:
+        return np.array(vals, dtype=np.int64 if integer else np.float64)
+    except OverflowError:
+        raise ValueError(f"state dict {name} must fit in int64, got {max(vals, key=abs)!r}") from None
 
 
 def _as_int_matrix(answers: object) -> np.ndarray:

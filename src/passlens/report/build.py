@@ -26,13 +26,13 @@ before, never after) and gained.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from .._combinatorics import log_comb_ratio
+from .._json import json_ready
 from .._validate import as_counts
 from ..estimators import coverage_at_k
 from ..uncertainty import format_k_ranges
@@ -148,21 +148,6 @@ def phat_histogram(n: object, c: object, bins: int = HIST_BINS) -> dict[str, Any
 # helpers
 
 
-def plain(x: Any) -> Any:
-    """numpy → plain Python, NaN/inf → None (so json.dumps(..., allow_nan=False) works)."""
-    if isinstance(x, dict):
-        return {str(k): plain(v) for k, v in x.items()}
-    if isinstance(x, np.ndarray):
-        return [plain(v) for v in x.tolist()] if x.ndim else plain(x.item())
-    if isinstance(x, (list, tuple)):
-        return [plain(v) for v in x]
-    if isinstance(x, np.generic):
-        return plain(x.item())
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
 def pow2_grid(n_max: int) -> np.ndarray:
     """1, 2, 4, … ≤ n_max, plus n_max itself: int64 (K,)."""
     ks = [1 << i for i in range(max(1, n_max).bit_length()) if (1 << i) <= n_max]
@@ -200,6 +185,10 @@ def display_name(label: str, label_name: str | None) -> str:
 
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def _signed(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.3f}"
 
 
 def _num(x: float | None, digits: int = 3) -> str:
@@ -417,7 +406,7 @@ def _verdict(
             else:
                 move = "left" if round(d, 3) == 0 else "raised" if d > 0 else "lowered"
                 text = (f"{name_b} {move} pass@{kk} " + ("unchanged" if move == "left" else f"by {abs(d):.3f}")
-                        + f" vs {name_a} ({cmp['a'][i]:.3f} → {cmp['b'][i]:.3f}; {band} [{lo:+.3f}, {hi:+.3f}], "
+                        + f" vs {name_a} ({cmp['a'][i]:.3f} → {cmp['b'][i]:.3f}; {band} [{_signed(lo)}, {_signed(hi)}], "
                         f"{verdict}).")
             out.append(
                 {
@@ -616,7 +605,7 @@ def build_report(
     metrics["verdict"] = _verdict(metrics, labels[0], labels[-1], last_pair, k_top, k_sig) if len(labels) > 1 else (
         _single_verdict(gm[labels[0]], k_top, k_sig)
     )
-    return Report(metrics=plain(metrics), per_problem=per_problem, pairs=pairs)
+    return Report(metrics=json_ready(metrics), per_problem=per_problem, pairs=pairs)
 
 
 def _single_verdict(g: dict[str, Any], k_top: int, k_sig: int) -> list[dict[str, Any]]:
