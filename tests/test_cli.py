@@ -69,7 +69,8 @@ def test_eval_samples_by_model_and_metrics(tmp_path):
     for metric in ("pass", "passhat", "max", "maj"):
         res = run("eval", str(f), "--by", "model", "--metric", metric, "--k", "1,2,8", "--json", "-")
         assert res.returncode == 0, (metric, res.stderr)
-        assert "model=base" in res.stdout and "model=rl" in res.stdout
+        assert set(json.loads(res.stdout)["groups"]) == {"base", "rl"}  # stdout is the JSON alone
+        assert "model=base" in res.stderr and "model=rl" in res.stderr  # the tables went to stderr
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import random
 import re
@@ -160,7 +161,10 @@ def test_files_are_hashed(tmp_path: Path) -> None:
     ],
 )
 def test_sample_spellings(tmp_path: Path, id_key: str, r_key: str) -> None:
-    rows = [{id_key: f"q{i % 4}", r_key: (i * 7) % 3 == 0, "extracted_answer": str(i % 2)} for i in range(20)]
+    rows = [
+        {id_key: f"q{i % 4}", r_key: (i * 7) % 3 == 0, "extracted_answer": "ok" if (i * 7) % 3 == 0 else str(i % 2)}
+        for i in range(20)
+    ]
     table = single(read(write(tmp_path, "s", rows, "jsonl")))
     assert as_dict(table) == loop_counts(rows, id_key, r_key)
     assert table.votes is not None  # extracted_answer detected as the answer column
@@ -486,12 +490,12 @@ def test_missing_answers_are_one_class_and_noted(tmp_path: Path) -> None:
     rows = [
         {"problem_id": "a", "reward": 1, "answer": "5"},
         {"problem_id": "a", "reward": 0, "answer": None},
-        {"problem_id": "a", "reward": 1, "answer": ""},
+        {"problem_id": "a", "reward": 0, "answer": ""},
     ]
     ds = read(write(tmp_path, "m", rows, "jsonl"))
     table = single(ds)
     assert table.votes is not None and table.vote_correct is not None
-    assert table.votes[0].tolist() == [2, 1] and table.vote_correct[0].tolist() == [True, True]
+    assert table.votes[0].tolist() == [2, 1] and table.vote_correct[0].tolist() == [False, True]
     assert "2 row(s) with missing or empty answer kept as answer class ''" in ds.notes
 
 
@@ -721,6 +725,244 @@ def test_digest_counts_lines_across_chunks(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# paths are literal; a file is read once
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_paths_with_glob_characters_are_read_literally(tmp_path: Path, fmt: str) -> None:
+    for name, pid in (("p1", "a"), ("p2", "b"), ("p?", "c"), ("q*", "d"), ("[bold]x", "e"), ("r]", "f")):
+        write(tmp_path, name, [{"id": pid, "c": 1, "n": 4}], fmt)
+    for name, pid in (("p?", "c"), ("q*", "d"), ("[bold]x", "e"), ("r]", "f")):
+        path = tmp_path / f"{name}.{fmt}"
+        ds = read(path)
+        assert list(single(ds).ids) == [pid] and ds.files == [str(path)]
+    folder = tmp_path / "d[1]"  # a glob character in a folder name, on the error path too
+    folder.mkdir()
+    if fmt == "jsonl":
+        (folder / "x.jsonl").write_text('{"id": "a", "c": 1, "n": 4}\n{"id": "b", "c": [1], "n": 4}\n')
+        expect_error(r"d\[1\]/x\.jsonl:2: field 'c' holds a JSON list", folder / "x.jsonl")
+
+
+def test_a_file_given_twice_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "A", [{"id": "a", "c": 1, "n": 4}], "jsonl")
+    expect_error(rf"^{re.escape(str(path))}: given twice$", [path, path])
+    other = tmp_path / "sub" / ".." / "A.jsonl"
+    (tmp_path / "sub").mkdir()
+    expect_error(rf"^{re.escape(str(other))}: the same file as {re.escape(str(path))}, given twice$", [path, other])
+    # a copy is another file: one group per file, as before
+    copy = tmp_path / "B.jsonl"
+    copy.write_bytes(path.read_bytes())
+    assert list(read([path, copy]).groups) == ["A", "B"]
+
+
+# ---------------------------------------------------------------------------------------
+# an answer has one verdict
+
+
+def conflict_of(ds: pio.Dataset, label: str = "") -> str:
+    """The group's recorded answer conflict, which must also be one of the dataset's notes."""
+    table = ds.groups[label]
+    assert table.answer_conflict is not None and "\n" not in table.answer_conflict
+    assert table.vote_correct is None and table.votes is not None  # counts kept, correctness off
+    assert any(note.startswith(table.answer_conflict) for note in ds.notes), ds.notes
+    return table.answer_conflict
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_answer_both_correct_and_incorrect_is_located_and_turns_correctness_off(tmp_path: Path, fmt: str) -> None:
+    rows = [
+        {"problem_id": "q1", "reward": 1, "answer": "a"},
+        {"problem_id": "q1", "reward": 0, "answer": "b"},
+        {"problem_id": "q2", "reward": 1, "answer": "b"},
+        {"problem_id": "q2", "reward": 0, "answer": "b"},
+    ]
+    here, there = {"jsonl": (":4", ":3"), "csv": (":5", ":4"), "parquet": (": row 4", ": row 3")}[fmt]
+    ds = read(write(tmp_path, "x", rows, fmt))
+    assert re.fullmatch(
+        rf".*x\.{fmt}{here}: problem 'q2': answer 'b' has both correct and incorrect samples "
+        rf"\(incorrect here, correct at .*x\.{fmt}{there}\)",
+        conflict_of(ds),
+    )
+    # pass@k is still fine (e.g. flaky tests: one program, two verdicts): the counts are unchanged.
+    assert single(ds).n.tolist() == [2, 2] and single(ds).c.tolist() == [1, 1]
+
+
+def test_answer_verdicts_with_threshold_groups_and_missing_answers(tmp_path: Path) -> None:
+    rows = [
+        {"problem_id": "q1", "reward": 0.2, "answer": "7", "model": "m"},
+        {"problem_id": "q1", "reward": 0.9, "answer": "7", "model": "m"},
+    ]
+    path = write(tmp_path, "t", rows, "jsonl")
+    # continuous rewards without a threshold: answers have no correctness, nothing to disagree on
+    assert single(read(path)).vote_correct is None and single(read(path)).answer_conflict is None
+    assert re.fullmatch(
+        r".*t\.jsonl:2: problem 'q1' in group 'm': answer '7' has both correct and incorrect samples "
+        r"\(reward 0\.9 ≥ 0\.5 here, reward 0\.2 < 0\.5 at .*t\.jsonl:1\)",
+        conflict_of(read(path, threshold=0.5, by="model"), "m"),
+    )
+    table = single(read(path, threshold=0.1))  # both correct under this threshold
+    assert table.vote_correct is not None and table.vote_correct[0].tolist() == [True]
+    assert table.answer_conflict is None
+    missing = [
+        {"problem_id": "q1", "reward": 0, "answer": None},
+        {"problem_id": "q1", "reward": 1, "answer": ""},
+    ]
+    assert re.fullmatch(
+        r".*m\.csv:3: problem 'q1': answer '' \(missing or empty\) has both correct and incorrect samples.*",
+        conflict_of(read(write(tmp_path, "m", missing, "csv"))),
+    )
+    ds = from_frame(pl.DataFrame({"id": ["q1", "q1"], "correct": [True, False], "answer": ["x", "x"]}), source="f")
+    assert conflict_of(ds).startswith("f: row 2: problem 'q1': answer 'x' has both")
+
+
+# ---------------------------------------------------------------------------------------
+# lines polars cannot read are named, in one line
+
+
+def test_unreadable_json_numbers_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    good = '{"id": "p1", "c": 1, "n": 8}\n{"id": "p2", "c": 1, "n": 8}\n\n'
+    path.write_text(good + '{"id": "p3", "c": 1e400, "n": 8}\n')
+    expect_error(r"^.*big\.jsonl:4: field 'c': number out of range for a 64-bit float \(beyond ±1\.8e308\)$", path)
+    path.write_text(good + '{"id": "p3", "c": 1, "n": %d}\n' % 2**130)
+    expect_error(
+        r"^.*big\.jsonl:4: field 'n': integer 13611294676837538538… is out of range \(over 128 bits\)$", path
+    )
+
+
+def test_json_field_changing_kind_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "k.jsonl"
+    lines = ['{"id": "a%d", "c": 1, "n": 8}' % i for i in range(1500)]
+    lines.insert(1200, '{"id": "b", "c": [1], "n": 8}')
+    path.write_text("\n".join(lines) + "\n")
+    expect_error(
+        r"^.*k\.jsonl:1201: field 'c' holds a JSON list here but a number on line 1; "
+        r"a field must hold one kind of value on every line$",
+        path,
+    )
+    path.write_text('{"id": "a", "c": 1, "n": 8, "meta": {"x": 1}}\n{"id": "b", "c": 1, "n": 8, "meta": true}\n')
+    expect_error(r"k\.jsonl:2: field 'meta' holds a JSON boolean here but an object on line 1", path)
+    # a field that is a list on every line reads, but cannot be a count
+    path.write_text('{"id": "a", "c": [1], "n": 8}\n{"id": "b", "c": [2], "n": 8}\n')
+    expect_error(r"^.*k\.jsonl:1: count c column 'c' has type List\(Int64\); expected numbers$", path)
+    pl.DataFrame({"id": ["a"], "reward": [[1.0]]}).write_parquet(tmp_path / "k.parquet")
+    expect_error(
+        r"k\.parquet: row 1: reward column 'reward' has type List\(Float64\); expected numbers or booleans",
+        tmp_path / "k.parquet",
+    )
+
+
+def test_kind_clash_model_matches_polars() -> None:
+    """The rule used to name the field that breaks schema inference, against polars itself."""
+    samples = {"null": "null", "boolean": "true", "number": "1", "string": '"x"', "list": "[1]", "object": '{"x": 1}'}
+    for a, b in ((a, b) for a in samples for b in samples):
+        text = f'{{"k": {samples[a]}}}\n{{"k": {samples[b]}}}\n'.encode()
+        try:
+            pl.scan_ndjson(text, infer_schema_length=None).collect_schema()
+            fails = False
+        except pl.exceptions.PolarsError:
+            fails = True
+        assert pio._kinds_clash(a, b) == fails, (a, b)
+    # and merged in line order, as _follow_fields does, over every sequence of three kinds
+    for seq in itertools.product(samples, repeat=3):
+        text = "".join(f'{{"k": {samples[kind]}}}\n' for kind in seq).encode()
+        try:
+            pl.scan_ndjson(text, infer_schema_length=None).collect_schema()
+            fails = False
+        except pl.exceptions.PolarsError:
+            fails = True
+        kinds: dict[str, tuple[str, int]] = {}
+        try:
+            for lineno, kind in enumerate(seq, 1):
+                pio._follow_fields(pio._Source("s", "jsonl", "s"), kinds, {"k": json.loads(samples[kind])}, lineno)
+            clash = False
+        except InputError:
+            clash = True
+        assert clash == fails, seq
+
+
+def test_non_utf8_text_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes(b"problem_id,reward\na,1\nb,0\nc\xff,1\n")
+    expect_error(r"^.*u\.csv:4: not valid UTF-8 \(byte 0xff at byte 2 of the line\); save the file as UTF-8$", path)
+    path = tmp_path / "u.jsonl"
+    path.write_bytes(b'{"problem_id": "a", "reward": 1}\n{"problem_id": "\xe9", "reward": 1}\n')
+    expect_error(r"^.*u\.jsonl:2: not valid UTF-8 \(byte 0xe9 at byte 17 of the line\)", path)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_byte_order_mark_is_accepted(tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = random_samples(4)
+    plain = write(tmp_path, "plain", rows, fmt)
+    bom = tmp_path / f"bom.{fmt}"
+    bom.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    monkeypatch.setattr(pio, "_diagnose", None)  # a clean BOM file is read without a Python rescan
+    table = single(read(bom))
+    assert as_dict(table) == loop_counts(rows)
+    assert table.votes is not None and [v.tolist() for v in table.votes] == [
+        v.tolist() for v in single(read(plain)).votes or []
+    ]
+    monkeypatch.undo()
+    bad = tmp_path / "bad.jsonl"  # line numbers count the BOM line as line 1
+    bad.write_bytes(b'\xef\xbb\xbf{"problem_id": "a", "reward": 1}\n\n{"problem_id": "b", "reward": "x"}\n')
+    expect_error(r"bad\.jsonl:3: problem 'b': reward 'x' is not a number", bad)
+
+
+# ---------------------------------------------------------------------------------------
+# counts are numbers, ids are not empty, values are shown exactly
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_boolean_counts_are_errors(tmp_path: Path, fmt: str) -> None:
+    where = {"jsonl": ":2", "csv": ":3", "parquet": ": row 2"}[fmt]
+    # a whole boolean column (Parquet and JSON: typed as booleans; CSV: the text)
+    rows = [{"id": "a", "c": False, "n": 8}, {"id": "b", "c": True, "n": 8}]
+    row1 = {"jsonl": ":1", "csv": ":2", "parquet": ": row 1"}[fmt]
+    expect_error(
+        rf"b\.{fmt}{row1}: problem 'a': count 'c' = false is a boolean, not a count", write(tmp_path, "b", rows, fmt)
+    )
+    if fmt != "parquet":  # one Parquet column has one type
+        rows = [{"id": "a", "c": 1, "n": 8}, {"id": "b", "c": 1, "n": True}]
+        expect_error(
+            rf"m\.{fmt}{where}: problem 'b': count 'n' = true is a boolean, not a count",
+            write(tmp_path, "m", rows, fmt),
+        )
+    # booleans stay fine as rewards
+    assert as_dict(single(read(write(tmp_path, "r", [{"id": "a", "reward": True}], fmt)))) == {"a": (1, 1)}
+
+
+def test_count_text_in_csv_is_a_number(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('id,c,n\na,"3",8\nb,3e0,8.0\n')
+    assert as_dict(single(read(path))) == {"a": (8, 3), "b": (8, 3)}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("shape", ["samples", "counts"])
+def test_empty_id_is_an_error(tmp_path: Path, fmt: str, shape: str) -> None:
+    first, second = (
+        ({"id": "a", "reward": 1}, {"id": "", "reward": 0})
+        if shape == "samples"
+        else ({"id": "a", "c": 1, "n": 4}, {"id": "", "c": 1, "n": 4})
+    )
+    path = write(tmp_path, "e", [first, second], fmt)
+    if fmt == "csv":  # the writer leaves "" as an empty (missing) field; quote it to make it text
+        path.write_text(path.read_text().replace("\n,", '\n"",'))
+    where = {"jsonl": ":2", "csv": ":3", "parquet": ": row 2"}[fmt]
+    expect_error(rf"^.*e\.{fmt}{where}: empty problem id \(column 'id'\)$", path)
+    with pytest.raises(InputError, match=r"problem index 1: empty id"):
+        from_counts(["a", ""], [2, 2], [1, 1])
+
+
+def test_values_in_messages_are_not_rounded(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"id": "a", "c": 1, "n": 8}\n{"id": "b", "c": 3.0000000000000004, "n": 8}\n')
+    expect_error(r"r\.jsonl:2: problem 'b': count 'c' = 3\.0000000000000004 is not an integer$", path)
+    path.write_text('{"id": "a", "reward": 0.1234567891}\n')
+    expect_error(r"reward 0\.1234567891 is not 0 or 1", path, binary=True)
+
+
+# ---------------------------------------------------------------------------------------
 # frames, arrays, bundled data
 
 
@@ -745,14 +987,14 @@ def test_from_frame_polars_and_arrow(tmp_path: Path) -> None:
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(
     st.lists(
-        st.tuples(
-            st.sampled_from(["a", "b", "c", "10", "2"]), st.booleans(), st.sampled_from(["x", "y", "", None])
-        ),
+        st.tuples(st.sampled_from(["a", "b", "c", "10", "2"]), st.sampled_from(["x", "y", "", None])),
         min_size=1,
         max_size=40,
     )
 )
-def test_from_frame_matches_loop(rows: list[tuple[str, bool, str | None]]) -> None:
+def test_from_frame_matches_loop(drawn: list[tuple[str, str | None]]) -> None:
+    # correctness is a function of (problem, answer): one answer is never both correct and incorrect
+    rows = [(pid, (answer or "") == ("x" if pid < "b" else "y"), answer) for pid, answer in drawn]
     frame = pl.DataFrame(
         {"problem_id": [r[0] for r in rows], "correct": [r[1] for r in rows], "answer": [r[2] for r in rows]}
     )

@@ -355,7 +355,7 @@ def test_config_validation_messages() -> None:
         _small(optimizer="rmsprop").validate()
     with pytest.raises(ValueError, match="--policy"):
         _small(policy="transformer").validate()
-    with pytest.raises(ValueError, match="--hidden must be ≥ 1"):
+    with pytest.raises(ValueError, match="--hidden must be between 1 and"):
         _small(policy="mlp", hidden=0).validate()
     with pytest.raises(ValueError, match="impossible population"):
         _small(answers=3).validate()
@@ -522,3 +522,47 @@ def test_auto_threads() -> None:
 def test_threads_validation() -> None:
     with pytest.raises(ValueError, match="--threads"):
         _small(threads=-1).validate()
+
+
+@pytest.mark.parametrize(
+    "field,option,value",
+    [
+        ("problems", "--problems", 10**20), ("problems", "--problems", 0), ("answers", "--answers", 10**20),
+        ("steps", "--steps", -1), ("steps", "--steps", 10**8), ("seeds", "--seeds", 10**5), ("seed", "--seed", -1),
+        ("seed", "--seed", 2**32), ("n", "--n", 10**6), ("log_every", "--log-every", 0), ("k_ref", "--k-ref", 10**7),
+        ("hidden", "--hidden", 10**6), ("threads", "--threads", 5000), ("heldout", "--heldout", -1),
+        ("ks", "--k", (1, 10**7)), ("seed", "--seed", 1.5), ("steps", "--steps", True),
+    ],
+)
+def test_integer_fields_are_bounded_by_option(field: str, option: str, value: object) -> None:
+    from passlens.lab.dynamics import INT_OPTION_RANGES
+
+    with pytest.raises(ValueError, match=f"^{option} must be (an integer )?between"):
+        _small(**{field: value}).validate()
+    lo, hi = INT_OPTION_RANGES[option[2:]]
+    assert lo <= getattr(LabConfig(), field if field != "ks" else "k_ref") <= hi  # defaults are inside
+
+
+def test_run_size_and_n_correct_messages() -> None:
+    with pytest.raises(ValueError, match=r"run too large: --seeds 2 × --problems 10000000 × --answers 1000"):
+        _small(problems=10**7, answers=1000).validate()
+    with pytest.raises(ValueError, match=r"× --n 100000 = "):
+        _small(mode="sampled", problems=10**6, n=10**5).validate()
+    with pytest.raises(ValueError, match=r"^--n-correct: correct answers per problem must be ≥ 1"):
+        _small(n_correct=(0, 2)).validate()
+    with pytest.raises(ValueError, match=r"^--k: give at least one budget"):
+        _small(ks=()).validate()
+    with pytest.raises(ValueError, match=r"^--lr must be a finite number > 0, got nan"):
+        _small(lr=float("nan")).validate()
+
+
+def test_save_run_into_a_file_is_a_one_line_error(tmp_path: Path) -> None:
+    from passlens.lab.dynamics import make_out_dir, save_run
+
+    f = tmp_path / "f.jsonl"
+    f.write_text("{}\n")
+    with pytest.raises(ValueError, match=r"^cannot create output folder .*f\.jsonl: File exists$"):
+        make_out_dir(f)
+    with pytest.raises(ValueError, match=r"^cannot create output folder .*: Not a directory$"):
+        save_run(None, _small(), f / "sub")
+    assert make_out_dir(tmp_path) == tmp_path  # an existing directory is reused

@@ -114,3 +114,94 @@ def test_reproduce_quick(tmp_path: Path) -> None:
 def test_reproduce_unknown_claim_exit_2() -> None:
     r = _run("reproduce", "--quick", "--only", "99")
     assert r.returncode == 2 and "valid: 1, 2" in r.stderr
+
+
+_TINY = ("-o", "rloo", "--seeds", "1", "--steps", "2", "--problems", "10", "--answers", "4", "--n-correct", "1",
+         "--log-every", "1", "--workers", "1", "--no-plots")
+
+
+def _one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    for needle in needles:
+        assert needle in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("cmd", [("lab", "run", *_TINY), ("reproduce", "--quick", "--only", "4")])
+def test_unusable_out_is_a_one_line_error(tmp_path: Path, cmd: tuple[str, ...]) -> None:
+    f = tmp_path / "good.jsonl"
+    f.write_text("{}\n")
+    _one_line_error(_run(*cmd, "--out", str(f)), f"cannot create output folder {f}: File exists")
+    _one_line_error(_run(*cmd, "--out", "/proc/x"), "cannot create output folder /proc/x: No such file or directory")
+    assert f.read_text() == "{}\n"
+
+
+def test_lab_run_reuses_an_existing_out_and_prints_paths_literally(tmp_path: Path) -> None:
+    out = tmp_path / "[red]x :A:"
+    for _ in range(2):  # an existing run directory is reused, its files replaced
+        r = _run("lab", "run", *_TINY, "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        assert f"{out / 'metrics.parquet'}" in r.stdout.replace("\n", "")
+    assert (out / "metrics.parquet").exists() and (out / "config.json").exists()
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("--problems", "99999999999999999999"), "--problems must be between 1 and 10000000, got 99999999999999999999"),
+        (("--answers", "99999999999999999999"), "--answers must be between 2 and 100000"),
+        (("--seed", "-1"), "--seed must be between 0 and 4294967295, got -1"),
+        (("--steps", "0"), "--steps must be between 1 and 10000000"),
+        (("--hidden", "-3", "--policy", "mlp"), "--hidden must be between 1 and 100000"),
+        (("--workers", "0"), "--workers must be between 1 and 1024, got 0"),
+        (("--k", "1,99999999999999999999"), "--k must be between 1 and 1000000"),
+        (("--lr", "nan"), "--lr must be a finite number > 0, got nan"),
+        (("--problems", "10000000", "--answers", "1000"), "run too large: --seeds 1 × --problems 10000000"),
+    ],
+)
+def test_lab_run_numeric_options_are_bounded(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
+    _one_line_error(_run("lab", "run", *_TINY, *args, "--out", str(tmp_path / "x")), needle)
+    assert not (tmp_path / "x").exists()
+
+
+def _fake_run(d: Path, objectives: tuple[str, ...] = ("rloo",)) -> Path:
+    import polars as pl
+
+    d.mkdir()
+    pl.DataFrame({"objective": list(objectives), "seed": [0] * len(objectives), "step": [5] * len(objectives),
+                  "pass@1": [0.25] * len(objectives)}).write_parquet(d / "metrics.parquet")
+    cfg = {"k_ref": 8, "mode": "exact", "policy": "tabular", "answers": 4, "problems": 10}
+    (d / "config.json").write_text(json.dumps({"config": cfg}))
+    return d
+
+
+@pytest.mark.parametrize(
+    "file,content,needle",
+    [
+        ("metrics.parquet", "garbage", "metrics.parquet: not a readable Parquet file"),
+        ("config.json", "[]", "config.json: expected a JSON object with a 'config' object"),
+        ("config.json", "{bad", "config.json: invalid JSON: Expecting property name enclosed in double quotes at line 1 column 2"),
+        ("config.json", '{"config": {"mode": "exact"}}', "config.json: config.k_ref must be an integer, got None"),
+    ],
+)
+def test_lab_show_damaged_run_names_the_file(tmp_path: Path, file: str, content: str, needle: str) -> None:
+    d = _fake_run(tmp_path / "run")
+    (d / file).write_text(content + "\n")
+    _one_line_error(_run("lab", "show", str(d)), needle)
+
+
+def test_lab_show_prints_labels_literally(tmp_path: Path) -> None:
+    d = _fake_run(tmp_path / "run", objectives=("[red]x", ":A:"))
+    r = _run("lab", "show", str(d))
+    assert r.returncode == 0, r.stderr
+    assert "[red]x" in r.stdout and ":A:" in r.stdout and "🅰" not in r.stdout
+
+
+@pytest.mark.parametrize(
+    "only,needle",
+    [("", "--only: empty list of claim ids"), (" , ", "--only: empty list of claim ids"),
+     ("1,,2", "--only: blank claim id at position 2 of '1,,2'"), ("1,99", "--only: unknown claim id(s) '99'; valid: 1, 2"),
+     (":A:,[red]x", "--only: unknown claim id(s) ':A:', '[red]x'")],
+)
+def test_reproduce_only_rejects_empty_and_blank_ids(only: str, needle: str) -> None:
+    _one_line_error(_run("reproduce", "--quick", "--only", only), needle)

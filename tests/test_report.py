@@ -160,6 +160,17 @@ def _counts_file(path: Path, n: np.ndarray, c: np.ndarray) -> None:
     path.write_text("problem_id,n,c\n" + "".join(f"q{i:03d},{n[i]},{c[i]}\n" for i in range(n.size)))
 
 
+def test_verdict_on_a_budget_where_every_problem_moves_alike(tmp_path):
+    # k = 1: every problem gains the same 6/8; k = 8: both models solve everything. The
+    # verdict must not call the first "the same".
+    _counts_file(tmp_path / "x.csv", np.full(3, 8), np.array([1, 1, 2]))
+    _counts_file(tmp_path / "y.csv", np.full(3, 8), np.array([7, 7, 8]))
+    report = make_report([tmp_path / "x.csv", tmp_path / "y.csv"], ReportSettings(n_boot=200))
+    texts = [v["text"] for v in report.metrics["verdict"]]
+    assert any(t.startswith("y changed pass@1 by the same +0.750 on every problem vs x") for t in texts), texts
+    assert any(t.startswith("pass@8 is the same for x and y on every problem") for t in texts), texts
+
+
 def test_pair_from_two_files_in_given_order(tmp_path):
     rng = np.random.default_rng(1)
     P, n = 60, 16
@@ -309,7 +320,7 @@ def test_bad_inputs_raise_value_errors(tmp_path):
         make_report([bad])
     ok = tmp_path / "ok.csv"
     _counts_file(ok, np.full(5, 4), np.array([0, 1, 2, 3, 4]))
-    with pytest.raises(ValueError, match="exceeds the smallest n=4"):
+    with pytest.raises(ValueError, match=r"k=8 exceeds n=4 of problem .* \(5 problem\(s\) have n < 8"):
         make_report([ok], ReportSettings(ks=(1, 8)))
     res = invoke("report", str(ok), "--k", "x", "--out", str(tmp_path / "o"))
     assert isinstance(res.exception, ValueError) and "--k: cannot parse 'x'" in str(res.exception)

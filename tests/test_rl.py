@@ -380,3 +380,150 @@ def test_warm_start_gives_imperfect_diverse_policy_on_countdown() -> None:
     assert max(len(v) for v in per.values()) >= 2  # several answers for some problems
     wrong = sum(t.verify(p, a) == 0 for p in probs for a in per[t.prompt(p)])
     assert 0 < wrong < len(pairs) / 2  # some noise, mostly correct
+
+
+# -- configuration checks (no training) ------------------------------------------------------
+BAD_FIELDS = [  # (fields, message): every field checked for type, finiteness and range, named in one line
+    ({"entropy_coef": float("nan")}, "entropy_coef must be a finite number ≥ 0, got nan"),
+    ({"entropy_coef": float("inf")}, "entropy_coef must be a finite number ≥ 0, got inf"),
+    ({"entropy_coef": -1.0}, "entropy_coef must be a finite number ≥ 0, got -1.0"),
+    ({"kl_coef": float("nan")}, "kl_coef must be a finite number ≥ 0, got nan"),
+    ({"kl_coef": float("inf")}, "kl_coef must be a finite number ≥ 0, got inf"),
+    ({"kl_coef": -1}, "kl_coef must be a finite number ≥ 0, got -1"),
+    ({"kl_coef": True}, "kl_coef must be a finite number ≥ 0, got True"),
+    ({"lr": float("inf")}, r"lr must be a finite number in \(0, 1\], got inf"),
+    ({"lr": "abc"}, r"lr must be a finite number in \(0, 1\], got 'abc'"),
+    ({"lr": 0}, r"lr must be a finite number in \(0, 1\], got 0"),
+    ({"lr": 1e-3, "weight_decay": 1e3}, "lr × weight_decay must be < 1"),
+    ({"weight_decay": -0.1}, "weight_decay must be a finite number ≥ 0"),
+    ({"temperature": float("inf")}, "temperature must be a finite number ≥ 1e-8, got inf"),
+    ({"temperature": 0}, "temperature must be a finite number ≥ 1e-8, got 0"),
+    ({"top_p": None}, r"top_p must be a finite number in \(0, 1\], got None"),
+    ({"top_p": 1.5}, r"top_p must be a finite number in \(0, 1\], got 1.5"),
+    ({"clip_eps": float("nan")}, "clip_eps must be a finite number > 0, got nan"),
+    ({"grad_clip": -1}, "grad_clip must be a finite number > 0, got -1"),
+    ({"max_new": 0}, r"max_new must be an int in \[1, 39\] or null, got 0"),
+    ({"max_new": 40}, r"max_new must be an int in \[1, 39\]"),  # TINY.block_size − 1
+    ({"seed": "0"}, r"seed must be an int in \[0, 4294967295\], got '0'"),
+    ({"seed": -1}, r"seed must be an int in \[0, 4294967295\], got -1"),
+    ({"seed": 2**32}, "seed must be an int in"),
+    ({"n": 10**20}, r"n must be an int in \[1, 65536\], got 100000000000000000000"),
+    ({"n": True}, "n must be an int in"),
+    ({"n": 4.0}, "n must be an int in"),
+    ({"prompts_per_step": 4096, "n": 4096}, "prompts_per_step × n must be ≤ 1048576"),
+    ({"steps": 0}, r"steps must be an int in \[1, 10000000\], got 0"),
+    ({"ppo_epochs": 10**6}, "ppo_epochs must be an int in"),
+    ({"eval_every": -1}, r"eval_every must be an int in \[0, 10000000\], got -1"),
+    ({"save_every": "2"}, "save_every must be an int in .* or null, got '2'"),
+    ({"difficulty": 0}, r"difficulty must be an int in \[1, 1000\] or null, got 0"),
+    ({"train_problems": 10**7}, "train_problems must be an int in"),
+    ({"task": 3}, "task must be a non-empty string, got 3"),
+    ({"base": ""}, "base must be a non-empty string or null"),
+    ({"device": "tpu"}, "device must be auto, cpu or cuda, got 'tpu'"),
+    ({"objective": "pkpo"}, "objective 'pkpo': pkpo: missing required parameter"),
+    ({"objective": "pkpo:k=0"}, "objective pkpo:k=0: k must be ≥ 1, got 0"),
+    ({"objective": "pkpo:k=8"}, "objective pkpo:k=8: k=8 exceeds n=4"),
+    ({"model": "abc"}, "model must be an object of ModelConfig fields, got 'abc'"),
+    ({"model": {"n_head": "2"}}, r"model.n_head must be an int in \[1, 1024\], got '2'"),
+    ({"model": {"d_model": 32, "n_head": 3}}, "model.d_model=32 is not divisible by model.n_head=3"),
+    ({"model": {"vocab_size": 10}}, "model.vocab_size must be 51 .the tokenizer.s., got 10"),
+    ({"model": {"depth": 2}}, "model has unknown field.s. depth"),
+    ({"warm": {"steps": "x"}}, r"warm.steps must be an int in \[0, 10000000\], got 'x'"),
+    ({"warm": {"steps": -1}}, "warm.steps must be an int in .*, got -1"),
+    ({"warm": {"noise": -1}}, r"warm.noise must be a finite number in \[0, 1\], got -1"),
+    ({"warm": {"lr": float("nan")}}, "warm.lr must be a finite number"),
+    ({"warm": 3}, "warm must be an object of WarmStartConfig fields, got 3"),
+    ({"epochs": 3}, "unknown field.s. epochs"),
+]
+
+
+@pytest.mark.parametrize("fields,message", BAD_FIELDS, ids=[str(f) for f, _ in BAD_FIELDS])
+def test_config_checks_every_field(fields: dict, message: str) -> None:
+    """The Python API and config files (from_dict, as --config and resume read them) are checked alike."""
+    ok = tiny_cfg().to_dict()
+    for make in (lambda: tiny_cfg(**fields) if "epochs" not in fields else TrainConfig.from_dict(fields),
+                 lambda: TrainConfig.from_dict({**ok, **{k: ({**ok[k], **v} if isinstance(v, dict) else v)
+                                                         for k, v in fields.items()}})):
+        with pytest.raises(ValueError, match=message) as ei:
+            make()
+        assert "\n" not in str(ei.value)
+
+
+def test_config_sections_and_numbers_are_normalized() -> None:
+    cfg = TrainConfig.from_dict({**tiny_cfg().to_dict(), "lr": 1, "warm": {"steps": 0, "lr": 1}})
+    assert isinstance(cfg.lr, float) and isinstance(cfg.warm.lr, float) and cfg.warm.steps == 0
+    assert json.loads(json.dumps(cfg.to_dict(), allow_nan=False))["lr"] == 1.0  # valid JSON: no NaN / Infinity
+    with pytest.raises(ValueError, match="WarmStartConfig.noise must be a finite number in"):
+        WarmStartConfig(noise=float("nan"))
+    with pytest.raises(ValueError, match="ModelConfig.n_layer must be an int in"):
+        ModelConfig(n_layer=True)
+    warm = WarmStartConfig(steps=0)
+    warm.steps = -3  # changed after construction: rechecked as part of the run's config
+    with pytest.raises(ValueError, match="warm.steps must be an int"):
+        tiny_cfg(warm=warm)
+
+
+def test_block_size_is_checked_before_any_work(tmp_path: Path) -> None:
+    small = ModelConfig(d_model=32, n_layer=2, n_head=2, block_size=6)
+    with pytest.raises(ValueError, match="model.block_size=6 is too small for digit_first_test"):
+        Trainer(tiny_cfg(model=small), tmp_path / "run")
+    assert not (tmp_path / "run" / "config.json").exists()  # no half-made run left behind
+
+
+def test_a_diverging_step_stops_with_one_line(tmp_path: Path) -> None:
+    tr = Trainer(tiny_cfg(entropy_coef=3e38), tmp_path / "run")  # finite, but the gradient overflows float32
+    with pytest.raises(ValueError, match="step 1: the gradient is not finite.*training diverged"):
+        tr.train_step()
+    assert all(torch.isfinite(p).all() for p in tr.model.parameters())  # the bad update was not applied
+
+
+# -- resume with checkpoints missing ---------------------------------------------------------
+def test_resume_refuses_when_the_checkpoint_it_needs_is_gone(tmp_path: Path) -> None:
+    """A run that had saved a step checkpoint does not silently restart (and overwrite its metrics and evals)
+    when checkpoints/latest.pt or the whole checkpoints/ folder was deleted."""
+    import shutil
+
+    out = tmp_path / "run"
+    Trainer(tiny_cfg(steps=2, eval_every=0), out).run()
+    metrics = (out / "metrics.parquet").read_bytes()
+    gone = tmp_path / "gone"
+    shutil.copytree(out, gone)
+    shutil.rmtree(gone / "checkpoints")
+    (out / "checkpoints" / "latest.pt").unlink()
+    for run_dir in (out, gone):
+        with pytest.raises(ValueError, match=r"latest.pt is missing, but the run had saved it at step 2 "
+                                             r"\(metrics.parquet records steps 1–2, evals/ has step 2\)") as ei:
+            Trainer.resume(run_dir)
+        assert "\n" not in str(ei.value)
+        assert (run_dir / "metrics.parquet").read_bytes() == metrics
+    # a save point passed by later steps is evidence too (eval_every=0: no evals in between)
+    mid = tmp_path / "mid"
+    Trainer(tiny_cfg(steps=4, save_every=2, eval_every=0), mid).run(stop_after=3)
+    (mid / "checkpoints" / "latest.pt").unlink()
+    with pytest.raises(ValueError, match="had saved it at step 2 .metrics.parquet records steps 1–3"):
+        Trainer.resume(mid)
+
+
+def test_resume_before_the_first_save_continues_from_the_base(tmp_path: Path) -> None:
+    """Killed after some steps but before the first checkpoint: the base is the checkpoint to continue from
+    (said in a note); without base.pt such a run is refused rather than restarted."""
+    cfg = tiny_cfg(steps=3, save_every=3, eval_every=0)
+    Trainer(cfg, tmp_path / "a").run()
+    Trainer(cfg, tmp_path / "b").run(stop_after=2)
+    assert not (tmp_path / "b" / "checkpoints" / "latest.pt").exists()
+    messages: list[str] = []
+    resumed = Trainer.resume(tmp_path / "b", log=messages.append)
+    assert resumed.step == 0
+    assert messages == ["note: no step checkpoint yet (the first is saved at step 3): continuing from the base at "
+                        "step 0, so steps 1–2 are run again"]
+    resumed.run()
+    import polars as pl
+
+    a = pl.read_parquet(tmp_path / "a" / "metrics.parquet").drop("seconds")
+    b = pl.read_parquet(tmp_path / "b" / "metrics.parquet").drop("seconds")
+    assert a.height == 3 and a.equals(b)
+    Trainer(cfg, tmp_path / "c").run(stop_after=1)
+    (tmp_path / "c" / "checkpoints" / "base.pt").unlink()
+    with pytest.raises(ValueError, match="base.pt is missing, but the run went past its warm start "
+                                         r"\(metrics.parquet records steps 1–1\)"):
+        Trainer.resume(tmp_path / "c")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,53 @@ def test_bad_options_exit_2_with_one_line() -> None:
         assert needle in err and err.count("\n") == 1 and "Traceback" not in err, (args, err)
 
 
+SMALL = ["--device", "cpu", "--task", "addition", "--steps", "2", "--warm-steps", "1", "--prompts-per-step", "2",
+         "--n", "2", "--eval-n", "2", "--eval-problems", "2", "--eval-every", "0", "--no-progress"]
+
+BAD_VALUES = [  # options: the error names the option and the field
+    (["--entropy-bonus", "nan"], "--entropy-bonus: entropy_coef must be a finite number ≥ 0, got nan"),
+    (["--entropy-bonus", "inf"], "--entropy-bonus: entropy_coef must be a finite number ≥ 0, got inf"),
+    (["--entropy-bonus", "-1"], "--entropy-bonus: entropy_coef must be a finite number ≥ 0, got -1.0"),
+    (["--kl", "inf"], "--kl: kl_coef must be a finite number ≥ 0, got inf"),
+    (["--kl", "nan"], "--kl: kl_coef must be a finite number ≥ 0, got nan"),
+    (["--kl", "-1"], "--kl: kl_coef must be a finite number ≥ 0, got -1.0"),
+    (["--lr", "inf"], "--lr: lr must be a finite number in (0, 1], got inf"),
+    (["--warm-steps", "-1"], "--warm-steps: warm.steps must be an int in [0, 10000000], got -1"),
+    (["--temperature", "inf"], "--temperature: temperature must be a finite number ≥ 1e-8, got inf"),
+    (["--seed", "-1"], "--seed: seed must be an int in [0, 4294967295], got -1"),
+    (["--n", "99999999999999999999"], "--n: n must be an int in [1, 65536], got 99999999999999999999"),
+]
+
+BAD_FILES = [  # --config files: the error names the file and the field path
+    ({"grad_clip": -1}, "grad_clip must be a finite number > 0, got -1"),
+    ({"warm": {"noise": -1}}, "warm.noise must be a finite number in [0, 1], got -1"),
+    ({"max_new": 0}, "max_new must be an int in [1, 95] or null, got 0"),
+    ({"kl_coef": True}, "kl_coef must be a finite number ≥ 0, got True"),
+    ({"lr": "abc"}, "lr must be a finite number in (0, 1], got 'abc'"),
+    ({"seed": "0"}, "seed must be an int in [0, 4294967295], got '0'"),
+    ({"model": "abc"}, "model must be an object of ModelConfig fields, got 'abc'"),
+    ({"warm": {"steps": "x"}}, "warm.steps must be an int in [0, 10000000], got 'x'"),
+    ({"warm": "x"}, "warm must be an object of WarmStartConfig fields, got 'x'"),
+    ({"top_p": None}, "top_p must be a finite number in (0, 1], got None"),
+]
+
+
+def test_bad_values_exit_2_naming_the_option_or_field(tmp_path: Path) -> None:
+    argvs, needles = [], []
+    for args, needle in BAD_VALUES:
+        argvs.append(["train", *SMALL, *args, "--out", str(tmp_path / f"run{len(argvs)}")])
+        needles.append(f"passlens: error: {needle}\n")
+    for fields, needle in BAD_FILES:
+        cfg = tmp_path / f"c{len(argvs)}.json"
+        cfg.write_text(json.dumps(fields))
+        small = SMALL if "warm" not in fields else [a for a in SMALL if a not in ("--warm-steps", "1")]
+        argvs.append(["train", *small, "--config", str(cfg), "--out", str(tmp_path / f"run{len(argvs)}")])
+        needles.append(f"passlens: error: --config {cfg}: {needle}\n")
+    for argv, needle, (code, _out, err) in zip(argvs, needles, run_many(argvs)):
+        assert code == 2 and err == needle, (argv, err)
+    assert not list(tmp_path.glob("run*"))  # nothing trained, nothing written
+
+
 def test_train_resume_and_eval_smoke(tmp_path: Path) -> None:
     cfg = tmp_path / "tiny.json"
     cfg.write_text(json.dumps(TINY))
@@ -74,13 +122,26 @@ def test_train_resume_and_eval_smoke(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"\x00garbage")
     evals = [str(f) for f in sorted((out / "evals").glob("*.parquet"))]
-    again, corrupt, resumed, on_cpu, ev = run_many([
+    gone = tmp_path / "gone"  # a finished run whose checkpoints were deleted
+    shutil.copytree(out, gone)
+    shutil.rmtree(gone / "checkpoints")
+    marked = tmp_path / "run_[bold]x[/bold]_:thumbs_up:"  # rich markup and an emoji code in a path
+    shutil.copytree(out, marked)
+    again, corrupt, resumed, on_cpu, ev, lost, literal = run_many([
         ["train", "--config", str(cfg), "--out", str(out), "--no-progress"],
         ["train", "--config", str(cfg), "--base", str(bad), "--out", str(tmp_path / "x"), "--no-progress"],
         ["train", "--resume", str(out), "--no-progress"],
         ["train", "--resume", str(out), "--device", "cpu", "--no-progress"],  # the one option a resume takes
         ["eval", *evals, "--by", "step", "--k", "1,2,8", "--n-boot", "50"],
+        ["train", "--resume", str(gone), "--no-progress"],
+        ["train", "--resume", str(marked), "--no-progress"],
     ])
+    assert lost[0] == 2 and lost[2].count("\n") == 1 and "Traceback" not in lost[2], lost[2]
+    assert f"{gone / 'checkpoints' / 'latest.pt'} is missing, but the run had saved it at step 2" in lost[2]
+    assert not (gone / "checkpoints").exists()  # nothing restarted
+    assert literal[0] == 0, literal[2]
+    flat = "".join(literal[1].split())  # rich may wrap long lines
+    assert f"resuming{marked}atstep2of2" in flat and f"rows:{marked}/evals/step_000002.parquet" in flat, literal[1]
     assert again[0] == 2 and "already holds a run" in again[2]
     assert corrupt[0] == 2 and "corrupt" in corrupt[2] and "Traceback" not in corrupt[2]
     assert resumed[0] == 0 and "at step 2 of 2" in resumed[1], resumed[2]

@@ -18,6 +18,7 @@ from passlens.uncertainty import (
     compare,
     curve,
     curve_from_rows,
+    describe_comparison,
     sup_t_band,
 )
 
@@ -145,6 +146,30 @@ def test_sup_t_band_family_wise_error_under_the_null():
         res = compare((np.full(P, n), ca), (np.full(P, n), cb), ks, n_boot=500, seed=r)
         false_alarms += bool(res.better.size or res.worse.size)
     assert false_alarms / reps <= 0.08, false_alarms / reps
+
+
+@pytest.mark.parametrize("method", ["bootstrap", "analytic"])
+def test_one_problem_has_no_interval(method):
+    # A bootstrap of one problem is a point; no spread, no interval (not a zero-width one).
+    cur = curve([8], [3], [1, 2], method=method)
+    assert cur.estimate[0] == pytest.approx(3 / 8)
+    assert np.isnan(cur.lo).all() and np.isnan(cur.hi).all() and np.isnan(cur.se).all()
+    # With k_exceeds_n="drop", only the budget left with one problem loses its interval.
+    cur = curve([4, 2], [2, 1], [1, 3], k_exceeds_n="drop", method=method)
+    assert np.isfinite([cur.lo[0], cur.hi[0], cur.se[0]]).all()
+    assert np.isnan([cur.lo[1], cur.hi[1], cur.se[1]]).all()
+
+
+def test_describe_comparison_explains_zero_spread_budgets():
+    # Every problem gains the same 6/8 at k = 1, and both models solve all at k = 8.
+    a = (np.full(3, 8), np.array([1, 1, 2]))
+    b = (np.full(3, 8), np.array([7, 7, 8]))
+    res = compare(a, b, [1, 2, 8], n_boot=200)
+    assert res.degenerate.tolist() == [1, 8]
+    text = "\n".join(describe_comparison(res))
+    assert "B − A = 0 on every problem at k = 8" in text
+    assert "B − A is the same on every problem at k = 1 (e.g. +0.7500 at k = 1)" in text
+    assert "no interval" in text
 
 
 def test_sup_t_band_is_wider_than_pointwise_and_degenerate_columns_are_flagged():

@@ -13,6 +13,7 @@ from typing import Any, List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = ["lab_app", "reproduce_cmd", "run_cmd", "show_cmd"]
@@ -40,9 +41,10 @@ lab_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_out = Console()
+# emoji=False: an objective or claim id like ':A:' prints as typed; user text in markup goes through escape()
+_out = Console(emoji=False)
 if not _out.is_terminal:  # wide tables stay readable in logs and pipes
-    _out = Console(width=160)
+    _out = Console(width=160, emoji=False)
 
 
 def _parse_range(text: str) -> tuple[int, int]:
@@ -68,33 +70,34 @@ def _parse_ks(text: str) -> tuple[int, ...]:
 @lab_app.command("run")
 def run_cmd(
     objective: List[str] = typer.Option(..., "--objective", "-o", help=_OBJECTIVE_HELP),
-    out: Path = typer.Option(..., "--out", help="Output directory (metrics.parquet, config.json, trajectories.png)."),
-    seeds: int = typer.Option(3, "--seeds", help="Seeds (each its own population draw and sample stream; vectorized)."),
-    steps: int = typer.Option(1000, "--steps", help="Updates."),
+    out: Path = typer.Option(..., "--out", help="Output directory (metrics.parquet, config.json, trajectories.png); created, or reused with those files replaced."),
+    seeds: int = typer.Option(3, "--seeds", help="Seeds S, 1–10000 (each its own population draw and sample stream; vectorized)."),
+    steps: int = typer.Option(1000, "--steps", help="Updates, 1–10000000."),
     mode: str = typer.Option("exact", "--mode", help="exact (expected gradient, n → ∞) or sampled (n draws per problem)."),
-    n: int = typer.Option(16, "--n", help="Samples per problem per step (sampled mode)."),
+    n: int = typer.Option(16, "--n", help="Samples per problem per step (sampled mode), 2–100000."),
     policy: str = typer.Option("tabular", "--policy", help="tabular | linear (shared linear softmax) | mlp (shared one-hidden-layer tanh MLP softmax, see --hidden)."),
-    hidden: int = typer.Option(32, "--hidden", help="Hidden width H of the mlp policy."),
-    problems: int = typer.Option(2000, "--problems", help="Problems P of a synthetic population."),
-    answers: int = typer.Option(16, "--answers", help="Answer classes M per problem."),
+    hidden: int = typer.Option(32, "--hidden", help="Hidden width H of the mlp policy, 1–100000."),
+    problems: int = typer.Option(2000, "--problems", help="Problems P of a synthetic population, 1–10000000 (seeds × problems × answers [× hidden] ≤ 2³¹)."),
+    answers: int = typer.Option(16, "--answers", help="Answer classes M per problem, 2–100000."),
     n_correct: str = typer.Option("1-4", "--n-correct", help="Correct classes per problem, 'min-max'."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default 2.0 for sgd, 0.05 for adam)."),
     optimizer: str = typer.Option("sgd", "--optimizer", help="sgd | adam."),
     from_counts: Optional[Path] = typer.Option(None, "--from-counts", help="Start from a count table (JSONL/CSV/Parquet with id, c, n), e.g. the bundled DeepScaleR base counts."),
-    k: str = typer.Option("1,2,4,8,16", "--k", help="pass@k grid of the tracked metrics."),
-    k_ref: int = typer.Option(8, "--k-ref", help="Budget of the tracked alpha / signal / coverage / cos metrics."),
-    log_every: int = typer.Option(25, "--log-every", help="Track every this many steps (and the last)."),
-    seed: int = typer.Option(0, "--seed", help="Base seed."),
+    k: str = typer.Option("1,2,4,8,16", "--k", help="pass@k grid of the tracked metrics (each k 1–1000000)."),
+    k_ref: int = typer.Option(8, "--k-ref", help="Budget of the tracked alpha / signal / coverage / cos metrics, 1–1000000."),
+    log_every: int = typer.Option(25, "--log-every", help="Track every this many steps (and the last), 1–10000000."),
+    seed: int = typer.Option(0, "--seed", help="Base seed, 0–4294967295 (seed s of --seeds uses seed + s)."),
     dtype: str = typer.Option("float64", "--dtype", help="Policy state dtype: float64 or float32 (≈2× faster on large populations; metrics stay float64)."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default min(#objectives, CPUs)); 1 = in-process with a live progress bar."),
-    heldout: int = typer.Option(0, "--heldout", help="Problems per population kept out of training and tracked as heldout_* metrics (shared policies: linear, mlp)."),
-    threads: int = typer.Option(0, "--threads", help="Threads per process of the tabular exact step (0 = the CPUs left per process; results do not depend on it)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes, 1–1024 (default min(#objectives, CPUs)); 1 = in-process with a live progress bar."),
+    heldout: int = typer.Option(0, "--heldout", help="Problems per population kept out of training and tracked as heldout_* metrics (shared policies: linear, mlp); 0 ≤ heldout < problems."),
+    threads: int = typer.Option(0, "--threads", help="Threads per process of the tabular exact step, 0–1024 (0 = the CPUs left per process; results do not depend on it)."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write trajectories.png (needs matplotlib)."),
 ) -> None:
     """Train each objective on the same populations and seeds; write tidy tables and figures."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .lab import LabConfig, run_lab, save_run
+    from .lab import LabConfig, run_lab
+    from .lab.dynamics import check_int_option, make_out_dir, save_run
 
     if lr is None:
         lr = 0.05 if optimizer == "adam" else 2.0
@@ -105,18 +108,20 @@ def run_cmd(
         log_every=log_every, dtype=dtype, threads=threads, heldout=heldout, hidden=hidden,
     )
     config.validate()
+    w = min(len(objective), os.cpu_count() or 1) if workers is None else check_int_option("workers", workers)
     if plots:
         from .lab.plots import require_matplotlib
 
         require_matplotlib()
-    w = min(len(objective), os.cpu_count() or 1) if workers is None else workers
-    if w < 1:
-        raise ValueError(f"--workers must be ≥ 1, got {w}")
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=_out, transient=False
-    ) as bar:
-        tasks = {o: bar.add_task(o, total=steps) for o in objective}
-        df = run_lab(config, workers=w, progress=lambda o, d: bar.advance(tasks[o], d))
+    make_out_dir(out)  # before the run: an unusable --out fails in a second, not after it
+    try:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=_out, transient=False
+        ) as bar:
+            tasks = {o: bar.add_task(escape(o), total=steps) for o in objective}
+            df = run_lab(config, workers=w, progress=lambda o, d: bar.advance(tasks[o], d))
+    except MemoryError:
+        raise ValueError("out of memory: use fewer --seeds, --problems, --answers or --hidden (or --dtype float32)") from None
     from dataclasses import replace
 
     from .lab import build_populations
@@ -127,19 +132,55 @@ def run_cmd(
     if plots:
         from .lab.plots import plot_run
 
-        figs = plot_run(df, out, k_ref=k_ref)
-    _out.print(f"wrote {Path(out) / 'metrics.parquet'} ({df.height} rows), {Path(out) / 'config.json'}"
-               + (f", {', '.join(str(f) for f in figs)}" if figs else ""))
+        try:
+            figs = plot_run(df, out, k_ref=k_ref)
+        except OSError as exc:
+            raise ValueError(f"cannot write {Path(out) / 'trajectories.png'}: {exc.strerror or exc}") from None
+    written = [f"{Path(out) / 'metrics.parquet'} ({df.height} rows)", str(Path(out) / "config.json"), *(str(f) for f in figs)]
+    _out.print(escape("wrote " + ", ".join(written)))
     _print_summary(df, config.to_json())
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _load(directory: Path) -> tuple[Any, dict[str, Any]]:
+    """The metrics table and the ``config`` object of a lab run; ValueError naming the damaged file otherwise."""
     import polars as pl
 
     m, c = directory / "metrics.parquet", directory / "config.json"
-    if not m.exists() or not c.exists():
+    if not m.is_file() or not c.is_file():
         raise ValueError(f"{directory}: not a lab run directory (needs metrics.parquet and config.json)")
-    return pl.read_parquet(m), json.loads(c.read_text())["config"]
+    try:
+        payload = json.loads(c.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {c}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{c}: not a UTF-8 text file") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{c}: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    cfg = payload.get("config") if isinstance(payload, dict) else None
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{c}: expected a JSON object with a 'config' object, as written by 'passlens lab run'")
+    for key, kind in (("k_ref", int), ("mode", str), ("policy", str), ("answers", int)):
+        if not isinstance(cfg.get(key), kind) or isinstance(cfg.get(key), bool):
+            raise ValueError(f"{c}: config.{key} must be {'an integer' if kind is int else 'a string'}, got {cfg.get(key)!r}")
+    if cfg["k_ref"] < 1:
+        raise ValueError(f"{c}: config.k_ref must be ≥ 1, got {cfg['k_ref']}")
+    try:
+        df = pl.read_parquet(m)
+    except OSError as exc:
+        raise ValueError(f"cannot read {m}: {exc.strerror or exc}") from None
+    except (pl.exceptions.PolarsError, ValueError) as exc:  # polars' own error types for every kind of damage
+        raise ValueError(f"{m}: not a readable Parquet file ({_first_line(exc)})") from None
+    missing = [col for col in ("objective", "seed", "step") if col not in df.columns]
+    if missing:
+        raise ValueError(f"{m}: missing column(s) {', '.join(missing)}; not a lab run table")
+    if df.height == 0:
+        raise ValueError(f"{m}: no rows")
+    return df, cfg
 
 
 def _print_summary(df: Any, cfg: dict[str, Any]) -> None:
@@ -151,13 +192,13 @@ def _print_summary(df: Any, cfg: dict[str, Any]) -> None:
         cols.append("zero_adv_frac")
     last = df.filter(pl.col("step") == pl.col("step").max().over("objective", "seed"))
     seeds = last["seed"].n_unique()
-    title = (f"final step {int(last['step'].max())}: mean ± sd over {seeds} seed(s)  [{cfg['mode']}, {cfg['policy']}, "
-             f"P={cfg.get('problems')}, M={cfg['answers']}]")
+    title = escape(f"final step {int(last['step'].max())}: mean ± sd over {seeds} seed(s)  [{cfg['mode']}, {cfg['policy']}, "
+                   f"P={cfg.get('problems')}, M={cfg['answers']}]")
     _out.print(_summary_table(last, cols, title))
-    _out.print(f"  distinct_correct: correct answers with π > {cfg.get('eps', 0.05)}; cos_k_1 = dataset cos(∇pass@{k}, ∇pass@1)")
+    _out.print(escape(f"  distinct_correct: correct answers with π > {cfg.get('eps', 0.05)}; cos_k_1 = dataset cos(∇pass@{k}, ∇pass@1)"))
     if cfg.get("heldout"):
         held = [f"heldout_{c}" for c in ("pass@1", f"pass@{k}", f"gap@{k}", f"coverage@{k}", "distinct_correct", "entropy_correct")]
-        _out.print(_summary_table(last, held, f"held out: the {cfg['heldout']} problems per population never trained on", strip="heldout_"))
+        _out.print(_summary_table(last, held, escape(f"held out: the {cfg['heldout']} problems per population never trained on"), strip="heldout_"))
 
 
 def _summary_table(last: Any, cols: list[str], title: str, strip: str = "") -> Table:
@@ -168,7 +209,7 @@ def _summary_table(last: Any, cols: list[str], title: str, strip: str = "") -> T
     tab = Table(title=title, title_justify="left")
     tab.add_column("objective")
     for c in cols:
-        tab.add_column(c.removeprefix(strip), justify="right")
+        tab.add_column(escape(c.removeprefix(strip)), justify="right")
     for obj in last["objective"].unique(maintain_order=True).to_list():
         g = last.filter(pl.col("objective") == obj)
         cells = []
@@ -179,19 +220,38 @@ def _summary_table(last: Any, cols: list[str], title: str, strip: str = "") -> T
             else:
                 sd = float(x.std()) if x.len() > 1 else 0.0
                 cells.append(f"{float(x.mean()):.3f}±{sd:.3f}")
-        tab.add_row(obj, *cells)
+        tab.add_row(escape(str(obj)), *cells)
     return tab
 
 
 @lab_app.command("show")
 def show_cmd(directory: Path = typer.Argument(..., help="A directory written by 'passlens lab run'.")) -> None:
     """Print the final comparison table (mean ± sd across seeds) of a lab run."""
+    import polars as pl
+
     df, cfg = _load(directory)
-    _print_summary(df, cfg)
+    try:
+        _print_summary(df, cfg)
+    except (pl.exceptions.PolarsError, TypeError, ValueError, ArithmeticError, LookupError) as exc:  # wrong column types…
+        raise ValueError(f"{directory / 'metrics.parquet'}: cannot summarize ({_first_line(exc)})") from None
+
+
+def _parse_only(text: str, valid: Any) -> list[str]:
+    """Claim ids of ``--only``; ValueError naming --only for an empty list, a blank entry or an unknown id."""
+    parts = [p.strip() for p in text.split(",")]
+    if not any(parts):
+        raise ValueError(f"--only: empty list of claim ids {text!r}; give e.g. --only 1,4,N1 (valid: {', '.join(valid)})")
+    blank = [i for i, p in enumerate(parts, 1) if not p]
+    if blank:
+        raise ValueError(f"--only: blank claim id at position {blank[0]} of {text!r}; separate ids by single commas, e.g. 1,4,N1")
+    bad = [p for p in parts if p not in valid]
+    if bad:
+        raise ValueError(f"--only: unknown claim id(s) {', '.join(repr(b) for b in bad)}; valid: {', '.join(valid)}")
+    return parts
 
 
 def reproduce_cmd(
-    out: Optional[Path] = typer.Option(None, "--out", help="Directory for figures and claims.json."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Directory for figures and claims.json (created, or reused with those files replaced)."),
     quick: bool = typer.Option(False, "--quick", help="Smaller Monte Carlo sizes and runs (seconds, for tests)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma list of claim ids (1..13, A7, A8, N1)."),
 ) -> None:
@@ -199,30 +259,38 @@ def reproduce_cmd(
 
     Prints claim, measurement, value, criterion and holds/fails; exits 1 if any claim fails.
     """
-    from .lab.claims import run_claims
+    from .lab.claims import CLAIMS, run_claims
+    from .lab.dynamics import make_out_dir
 
-    ids = [s.strip() for s in only.split(",")] if only else None
+    ids = None if only is None else _parse_only(only, CLAIMS)
+    if out is not None:
+        make_out_dir(out)  # before the claims run: an unusable --out fails at once
     with _out.status("running claims") as status:
-        results = run_claims(quick=quick, only=ids, progress=lambda c: status.update(f"claim {c}"))
+        results = run_claims(quick=quick, only=ids, progress=lambda c: status.update(escape(f"claim {c}")))
     tab = Table(title="Yu 2025 (arXiv 2511.16231) testable claims + anchors" + (" [quick]" if quick else ""), title_justify="left", show_lines=True)
     for c in ("id", "claim", "measured", "value", "criterion", "result"):
         tab.add_column(c, overflow="fold")
     for r in results:
-        tab.add_row(r.id, r.claim, r.measured, r.value, r.criterion, "[green]holds[/]" if r.holds else "[red]FAILS[/]")
+        tab.add_row(*(escape(str(x)) for x in (r.id, r.claim, r.measured, r.value, r.criterion)),
+                    "[green]holds[/]" if r.holds else "[red]FAILS[/]")
     _out.print(tab)
     failed = [r.id for r in results if not r.holds]
     total = sum(r.seconds for r in results)
-    _out.print(f"{len(results) - len(failed)}/{len(results)} hold" + (f"; failing: {', '.join(failed)}" if failed else "") + f"  ({total:.1f} s)")
+    _out.print(escape(f"{len(results) - len(failed)}/{len(results)} hold" + (f"; failing: {', '.join(failed)}" if failed else "") + f"  ({total:.1f} s)"))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         rows = [{k: v for k, v in vars(r).items() if k != "data"} for r in results]
-        (out / "claims.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        try:
+            (out / "claims.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise ValueError(f"cannot write {out / 'claims.json'}: {exc.strerror or exc}") from None
         try:
             from .lab.plots import plot_claims
 
             figs = plot_claims(results, out)
-            _out.print(f"wrote {out / 'claims.json'} and {len(figs)} figure(s) to {out}")
+            _out.print(escape(f"wrote {out / 'claims.json'} and {len(figs)} figure(s) to {out}"))
         except ValueError as exc:  # matplotlib missing: the table and JSON still count
-            _out.print(f"wrote {out / 'claims.json'}; no figures ({exc})")
+            _out.print(escape(f"wrote {out / 'claims.json'}; no figures ({exc})"))
+        except OSError as exc:
+            raise ValueError(f"cannot write figures to {out}: {exc.strerror or exc}") from None
     if failed:
         raise typer.Exit(1)

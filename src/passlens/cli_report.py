@@ -20,23 +20,14 @@ def parse_k_spec(spec: Optional[str]) -> tuple[Optional[tuple[int, ...]], str]:
     """Budgets from ``--k``: returns (explicit budgets or None, grid name).
 
     None / 'all' → (None, 'all'): 1..n; 'pow2' → (None, 'pow2'); '1,2,4,8' with ranges '1-16' → (budgets, 'all').
+    A list follows :func:`passlens.cli.parse_k_list` (budgets in [1, 2⁵³ − 1], ranges upwards, at most
+    10⁶ budgets); a bad one raises a one-line ValueError naming --k and the offending part.
     """
     if spec is None or spec.strip() in ("all", "pow2"):
         return None, (spec or "all").strip()
-    values: list[int] = []
-    for part in spec.split(","):
-        part = part.strip()
-        try:
-            if "-" in part:
-                lo, hi = (int(v) for v in part.split("-", 1))
-                values.extend(range(lo, hi + 1))
-            else:
-                values.append(int(part))
-        except ValueError:
-            raise ValueError(f"--k: cannot parse {part!r} (use e.g. 1,2,4,8 or 1-16, 'all' or 'pow2')") from None
-    if not values or min(values) < 1:
-        raise ValueError(f"--k: budgets must be ≥ 1, got {spec!r}")
-    return tuple(sorted(set(values))), "all"
+    from .cli import parse_k_list  # imported here: passlens.cli mounts this module
+
+    return tuple(parse_k_list(spec.strip(), "--k")), "all"
 
 
 def report_cmd(
@@ -49,7 +40,7 @@ def report_cmd(
     k: Optional[str] = typer.Option(None, "--k", help="Budgets: 'all' (1..n, default), 'pow2', '1,2,4,8' or '1-16'."),
     ci: float = typer.Option(0.95, "--ci", help="Confidence level of the curve intervals."),
     alpha: float = typer.Option(0.05, "--alpha", help="Family-wise error of the comparison's simultaneous band."),
-    n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap replicates / multiplier draws."),
+    n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap replicates / multiplier draws (2 to 1,000,000)."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
     group_size: int = typer.Option(16, "--group-size", help="Training group size G for the zero-signal fraction."),
     passhat: bool = typer.Option(False, "--passhat", help="Also show pass^k (all k samples correct)."),
@@ -73,11 +64,18 @@ def report_cmd(
              passlens report runs/exp1   (a training run directory with evals/)
     """
     from rich.console import Console
+    from rich.markup import escape
 
+    from .cli import K_MAX, check_n_boot, check_seed, check_threshold
     from .report import ReportSettings, build_report, check_out_dir, load_groups, print_summary
 
     check_out_dir(out)  # fail before the work
     ks, grid = parse_k_spec(k)
+    check_n_boot(n_boot)
+    check_seed(seed)
+    check_threshold(threshold)
+    if not 1 <= group_size <= K_MAX:
+        raise ValueError(f"--group-size: must be an integer in [1, 2^53 − 1], got {group_size}")
     settings = ReportSettings(
         ks=ks, grid=grid, ci=ci, alpha=alpha, n_boot=n_boot, seed=seed, group_size=group_size, passhat=passhat, method=method
     )
@@ -86,9 +84,9 @@ def report_cmd(
         n_col=n_col, answer_col=answer_col, sample_col=sample_col,
     )
     report = build_report(groups, settings, inputs=src, label_name=label_name)
-    con = Console()
+    con = Console(emoji=False)  # ':A:' in a label or file name stays as written
     if src.get("source"):
-        con.print(f"[bold]{src['source']}[/]")
+        con.print(f"[bold]{escape(str(src['source']))}[/]")
     from .report import make_figures, render_html, write_report
 
     figures = make_figures(report)

@@ -35,8 +35,19 @@ theory_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_out = Console()
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: an estimator spec or a path with ':A:' in it is printed as written.
+_out = Console(emoji=False)
+_err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+#: Largest budget k: integers above 2⁵³ are not exact in float64.
+K_MAX = 2**53 - 1
+#: Largest group size of ``theory variance``.
+N_MAX = 1_000_000
+#: Most Monte Carlo samples (--draws × --n) of ``theory variance``: each costs ~60 bytes of
+#: working memory (5·10⁷ ≈ 3 GB, about half a minute).
+MC_SAMPLES_MAX = 50_000_000
+#: Seeds accepted by --seed (as everywhere in passlens).
+SEED_MAX = 2**32 - 1
 
 
 def _fail(message: str) -> None:
@@ -45,13 +56,15 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _parse_int(text: str, option: str, minimum: int) -> int:
+def _parse_int(text: str, option: str, minimum: int, maximum: Optional[int] = None) -> int:
     try:
         value = int(text.strip())
     except ValueError:
         _fail(f"{option}: cannot parse {text!r} as an integer")
     if value < minimum:
         _fail(f"{option}: must be ≥ {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        _fail(f"{option}: must be ≤ {maximum:,}, got {value}")
     return value
 
 
@@ -66,6 +79,8 @@ def _parse_ks(text: str, option: str = "--k") -> list[int]:
     for v in values:
         if v < 1:
             _fail(f"{option}: budgets must be ≥ 1, got {v}")
+        if v > K_MAX:
+            _fail(f"{option}: budget {v} is too large (at most 2^53 − 1 = {K_MAX})")
     return values
 
 
@@ -209,14 +224,14 @@ def theory_main(
 @theory_app.command("variance")
 def variance_cmd(
     k: str = typer.Option("4", "--k", metavar="INT", help="Budget k ≥ 1 of the pass@k objective."),
-    n: str = typer.Option("16", "--n", metavar="INT", help="Group size n (samples per problem) ≥ 2."),
+    n: str = typer.Option("16", "--n", metavar="INT", help="Group size n (samples per problem), 2 to 1,000,000."),
     p: str = typer.Option(DEFAULT_VARIANCE_P, "--p", help="Success probabilities in (0, 1), comma-separated."),
     estimators: Optional[List[str]] = typer.Option(
         None,
         "--estimator",
         help="An estimator spec, e.g. pkpo:variant=loo-1 or naive; repeat the option for several (default: all that apply).",
     ),
-    draws: str = typer.Option("20000", "--draws", metavar="INT", help="Monte Carlo groups per p (≥ 2; shared by all estimators)."),
+    draws: str = typer.Option("20000", "--draws", metavar="INT", help="Monte Carlo groups per p (≥ 2, draws × n ≤ 5·10⁷; shared by all estimators)."),
     seed: str = typer.Option("0", "--seed", metavar="INT", help="Random seed."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write variance_k{K}_n{N}.png to this directory."),
 ) -> None:
@@ -225,10 +240,17 @@ def variance_cmd(
     Example: passlens theory variance --k 4 --n 16 --p 0.05,0.1,0.5 --estimator pkpo:variant=loo-1 --estimator naive
     """
     k_val = _parse_int(k, "--k", 1)
-    n_val = _parse_int(n, "--n", 2)
+    n_val = _parse_int(n, "--n", 2, N_MAX)
+    if k_val > n_val:
+        _fail(f"--k: must be ≤ --n = {n_val} (k samples out of a group of n), got {k_val}")
     ps = _parse_ps(p)
     draws_val = _parse_int(draws, "--draws", 2)
-    seed_val = _parse_int(seed, "--seed", 0)
+    if draws_val * n_val > MC_SAMPLES_MAX:
+        _fail(
+            f"--draws × --n = {draws_val} × {n_val} Monte Carlo samples is more than {MC_SAMPLES_MAX:,};"
+            " lower --draws or --n"
+        )
+    seed_val = _parse_int(seed, "--seed", 0, SEED_MAX)
     names: Optional[list[str]] = None
     if estimators:
         names = [s.strip() for s in estimators]
@@ -243,7 +265,7 @@ def variance_cmd(
     try:
         rows = variance_table(k_val, n_val, ps, estimators=names, draws=draws_val, seed=seed_val)
     except ValueError as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else "invalid arguments")
+        _fail(" ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or "invalid arguments")
     _out.print(
         f"[bold]variance of pass@k gradient estimators, k={k_val}, n={n_val}[/] ({draws_val} draws, seed {seed_val})"
     )

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .advantages import REGISTRY
@@ -20,10 +21,25 @@ from .rl.tasks import TASKS
 
 __all__ = ["train_cmd"]
 
-_out = Console()
+_out = Console(emoji=False)  # no :name: emoji codes in paths, task names or specs
 
 _TASKS = ", ".join(sorted(TASKS))
 _OBJECTIVES = ", ".join(REGISTRY)
+
+
+#: TrainConfig field → the option that sets it (errors name the option the user typed).
+_OPTION = {
+    "task": "--task", "objective": "--objective", "steps": "--steps", "device": "--device",
+    "difficulty": "--difficulty", "prompts_per_step": "--prompts-per-step", "n": "--n", "lr": "--lr",
+    "ppo_epochs": "--ppo-epochs", "clip_eps": "--clip-eps", "kl_coef": "--kl", "entropy_coef": "--entropy-bonus",
+    "temperature": "--temperature", "top_p": "--top-p", "eval_every": "--eval-every", "eval_n": "--eval-n",
+    "eval_problems": "--eval-problems", "seed": "--seed", "base": "--base", "warm.steps": "--warm-steps",
+}
+
+
+def _log(message: str) -> None:
+    """A trainer status line, printed as text (it may hold paths: no markup)."""
+    _out.print(escape(message))
 
 
 def _f4(x: float | None) -> str:
@@ -65,6 +81,7 @@ def train_cmd(
 
     Example: passlens train --task countdown --objective pkpo:k=8 --steps 300 --out runs/pkpo8
     """
+    from .rl._fields import ConfigError
     from .rl.trainer import TrainConfig, Trainer
 
     if resume is not None:
@@ -80,8 +97,8 @@ def train_cmd(
         if extra:  # the run's config.json decides everything on resume; say so rather than ignore
             raise ValueError(f"--resume continues {resume} with its own config.json (only --device may change); "
                              f"drop {', '.join(extra)}")
-        trainer = Trainer.resume(resume, progress=progress, log=_out.print, device=device)
-        _out.print(f"resuming {resume} at step {trainer.step} of {trainer.cfg.steps}")
+        trainer = Trainer.resume(resume, progress=progress, log=_log, device=device)
+        _out.print(f"resuming {escape(str(resume))} at step {trainer.step} of {trainer.cfg.steps}")
     else:
         fields: dict[str, Any] = {}
         if config is not None:
@@ -98,19 +115,28 @@ def train_cmd(
             "eval_every": eval_every, "eval_n": eval_n, "eval_problems": eval_problems, "seed": seed,
             "base": None if base is None else str(base),
         }
-        fields.update({k: v for k, v in given.items() if v is not None})
+        from_options = {k for k, v in given.items() if v is not None}
+        fields.update({k: given[k] for k in from_options})
         if warm_steps is not None:
-            fields["warm"] = {**fields.get("warm", {}), "steps": warm_steps}
+            from_options.add("warm.steps")
+            warm = fields.get("warm", {})  # a non-object "warm" in the file is reported as such below
+            fields["warm"] = {**warm, "steps": warm_steps} if isinstance(warm, dict) else warm
         try:
             cfg = TrainConfig.from_dict(fields)
+        except ConfigError as exc:  # name where the bad value came from: an option, else the file
+            options = [_OPTION[f] for f in exc.fields if f in from_options]
+            if options:
+                raise ValueError(f"{', '.join(options)}: {exc}") from None
+            where = f"--config {config}" if config is not None else "bad configuration"
+            raise ValueError(f"{where}: {exc}") from None
         except TypeError as exc:
             raise ValueError(f"bad configuration: {exc}") from None
         if out is None:
             out = Path("runs") / f"{cfg.task}-{cfg.objective.replace(':', '_').replace(',', '_').replace('=', '')}"
-        trainer = Trainer(cfg, out, progress=progress, log=_out.print)
+        trainer = Trainer(cfg, out, progress=progress, log=_log)
         _out.print(
-            f"run {out}: task {cfg.task}, objective {cfg.objective}, {trainer.model.num_params():,} parameters "
-            f"on {trainer.device}"
+            f"run {escape(str(out))}: task {escape(cfg.task)}, objective {escape(cfg.objective)}, "
+            f"{trainer.model.num_params():,} parameters on {trainer.device}"
         )
     trainer.run()
     _print_last_eval(trainer.out)
@@ -130,5 +156,5 @@ def _print_last_eval(out: Path) -> None:
     _out.print(tab)
     _out.print(
         f"  polarized {s['polarized_fraction']:.3f}   distinct correct/problem {s['distinct_correct_mean']:.2f}"
-        f"   entropy {s['entropy']:.3f}   rows: {evals[-1].with_suffix('.parquet')}"
+        f"   entropy {s['entropy']:.3f}   rows: {escape(str(evals[-1].with_suffix('.parquet')))}"
     )

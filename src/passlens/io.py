@@ -17,7 +17,8 @@ need (Chen et al. 2021, Eq. 1 uses only (n, c)):
     c_i = Σ_j r_ij                 rewards in {0, 1} (bools count as 0/1)
     c_i = Σ_j 1[r_ij ≥ t]          with ``threshold=t``
     votes_i[a] = #{rows of problem i with answer a}        (maj@k)
-    vote_correct_i[a] = ∃ row of problem i with answer a that is correct
+    vote_correct_i[a] = whether the rows of problem i with answer a are correct
+                        (they must agree: one correct and one incorrect row is an error)
 
 Column names are detected from common spellings (:data:`COLUMN_SPELLINGS`,
 matched case-insensitively, first listed spelling wins) and can be overridden.
@@ -56,8 +57,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import inspect
 import json
 import math
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -116,6 +119,14 @@ _OPTION_OF_ROLE = {
 _CSV_INFER_ROWS = 1000  # CSV columns come from the header; a late type surprise triggers a text re-read
 _POS_SHIFT = 40  # global row position = file index · 2⁴⁰ + row (2⁴⁰ rows per file is plenty)
 _ROW = "_pl_row"
+_BOM = b"\xef\xbb\xbf"  # UTF-8 byte-order mark
+
+# Paths are read literally, never as glob patterns ('p?.jsonl' is one file, not p1 and p2).
+# scan_csv / scan_parquet take glob=False; scan_ndjson has no such switch in some polars
+# versions (2.1 among them) and always expands * ? [ ]: there each of these characters is
+# wrapped in brackets ("[?]"), a pattern that matches only the character itself.
+_NDJSON_HAS_GLOB = "glob" in inspect.signature(pl.scan_ndjson).parameters
+_GLOB_CHARS = re.compile(r"[*?\[\]]")
 
 
 class InputError(ValueError):
@@ -137,11 +148,14 @@ class ProblemTable:
       votes: list of P int64 arrays (m_i,), the number of samples giving each
         distinct answer (answers in lexicographic order); ``None`` without an
         answer column.
-      vote_correct: list of P bool arrays (m_i,), whether each answer is correct
-        (correct if any of its rows is correct); ``None`` without an answer
-        column or when correctness is undefined (non-binary rewards, no threshold).
+      vote_correct: list of P bool arrays (m_i,), whether each answer is correct;
+        ``None`` without an answer column, when correctness is undefined (non-binary
+        rewards, no threshold), or when some answer has both correct and incorrect
+        samples (see ``answer_conflict``).
       nonbinary_at: ``"file:line"`` (or ``"file: row r"``) of the group's first
         reward not in {0, 1}; ``None`` when all rewards are 0/1.
+      answer_conflict: where an answer first has both correct and incorrect samples
+        (one line naming both rows), else ``None``.
     """
 
     ids: np.ndarray
@@ -151,6 +165,7 @@ class ProblemTable:
     votes: list[np.ndarray] | None = None
     vote_correct: list[np.ndarray] | None = None
     nonbinary_at: str | None = None
+    answer_conflict: str | None = None
 
     def __post_init__(self) -> None:
         p = self.ids.shape[0]
@@ -198,6 +213,7 @@ class _Source:
     path: Path | None = None
     frame: pl.LazyFrame | None = None
     blank_lines: int = 0  # JSON lines skipped by the reader (empty lines)
+    data: bytes | None = None  # a JSON-lines file without its byte-order mark, read into memory
     string_mode: bool = False  # numeric columns read as text (after a typed read failed)
     json_schemas: dict[tuple[()], pl.Schema] = field(default_factory=dict)  # inferred once per file
 
@@ -274,6 +290,7 @@ def _digest(path: Path, count_lines: bool) -> tuple[str, int, int]:
 def _file_sources(paths: Sequence[str | Path]) -> tuple[list[_Source], dict[str, str]]:
     sources: list[_Source] = []
     digests: dict[str, str] = {}
+    seen: dict[tuple[int, int], str] = {}  # (device, inode) → label: one file under two names
     for p in paths:
         label = str(p)
         path = Path(p)
@@ -287,6 +304,15 @@ def _file_sources(paths: Sequence[str | Path]) -> tuple[list[_Source], dict[str,
             raise InputError(f"{label}: file not found")
         if path.is_dir():
             raise InputError(f"{label}: is a directory; pass the files inside it")
+        # the same file twice would count its rows twice (or fail as duplicates of themselves)
+        stat = os.stat(path)
+        key = (stat.st_dev, stat.st_ino)
+        if key in seen:
+            first = seen[key]
+            raise InputError(
+                f"{label}: given twice" if first == label else f"{label}: the same file as {first}, given twice"
+            )
+        seen[key] = label
         sha, nonblank, blank = _digest(path, count_lines=kind != "parquet")
         digests[label] = sha
         if kind == "jsonl" and nonblank == 0:
@@ -296,9 +322,16 @@ def _file_sources(paths: Sequence[str | Path]) -> tuple[list[_Source], dict[str,
                 f"{label}: empty file (no rows)" if nonblank == 0 else f"{label}: no data rows (header only)"
             )
         src = _Source(label, kind, path.stem, path=path, blank_lines=blank if kind == "jsonl" else 0)
+        if kind == "jsonl":
+            with open(path, "rb") as f:
+                if f.read(len(_BOM)) == _BOM:
+                    # polars' JSON reader fails on a byte-order mark (its CSV reader skips it):
+                    # such a file is read from memory without it. Costs the file's size in
+                    # memory, for BOM files only; every other file is still scanned from disk.
+                    src.data = f.read()
         if kind == "parquet":
             try:
-                rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+                rows = _scan_file(src).select(pl.len()).collect().item()
             except pl.exceptions.PolarsError as e:
                 raise InputError(f"{label}: cannot read Parquet: {_one_line(e)}") from None
             if rows == 0:
@@ -323,6 +356,21 @@ def _label_stems(sources: list[_Source]) -> None:
             s.stem = s.label
 
 
+def _scan_file(src: _Source, **options: Any) -> pl.LazyFrame:
+    """polars scan of a file source; the path is read literally, never as a glob pattern."""
+    assert src.path is not None
+    path = str(src.path.absolute())  # absolute: polars would also expand a leading "~"
+    if src.kind == "jsonl":
+        if src.data is not None:
+            return pl.scan_ndjson(src.data, **options)
+        if _NDJSON_HAS_GLOB:
+            return pl.scan_ndjson(path, glob=False, **options)
+        return pl.scan_ndjson(_GLOB_CHARS.sub(r"[\g<0>]", path), **options)
+    if src.kind == "csv":
+        return pl.scan_csv(path, glob=False, **options)
+    return pl.scan_parquet(path, glob=False, **options)
+
+
 def _json_schema(src: _Source, overrides: dict[str, Any] | None) -> pl.Schema:
     """Schema of a JSON-lines file inferred from *every* line (once), with ``overrides`` applied.
 
@@ -332,7 +380,7 @@ def _json_schema(src: _Source, overrides: dict[str, Any] | None) -> pl.Schema:
     instead of failing later.
     """
     if () not in src.json_schemas:
-        src.json_schemas[()] = pl.scan_ndjson(src.path, infer_schema_length=None).collect_schema()
+        src.json_schemas[()] = _scan_file(src, infer_schema_length=None).collect_schema()
     base = src.json_schemas[()]
     if not overrides:
         return base
@@ -342,49 +390,158 @@ def _json_schema(src: _Source, overrides: dict[str, Any] | None) -> pl.Schema:
 def _scan(src: _Source, overrides: dict[str, Any] | None = None, row_index: bool = False) -> pl.LazyFrame:
     ri = _ROW if row_index else None
     if src.kind == "jsonl":
-        return pl.scan_ndjson(src.path, schema=_json_schema(src, overrides), row_index_name=ri)
+        return _scan_file(src, schema=_json_schema(src, overrides), row_index_name=ri)
     if src.kind == "csv":
-        return pl.scan_csv(
-            src.path,
+        return _scan_file(
+            src,
             schema_overrides=overrides or None,
             infer_schema_length=_CSV_INFER_ROWS,
             row_index_name=ri,
         )
     if src.kind == "parquet":
-        return pl.scan_parquet(src.path, row_index_name=ri)
+        return _scan_file(src, row_index_name=ri)
     assert src.frame is not None
     return src.frame.with_row_index(_ROW) if row_index else src.frame
 
 
+# ---------------------------------------------------------------------------------------
+# error path: find and name the line polars could not read (never run on clean input)
+
+
+def _json_lines(src: _Source) -> Any:
+    """(physical line number, bytes) of each non-blank line of a JSON-lines file, in order.
+
+    A leading byte-order mark is dropped, as the reader drops it (see ``_Source.data``).
+    """
+    assert src.path is not None
+    with open(src.path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            text = (raw.removeprefix(_BOM) if lineno == 1 else raw).strip()
+            if text:
+                yield lineno, text
+
+
+def _utf8(src: _Source, lineno: int, raw: bytes) -> str:
+    """The line as text, or an error naming the first byte that is not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{src.label}:{lineno}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the "
+            "line); save the file as UTF-8"
+        ) from None
+
+
+def _no_constants(token: str) -> float:
+    raise ValueError(f"bare {token} is not valid JSON (write null)")
+
+
+#: JSON kind of each type json.loads returns
+_KIND_OF: dict[type, str] = {
+    type(None): "null",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    list: "list",
+    dict: "object",
+}
+
+
+def _kinds_clash(a: str, b: str) -> bool:
+    """Whether polars' JSON schema inference cannot merge JSON kinds a and b.
+
+    It merges null with anything, anything with text (into text), numbers with
+    booleans (into numbers) and numbers with objects (into a struct); nothing else.
+    """
+    pair = {a, b}
+    merged = pair & {"null", "string"} or pair in ({"number", "boolean"}, {"number", "object"})
+    return len(pair) == 2 and not merged
+
+
+def _merged_kind(a: str, b: str) -> str:
+    """The kind polars infers from kinds a and b (which do not clash, neither null)."""
+    if a == b:
+        return a
+    if "string" in (a, b):
+        return "string"
+    return "object" if "object" in (a, b) else "number"
+
+
+def _follow_fields(src: _Source, kinds: dict[str, tuple[str, int]], obj: dict[str, Any], lineno: int) -> None:
+    """Check one line's fields as polars' JSON schema inference reads them (after it failed).
+
+    Numbers must fit what polars reads (Python reads 1e400 as inf, polars refuses
+    it; integers have at most 128 bits), and each field's kind of value must merge
+    with its kind on the lines before, as polars merges them. ``kinds`` maps
+    field → (kind so far, line where it became that kind).
+    """
+    for key, value in obj.items():
+        kind = _KIND_OF[type(value)]
+        if kind == "number":
+            if type(value) is float and math.isinf(value):
+                raise InputError(
+                    f"{src.label}:{lineno}: field {key!r}: number out of range for a 64-bit float (beyond ±1.8e308)"
+                )
+            if type(value) is int and not -(2**127) <= value < 2**128:
+                shown = str(value)
+                shown = shown if len(shown) <= 24 else shown[:20] + "…"
+                raise InputError(
+                    f"{src.label}:{lineno}: field {key!r}: integer {shown} is out of range (over 128 bits)"
+                )
+        seen = kinds.get(key)
+        if kind == "null" or (seen is not None and seen[0] == kind):
+            continue
+        if seen is None:
+            kinds[key] = (kind, lineno)
+            continue
+        before, since = seen
+        if _kinds_clash(kind, before):
+            an = "an" if before == "object" else "a"
+            raise InputError(
+                f"{src.label}:{lineno}: field {key!r} holds a JSON {kind} here but {an} {before} on line "
+                f"{since}; a field must hold one kind of value on every line"
+            )
+        merged = _merged_kind(before, kind)
+        if merged != before:
+            kinds[key] = (merged, lineno)
+
+
 def _diagnose(src: _Source) -> None:
-    """Python rescan of a text file that polars could not read: raise naming the bad line."""
+    """Python rescan of a text file that polars could not read: raise naming the bad line.
+
+    Runs only after a polars read failed; it returns without raising when it
+    finds nothing (then the failure was a late type surprise, which a re-read
+    with numeric columns as text handles, or the caller gives polars' message).
+    """
     if src.kind == "jsonl":
-        assert src.path is not None
-
-        def no_constants(token: str) -> float:
-            raise ValueError(f"bare {token} is not valid JSON (write null)")
-
-        with open(src.path, "rb") as f:
-            for lineno, raw in enumerate(f, 1):
-                text = raw.strip()
-                if not text:
-                    continue
-                try:
-                    obj = json.loads(text, parse_constant=no_constants)
-                except json.JSONDecodeError as e:
-                    raise InputError(
-                        f"{src.label}:{lineno}: malformed JSON ({e.msg} at column {e.colno})"
-                    ) from None
-                except (ValueError, UnicodeDecodeError) as e:
-                    raise InputError(f"{src.label}:{lineno}: malformed JSON ({e})") from None
-                if not isinstance(obj, dict):
-                    raise InputError(
-                        f"{src.label}:{lineno}: expected one JSON object per line, got a JSON "
-                        f"{type(obj).__name__} (JSON arrays are not read; write one object per line)"
-                    )
+        # Whole-file schema inference failed when it is not cached: then also check each
+        # field as polars reads it, to name the line where polars says only "InvalidNumber"
+        # or "failed to determine supertype" (a number on one line, a list on the next).
+        kinds: dict[str, tuple[str, int]] | None = None if () in src.json_schemas else {}
+        for lineno, raw in _json_lines(src):
+            text = _utf8(src, lineno, raw)
+            try:
+                obj = json.loads(text, parse_constant=_no_constants)
+            except json.JSONDecodeError as e:
+                raise InputError(
+                    f"{src.label}:{lineno}: malformed JSON ({e.msg} at column {e.colno})"
+                ) from None
+            except ValueError as e:
+                raise InputError(f"{src.label}:{lineno}: malformed JSON ({e})") from None
+            if not isinstance(obj, dict):
+                raise InputError(
+                    f"{src.label}:{lineno}: expected one JSON object per line, got a JSON "
+                    f"{type(obj).__name__} (JSON arrays are not read; write one object per line)"
+                )
+            if kinds is not None:
+                _follow_fields(src, kinds, obj, lineno)
     elif src.kind == "csv":
         assert src.path is not None
-        with open(src.path, newline="", encoding="utf-8", errors="replace") as f:
+        with open(src.path, "rb") as f:  # polars refuses a file with any non-UTF-8 byte, used column or not
+            for lineno, raw in enumerate(f, 1):
+                _utf8(src, lineno, raw)
+        with open(src.path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
             width = None
             start = 1
@@ -409,14 +566,9 @@ def _schema(src: _Source, overrides: dict[str, Any] | None = None) -> pl.Schema:
 def _where(src: _Source, row: int) -> str:
     """Location of the 0-based record ``row`` of ``src`` (see module docstring)."""
     if src.kind == "jsonl":
-        assert src.path is not None
-        k = -1
-        with open(src.path, "rb") as f:
-            for lineno, raw in enumerate(f, 1):
-                if raw.strip():
-                    k += 1
-                    if k == row:
-                        return f"{src.label}:{lineno}"
+        for k, (lineno, _) in enumerate(_json_lines(src)):
+            if k == row:
+                return f"{src.label}:{lineno}"
     elif src.kind == "csv":
         assert src.path is not None
         with open(src.path, newline="", encoding="utf-8", errors="replace") as f:
@@ -528,26 +680,44 @@ def _resolve(src: _Source, columns: list[str], opts: _Options) -> _Mapping:
 # normalisation: one lazy frame per input with canonical columns
 
 
-_NUMERIC_KINDS = (pl.Boolean, pl.Null)
+def _numeric(
+    src: _Source, name: str, dtype: pl.DataType, what: str, booleans: bool
+) -> tuple[pl.Expr, pl.Expr]:
+    """(value as Float64, flag "present but not a number") for a reward or count column.
 
-
-def _numeric(name: str, dtype: pl.DataType, label: str, what: str) -> tuple[pl.Expr, pl.Expr]:
-    """(value as Float64, flag "present but not a number") for a reward or count column."""
+    Booleans (true / false, or that text in a text file) are rewards 1 / 0 when
+    ``booleans``; counts c and n are numbers of samples, and a boolean there is
+    flagged rather than read as 1 or 0 (a wrongly exported column would go unnoticed).
+    """
     col = pl.col(name)
-    if dtype.is_numeric() or isinstance(dtype, _NUMERIC_KINDS):
+    if dtype.is_numeric() or dtype == pl.Null:
         return col.cast(pl.Float64), pl.lit(False)
+    if dtype == pl.Boolean:
+        return (col.cast(pl.Float64), pl.lit(False)) if booleans else (pl.lit(None, pl.Float64), col.is_not_null())
     if dtype == pl.String:
         text = col.str.strip_chars()
-        low = text.str.to_lowercase()
-        value = (
-            pl.when(low == "true")
-            .then(pl.lit(1.0))
-            .when(low == "false")
-            .then(pl.lit(0.0))
-            .otherwise(text.cast(pl.Float64, strict=False))
-        )
+        value = text.cast(pl.Float64, strict=False)
+        if booleans:
+            low = text.str.to_lowercase()
+            value = pl.when(low == "true").then(pl.lit(1.0)).when(low == "false").then(pl.lit(0.0)).otherwise(value)
         return value, col.is_not_null() & value.is_null()
-    raise InputError(f"{label}: {what} column {name!r} has type {dtype}; expected numbers or booleans")
+    expected = "numbers or booleans" if booleans else "numbers"
+    raise InputError(f"{_first_value_at(src, name)}: {what} column {name!r} has type {dtype}; expected {expected}")
+
+
+def _first_value_at(src: _Source, name: str) -> str:
+    """Where the first value of a column of an unreadable type sits (error path), else the file."""
+    if src.kind == "jsonl":
+        # a struct column may start with plain numbers (polars merges 1 and {...}): find the first nested value
+        for lineno, raw in _json_lines(src):
+            if isinstance(json.loads(raw).get(name), (list, dict)):
+                return f"{src.label}:{lineno}"
+        return src.label
+    try:
+        hit = _scan(src, row_index=True).filter(pl.col(name).is_not_null()).select(_ROW).head(1).collect()
+    except pl.exceptions.PolarsError:
+        return src.label
+    return _where(src, int(hit[_ROW][0])) if hit.height else src.label
 
 
 def _read_overrides(src: _Source, m: _Mapping, schema: pl.Schema) -> dict[str, Any]:
@@ -582,7 +752,7 @@ def _key_type(sources: list[_Source], maps: list[_Mapping], col_of: Any) -> pl.D
 def _normalize(
     src: _Source, fidx: int, m: _Mapping, label: str | None, diag: bool, keys: dict[str, pl.DataType]
 ) -> pl.LazyFrame:
-    """Canonical columns: _g _id (_r _rbad _a _s | _c _cbad _n _nbad) _x0.. _empty [_pos _raw0 (_raw1)].
+    """Canonical columns: _g _id (_r _rbad _a _s | _c _cbad _n _nbad) _x0.. _empty [_pos _raw0 (_raw1) _rawid].
 
     ``keys`` gives the dtype of the key columns _g, _id, _s, _x<j>; the rest are
     Float64 (rewards, counts), String (answers) or Boolean (flags).
@@ -592,22 +762,27 @@ def _normalize(
     lf = _scan(src, overrides, row_index=diag)
     schema = _schema(src, overrides) if overrides else schema0
     used = [col for col in (m.id, m.reward, m.c, m.n, m.answer, m.sample, m.by) if col is not None]
+    ident = pl.col(m.id).cast(keys["_id"])
+    if keys["_id"] == pl.String:
+        # "" is no id: CSV reads an empty field as missing, and "" in JSON (or a quoted "" in
+        # CSV) must not become a problem of its own. `when` without `otherwise` gives null.
+        ident = pl.when(ident != "").then(ident)
     exprs: list[pl.Expr] = [
         (pl.col(m.by).cast(keys["_g"]) if m.by is not None else pl.lit(label, pl.String)).alias("_g"),
-        pl.col(m.id).cast(keys["_id"]).alias("_id"),
+        ident.alias("_id"),
         pl.all_horizontal([pl.col(col).is_null() for col in used]).alias("_empty"),
     ]
     if m.shape == "samples":
         assert m.reward is not None
-        r, rbad = _numeric(m.reward, schema[m.reward], src.label, "reward")
+        r, rbad = _numeric(src, m.reward, schema[m.reward], "reward", booleans=True)
         exprs += [r.alias("_r"), rbad.alias("_rbad")]
         exprs.append((pl.col(m.answer).cast(pl.String) if m.answer else pl.lit(None, pl.String)).alias("_a"))
         exprs.append((pl.col(m.sample).cast(keys["_s"]) if m.sample else pl.lit(None, pl.String)).alias("_s"))
         raws = [m.reward]
     else:
         assert m.c is not None and m.n is not None
-        c, cbad = _numeric(m.c, schema[m.c], src.label, "count c")
-        n, nbad = _numeric(m.n, schema[m.n], src.label, "count n")
+        c, cbad = _numeric(src, m.c, schema[m.c], "count c", booleans=False)
+        n, nbad = _numeric(src, m.n, schema[m.n], "count n", booleans=False)
         exprs += [c.alias("_c"), cbad.alias("_cbad"), n.alias("_n"), nbad.alias("_nbad")]
         raws = [m.c, m.n]
     for j, col in enumerate(m.extras):
@@ -615,6 +790,7 @@ def _normalize(
     if diag:
         exprs.append((pl.lit(fidx, pl.Int64) * (1 << _POS_SHIFT) + pl.col(_ROW).cast(pl.Int64)).alias("_pos"))
         exprs += [pl.col(col).cast(pl.String).alias(f"_raw{j}") for j, col in enumerate(raws)]
+        exprs.append(pl.col(m.id).cast(pl.String).alias("_rawid"))  # tells a missing id from ""
     return lf.select(exprs)
 
 
@@ -650,8 +826,9 @@ def read(
 
     Args:
       paths: one path or a sequence; format by extension (.jsonl/.ndjson/.json,
-        .csv, .parquet/.pq). Several files are concatenated (see module
-        docstring for how they are grouped).
+        .csv, .parquet/.pq). Paths are literal (``p?.jsonl`` is not a glob
+        pattern). Several files are concatenated (see module docstring for how
+        they are grouped).
       id_col, reward_col, c_col, n_col, answer_col, sample_col: column names,
         overriding auto-detection (:data:`COLUMN_SPELLINGS`). Giving
         reward_col forces the samples shape; c_col or n_col the counts shape.
@@ -667,11 +844,13 @@ def read(
       or None, and the optional rewards / votes / vote_correct lists of P arrays.
 
     Raises:
-      InputError: missing file, unknown extension, empty file, missing column,
-        malformed JSON, non-numeric / NaN / null reward or id, bad counts
-        (c > n, c < 0, non-integers, n < 1), duplicate (problem, sample id),
-        duplicate problem in a count group, a problem mixing models in one group.
-        The message is one line naming file and line (or row).
+      InputError: missing file, unknown extension, empty file, a file given
+        twice, missing column, malformed JSON or non-UTF-8 text, non-numeric /
+        NaN / null reward, missing or empty id, bad counts (c > n, c < 0,
+        non-integers, booleans, n < 1), duplicate (problem, sample id), an answer
+        both correct and incorrect within a problem, duplicate problem in a count
+        group, a problem mixing models in one group. The message is one line
+        naming file and line (or row).
     """
     if isinstance(paths, (str, Path)):
         path_list: list[str | Path] = [paths]
@@ -724,7 +903,7 @@ def from_counts(ids: Any, n: Any, c: Any, *, group: str = "") -> ProblemTable:
     """A :class:`ProblemTable` from per-problem arrays, validated and sorted by id.
 
     Args:
-      ids: (P,) problem ids (converted with ``str``), unique, not None.
+      ids: (P,) problem ids (converted with ``str``), unique, not None or "".
       n: int array (P,), samples per problem, ≥ 1.
       c: int array (P,), correct samples, 0 ≤ c ≤ n.
       group: group name used in error messages.
@@ -737,6 +916,8 @@ def from_counts(ids: Any, n: Any, c: Any, *, group: str = "") -> ProblemTable:
     for i, v in enumerate(id_list):
         if v is None or (isinstance(v, float) and math.isnan(v)):
             raise InputError(f"{where}problem index {i}: missing id")
+        if v == "":
+            raise InputError(f"{where}problem index {i}: empty id")  # as read() treats ""
     str_ids = np.array([str(v) for v in id_list], dtype=object)
     try:
         n_arr, c_arr = as_counts(n, c, str_ids)  # (also checks one id per problem)
@@ -936,6 +1117,16 @@ def _pid(pid: Any) -> str:
     return repr(str(pid))
 
 
+def _num(x: float) -> str:
+    """A number for a message, never rounded: 5 (not 5.0), 0.75, 3.0000000000000004."""
+    x = float(x)  # (a NumPy scalar's repr would read "np.float64(…)")
+    return str(int(x)) if math.isfinite(x) and x == int(x) else repr(x)
+
+
+def _missing_id(raw: Any, col: str) -> str:
+    return f"{'empty' if raw == '' else 'missing'} problem id (column {col!r})"
+
+
 class _Job:
     """The inputs of one read, their column mappings and group labels; builds and runs queries."""
 
@@ -1011,7 +1202,7 @@ class _Job:
 def _bad_row_message(rec: dict[str, Any], m: _Mapping, binary: bool) -> str:
     pid = rec["_id"]
     if pid is None:
-        return f"missing problem id (column {m.id!r})"
+        return _missing_id(rec["_rawid"], m.id)
     who = f"problem {_pid(pid)}: "
     r = rec["_r"]
     if rec["_rbad"]:
@@ -1024,7 +1215,7 @@ def _bad_row_message(rec: dict[str, Any], m: _Mapping, binary: bool) -> str:
         return f"{who}reward is infinite (column {m.reward!r})"
     if binary and r not in (0.0, 1.0):
         why = "outside [0, 1]" if not 0.0 <= r <= 1.0 else "not 0 or 1"
-        return f"{who}reward {r:g} is {why}; binary rewards were required"
+        return f"{who}reward {_num(r)} is {why}; binary rewards were required"
     if rec["_g"] is None:
         return f"{who}missing value in group column {m.by!r}"
     if m.sample is not None and rec["_s"] is None:
@@ -1098,9 +1289,16 @@ def _read_samples(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str
 
     results = job.run(lambda: pl.collect_all(queries(), engine="streaming"))
     stats: pl.DataFrame = results[0]
+    split: pl.DataFrame | None = None  # (group, problem, answer) cells with correct and incorrect samples
     if has_answer:
         # sort by answer text once, then fold: lists keep row order within each problem
         cells = stats.sort("_a")
+        # A cell's c counts its correct samples: 0 < c < n means the answer is both correct
+        # and incorrect. One filter over the (problem, answer) cells, no extra pass over rows.
+        split = with_group(
+            cells.filter(pl.col("_id").is_not_null() & (pl.col("c") > 0) & (pl.col("c") < pl.col("n")))
+            .select([*pkeys, "_a"])
+        )
         fold = [pl.col(k).sum() for k in ("n", "n_bad", "n_empty", "n_nb", "c")]
         fold.append((pl.col("n") - pl.col("n_empty")).filter(pl.col("_a") == "").sum().alias("n_noanswer"))
         for j in extras:
@@ -1165,9 +1363,26 @@ def _read_samples(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str
                     )
                 first_at[sid] = pos
 
-    # 4. where each non-binary group's first non-0/1 reward sits; reward arrays.
+    # groups with a reward not in {0, 1}
     nb_per_group = stats.group_by("_g").agg(pl.col("n_nb").sum())
     nonbinary = {g for g, k in nb_per_group.iter_rows() if k > 0}
+
+    # 4. an answer both correct and incorrect within one problem: majority voting needs one
+    #    verdict per answer, and taking "correct if any sample is" would hide a grading bug.
+    #    Only where answers have a correctness (not non-0/1 rewards without a threshold).
+    #    The counts stay valid (e.g. flaky code tests: one program, two verdicts), so this does
+    #    not fail the read: the group's answers lose their correctness (vote_correct None), a
+    #    note says why, and whatever needs it (maj@k, coverage) reports ``answer_conflict``.
+    if split is not None and t is None and nonbinary:
+        split = split.filter(~pl.col("_g").is_in(list(nonbinary)))
+    conflict: dict[Any, str] = {}
+    if split is not None and split.height:
+        firsts = split.select("_g", "_id", "_a").sort(["_g", "_id", "_a"]).unique("_g", keep="first", maintain_order=True)
+        for group, pid, answer in firsts.iter_rows():
+            conflict[group] = str(_split_answer(job, flagged, group, pid, answer, t))
+            notes.append(f"{conflict[group]}: answers get no correctness, so no maj@k or answer coverage")
+
+    # 5. where each non-binary group's first non-0/1 reward sits; reward arrays.
     first_nb = _first_nonbinary(job, flagged, nonbinary) if nonbinary else {}
     want = nonbinary if opts.keep_rewards is None else set()
     if has_answer and keep_all:
@@ -1192,7 +1407,7 @@ def _read_samples(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str
         if missing:
             notes.append(f"{missing} row(s) with missing or empty answer kept as answer class ''")
 
-    # 5. one table per group, problems sorted by id (as text).
+    # 6. one table per group, problems sorted by id (as text).
     stats = stats.with_columns(pl.col("_g").cast(pl.String).alias("_label"), pl.col("_id").cast(pl.String))
     groups: dict[str, ProblemTable] = {}
     parts = {key[0]: part for key, part in stats.partition_by("_label", as_dict=True).items()}
@@ -1207,7 +1422,7 @@ def _read_samples(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str
         votes = vote_ok = None
         if has_answer:
             votes = _split_lists(part["votes"], np.int64)
-            vote_ok = _split_lists(part["vote_ok"], bool) if counted else None
+            vote_ok = _split_lists(part["vote_ok"], bool) if counted and g not in conflict else None
         if not binary_group:
             what = f"group {label!r}: " if label else ""
             if t is None:
@@ -1226,8 +1441,32 @@ def _read_samples(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str
             votes=votes,
             vote_correct=vote_ok,
             nonbinary_at=first_nb.get(g),
+            answer_conflict=conflict.get(g),
         )
     return groups, rows
+
+
+def _split_answer(
+    job: _Job, flagged: Any, group: Any, pid: Any, answer: str, threshold: float | None
+) -> InputError:
+    """The error for an answer with both correct and incorrect samples: names one of each."""
+    flt = (pl.col("_g") == group) & (pl.col("_id") == pid) & (pl.col("_a") == answer)
+    rows = job.run(lambda: flagged(True).filter(flt).select("_pos", "_ok", "_r").sort("_pos").collect())
+    yes = rows.filter(pl.col("_ok")).row(0)
+    no = rows.filter(~pl.col("_ok")).row(0)
+    here, there = (yes, no) if yes[0] > no[0] else (no, yes)  # cite the later row, point to the earlier
+
+    def verdict(row: tuple[Any, ...]) -> str:
+        _, ok, r = row
+        if threshold is None:
+            return "correct" if ok else "incorrect"
+        return f"reward {_num(r)} {'≥' if ok else '<'} {_num(threshold)}"
+
+    shown = repr(answer) if answer else "'' (missing or empty)"
+    return InputError(
+        f"{job.where(here[0])}: problem {_pid(pid)}{job.in_group(group)}: answer {shown} has both correct "
+        f"and incorrect samples ({verdict(here)} here, {verdict(there)} at {job.where(there[0])})"
+    )
 
 
 def _first_nonbinary(job: _Job, flagged: Any, groups: set[Any]) -> dict[Any, str]:
@@ -1268,19 +1507,26 @@ def _read_counts(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str,
     c = df["_c"].to_numpy().astype(np.float64)
     n = df["_n"].to_numpy().astype(np.float64)
     id_null = df["_id"].is_null().to_numpy()
+
+    def not_a_number(col: str, raw: str) -> str:
+        text = raw.strip().lower()
+        if text in ("true", "false"):
+            return f"count {col!r} = {text} is a boolean, not a count"
+        return f"count {col!r} = {raw!r} is not a number"
+
     with np.errstate(invalid="ignore"):
         checks: list[tuple[np.ndarray, Any]] = [
-            (id_null, lambda i: f"missing problem id (column {m.id!r})"),
-            (df["_cbad"].to_numpy(), lambda i: f"count {m.c!r} = {df['_raw0'][i]!r} is not a number"),
-            (df["_nbad"].to_numpy(), lambda i: f"count {m.n!r} = {df['_raw1'][i]!r} is not a number"),
+            (id_null, lambda i: _missing_id(df["_rawid"][i], m.id)),
+            (df["_cbad"].to_numpy(), lambda i: not_a_number(m.c, df["_raw0"][i])),
+            (df["_nbad"].to_numpy(), lambda i: not_a_number(m.n, df["_raw1"][i])),
             (~np.isfinite(c), lambda i: f"missing or non-finite count {m.c!r}"),
             (~np.isfinite(n), lambda i: f"missing or non-finite count {m.n!r}"),
-            (c != np.round(c), lambda i: f"count {m.c!r} = {c[i]:g} is not an integer"),
-            (n != np.round(n), lambda i: f"count {m.n!r} = {n[i]:g} is not an integer"),
-            (n >= 2.0**53, lambda i: f"n = {n[i]:g} is too large to count exactly"),
-            (n < 1, lambda i: f"n = {n[i]:g} < 1"),
-            (c < 0, lambda i: f"c = {c[i]:g} < 0"),
-            (c > n, lambda i: f"c = {c[i]:g} > n = {n[i]:g}"),
+            (c != np.round(c), lambda i: f"count {m.c!r} = {_num(c[i])} is not an integer"),
+            (n != np.round(n), lambda i: f"count {m.n!r} = {_num(n[i])} is not an integer"),
+            (n >= 2.0**53, lambda i: f"n = {_num(n[i])} is too large to count exactly"),
+            (n < 1, lambda i: f"n = {_num(n[i])} < 1"),
+            (c < 0, lambda i: f"c = {_num(c[i])} < 0"),
+            (c > n, lambda i: f"c = {_num(c[i])} > n = {_num(n[i])}"),
             (df["_g"].is_null().to_numpy(), lambda i: f"missing value in group column {m.by!r}"),
         ]
     flagged = np.zeros(rows, dtype=bool)

@@ -50,8 +50,9 @@ class Curve:
     Attributes:
       k: int (K,) budgets.
       estimate: float (K,) mean over the problems used at that k.
-      lo, hi: float (K,) confidence interval at level ``ci``.
-      se: float (K,) analytic standard error sd/√P.
+      lo, hi: float (K,) confidence interval at level ``ci``; NaN where fewer than
+        two problems are used (no spread over problems to measure).
+      se: float (K,) analytic standard error sd/√P (NaN likewise).
       problems: int (K,) number of problems used at that k.
       metric, ci, method: how it was computed.
       dropped: problems left out at the largest k because their n < k (only
@@ -183,6 +184,8 @@ def curve_from_rows(
     ``method="analytic"``: mean ± t_{m−1} quantile × sd/√m (central-limit
     interval over problems). ``method="bootstrap"``: percentile problem-level
     bootstrap (:func:`bootstrap_ci`). The analytic SE is reported either way.
+    Where fewer than two problems contribute, lo, hi and se are NaN: there is no
+    spread over problems to build an interval from.
     """
     _check_level(ci)
     if mask is None:
@@ -198,6 +201,11 @@ def curve_from_rows(
         lo, hi = bootstrap_ci(rows, ci=ci, n_boot=n_boot, seed=seed, mask=mask)
     else:
         raise ValueError(f"method must be 'bootstrap' or 'analytic', got {method!r}")
+    # One problem has no spread to measure: a bootstrap of it is a point, not an interval.
+    lone = m < 2
+    if lone.any():
+        lo, hi = np.where(lone, np.nan, lo), np.where(lone, np.nan, hi)
+        se = np.where(lone, np.nan, se)
     return Curve(
         k=np.asarray(ks, dtype=np.int64),
         estimate=mean,
@@ -355,7 +363,10 @@ class Comparison:
         (point estimate, not a test), or None.
       problems, alpha, n_boot, seed: settings.
       degenerate: budgets where every problem has the same difference (zero
-        variance); their band is set to the known support [−1, 1].
+        variance, e.g. both models at pass@k = 1 everywhere): the problem-level
+        bootstrap has nothing to resample there, so their band is set to the known
+        support [−1, 1] (inconclusive, which is not evidence of equality), and
+        :func:`describe_comparison` says so.
     """
 
     k: np.ndarray
@@ -643,4 +654,13 @@ def describe_comparison(cmp: Comparison) -> list[str]:
         lines.append(f"first-loss budget set: [{lo}, {hi if hi is not None else '∞'}]")
     elif cmp.first_loss.size:
         lines.append(f"first-loss budget set: {{{format_k_ranges(cmp.first_loss)}}}")
+    if cmp.degenerate.size:
+        d = cmp.diff[np.searchsorted(cmp.k, cmp.degenerate)]
+        same, shifted = cmp.degenerate[d == 0], cmp.degenerate[d != 0]
+        if same.size:
+            lines.append(f"B − A = 0 on every problem at k = {format_k_ranges(same)}")
+        if shifted.size:
+            lines.append(f"B − A is the same on every problem at k = {format_k_ranges(shifted)} "
+                         f"(e.g. {d[d != 0][0]:+.4f} at k = {int(shifted[0])})")
+        lines.append("  with no spread over problems there, the bootstrap has no interval: band set to [−1, 1]")
     return lines

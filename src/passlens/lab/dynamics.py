@@ -23,6 +23,7 @@ are computed exactly from π every ``log_every`` steps and at the last step.
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -41,15 +42,49 @@ from .tabular_step import TabularExactStep, auto_threads
 from .tracking import track
 
 __all__ = [
+    "INT_OPTION_RANGES",
     "LabConfig",
+    "check_int_option",
     "build_populations",
     "run_objective",
     "run_lab",
     "save_run",
+    "make_out_dir",
     "inverse_cdf",
     "sample_answers",
     "sampled_logit_gradient",
 ]
+
+
+#: Accepted range (inclusive) of each integer option of ``passlens lab run`` / :class:`LabConfig`.
+INT_OPTION_RANGES: dict[str, tuple[int, int]] = {
+    "steps": (1, 10_000_000),
+    "seeds": (1, 10_000),
+    "seed": (0, 2**32 - 1),
+    "n": (1, 100_000),
+    "problems": (1, 10_000_000),
+    "answers": (2, 100_000),
+    "log-every": (1, 10_000_000),
+    "k-ref": (1, 1_000_000),
+    "k": (1, 1_000_000),
+    "hidden": (1, 100_000),
+    "threads": (0, 1024),
+    "heldout": (0, 10_000_000),
+    "workers": (1, 1024),
+}
+
+#: Largest seeds × problems × answers (× policy width; × n when sampled) a synthetic run may allocate.
+MAX_CELLS = 2**31
+
+
+def check_int_option(name: str, value: Any) -> int:
+    """``value`` as an int inside ``INT_OPTION_RANGES[name]``; ValueError naming ``--name`` otherwise."""
+    lo, hi = INT_OPTION_RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"--{name} must be an integer between {lo} and {hi}, got {value!r}")
+    if not lo <= int(value) <= hi:
+        raise ValueError(f"--{name} must be between {lo} and {hi}, got {value}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -83,6 +118,9 @@ class LabConfig:
       heldout: problems of each population kept out of training (a seeded random subset, the
         same for every seed) and tracked as ``heldout_*`` metrics: how a shared policy's
         updates carry over to problems it never trains on. Needs a shared policy (linear, mlp).
+
+    :meth:`validate` bounds every integer field by :data:`INT_OPTION_RANGES` and a synthetic
+    run's largest array by :data:`MAX_CELLS`.
     """
 
     objectives: tuple[str, ...] = ("rloo", "pkpo:k=8", "coverage:k=8")
@@ -116,17 +154,31 @@ class LabConfig:
             raise ValueError(f"--policy must be one of {', '.join(POLICIES)}, got {self.policy!r}")
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"--optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
-        for name, v, lo in (("steps", self.steps, 1), ("seeds", self.seeds, 1), ("problems", self.problems, 1),
-                            ("answers", self.answers, 2), ("log-every", self.log_every, 1), ("k-ref", self.k_ref, 1),
-                            ("hidden", self.hidden, 1)):
-            if int(v) < lo:
-                raise ValueError(f"--{name} must be ≥ {lo}, got {v}")
+        for name, v in (("steps", self.steps), ("seeds", self.seeds), ("seed", self.seed), ("n", self.n),
+                        ("problems", self.problems), ("answers", self.answers), ("log-every", self.log_every),
+                        ("k-ref", self.k_ref), ("hidden", self.hidden), ("threads", self.threads),
+                        ("heldout", self.heldout)):
+            check_int_option(name, v)
         if self.mode == "sampled" and self.n < 2:
             raise ValueError(f"--n must be ≥ 2 in sampled mode (group baselines need two samples), got {self.n}")
-        if int(self.threads) < 0:
-            raise ValueError(f"--threads must be ≥ 0 (0 = auto), got {self.threads}")
-        if int(self.heldout) < 0:
-            raise ValueError(f"--heldout must be ≥ 0, got {self.heldout}")
+        for kk in self.ks:
+            check_int_option("k", kk)
+        if not self.ks:
+            raise ValueError("--k: give at least one budget")
+        if self.from_counts is None:  # the population size of a count table is only known once it is read
+            factors = [("--seeds", self.seeds), ("--problems", self.problems), ("--answers", self.answers)]
+            if self.policy == "mlp":
+                factors.append(("--hidden", self.hidden))
+            elif self.policy == "linear":
+                factors.append(("features", self.dim))
+            if self.mode == "sampled" and self.n > math.prod(v for _, v in factors[2:]):
+                factors = factors[:2] + [("--n", self.n)]
+            cells = math.prod(v for _, v in factors)
+            if cells > MAX_CELLS:
+                raise ValueError(
+                    f"run too large: {' × '.join(f'{a} {v}' for a, v in factors)} = {cells:,} array cells,"
+                    f" more than {MAX_CELLS:,}; reduce one of them"
+                )
         if self.heldout and self.policy == "tabular":
             raise ValueError("--heldout needs a shared policy (--policy linear or mlp): a tabular policy never moves a problem it does not train on")
         if self.heldout and self.from_counts is None and self.heldout >= self.problems:
@@ -134,14 +186,15 @@ class LabConfig:
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"--dtype must be 'float64' or 'float32', got {self.dtype!r}")
         if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"--lr must be positive, got {self.lr}")
+            raise ValueError(f"--lr must be a finite number > 0, got {self.lr}")
         if not self.objectives:
             raise ValueError("give at least one --objective")
-        if min(self.ks) < 1:
-            raise ValueError(f"--k values must be ≥ 1, got {list(self.ks)}")
         from .population import _check_correct_range
 
-        lo, hi = _check_correct_range(int(self.answers), self.n_correct)
+        try:
+            lo, hi = _check_correct_range(int(self.answers), self.n_correct)
+        except ValueError as exc:
+            raise ValueError(f"--n-correct: {exc}") from None
         if hi >= self.answers:
             raise ValueError(
                 f"impossible population: up to {hi} of M={self.answers} answers correct leaves no wrong answer; use more --answers"
@@ -523,11 +576,32 @@ def run_lab(
     return pl.DataFrame(rows)
 
 
-def save_run(df: Any, config: LabConfig, out: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write ``metrics.parquet`` and ``config.json`` under ``out`` (created). Returns the directory."""
+def make_out_dir(out: str | Path) -> Path:
+    """Create the output directory ``out`` (and its parents; an existing directory is reused).
+
+    ValueError with one line ("cannot create output folder …: reason") when it cannot be made,
+    e.g. when ``out`` is an existing file or lies on a read-only file system.
+    """
     d = Path(out)
-    d.mkdir(parents=True, exist_ok=True)
-    df.write_parquet(d / "metrics.parquet")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create output folder {d}: {exc.strerror or exc}") from None
+    return d
+
+
+def save_run(df: Any, config: LabConfig, out: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``metrics.parquet`` and ``config.json`` under ``out`` (created; existing files are replaced).
+
+    Returns the directory. ValueError with one line when the directory or a file cannot be written.
+    """
+    d = make_out_dir(out)
     payload = {"config": config.to_json(), **(extra or {})}
-    (d / "config.json").write_text(json.dumps(payload, indent=2) + "\n")
+    path = d / "metrics.parquet"
+    try:
+        df.write_parquet(path)
+        path = d / "config.json"
+        path.write_text(json.dumps(payload, indent=2) + "\n")
+    except OSError as exc:
+        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
     return d

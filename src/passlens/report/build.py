@@ -241,9 +241,10 @@ def _group_metrics(label: str, table: Any, settings: ReportSettings, notes: list
     large = P * n_min > LARGE_CELLS
     ks = _group_ks(settings, n_min, large)
     if int(ks[-1]) > n_min:
+        short = np.flatnonzero(n < int(ks[-1]))
         raise ValueError(
-            f"group {label or '(all)'}: k={int(ks[-1])} exceeds the smallest n={n_min} "
-            "(no unbiased estimate exists for k > n)"
+            f"group {label or '(all)'}: k={int(ks[-1])} exceeds n={int(n[short[0]])} of problem {ids[short[0]]!r}"
+            f" ({short.size} problem(s) have n < {int(ks[-1])}; no unbiased estimate exists for k > n)"
         )
     method = _method(settings, large)
     common = dict(ci=settings.ci, method=method, n_boot=settings.n_boot, seed=settings.seed, ids=ids)
@@ -400,9 +401,13 @@ def _verdict(
             i = ks.index(kk)
             d, lo, hi = cmp["diff"][i], cmp["lo"][i], cmp["hi"][i]
             verdict = "significant" if (lo is not None and lo > 0) or (hi is not None and hi < 0) else "inconclusive"
-            if kk in cmp["degenerate"]:
+            if kk in cmp["degenerate"] and d == 0:
                 text = (f"pass@{kk} is the same for {name_a} and {name_b} on every problem "
                         f"({cmp['a'][i]:.3f} → {cmp['b'][i]:.3f}).")
+            elif kk in cmp["degenerate"]:
+                text = (f"{name_b} changed pass@{kk} by the same {d:+.3f} on every problem vs {name_a} "
+                        f"({cmp['a'][i]:.3f} → {cmp['b'][i]:.3f}); with no spread over problems the bootstrap "
+                        "gives no interval there (inconclusive).")
             else:
                 move = "left" if round(d, 3) == 0 else "raised" if d > 0 else "lowered"
                 text = (f"{name_b} {move} pass@{kk} " + ("unchanged" if move == "left" else f"by {abs(d):.3f}")

@@ -35,10 +35,11 @@ def print_summary(metrics: dict[str, Any], console: Console | None = None, out_d
 
     Args:
       metrics: ``Report.metrics`` of :func:`passlens.report.build.build_report`.
-      console: where to print (default: a new stdout console).
+      console: where to print (default: a new stdout console). Pass one made with emoji=False:
+        labels are escaped as markup, but emoji codes such as ":A:" would still be replaced.
       out_dir: where the files were written, if anywhere (printed last).
     """
-    con = console or Console()
+    con = console or Console(emoji=False)  # emoji codes in labels (":A:") stay as written
     m = metrics
     kt, ks = m["k_top"], m["k_signal"]
     lev = int(round(100 * m["settings"]["ci"]))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ._fields import ConfigError, Int, check_fields
 from .tokenizer import ALPHABET
 
 __all__ = ["ModelConfig", "GPT", "attention_mask", "positions"]
@@ -25,11 +26,13 @@ __all__ = ["ModelConfig", "GPT", "attention_mask", "positions"]
 class ModelConfig:
     """Architecture (defaults: 4 layers, d_model 128, 4 heads, ≈ 0.8 M parameters).
 
-    Attributes:
-      vocab_size: V.
-      block_size: maximum sequence length (prompt + completion).
-      n_layer, n_head, d_model: depth, heads, width (d_model divisible by n_head).
-      mlp_ratio: hidden width of the MLP / d_model.
+    Attributes (ranges checked on construction; bool is not an int):
+      vocab_size: V, an int in [1, 1048576] (a run needs the character tokenizer's, 51).
+      block_size: maximum sequence length (prompt + completion), an int in [2, 65536].
+      n_layer: depth, an int in [1, 256].
+      n_head: heads, an int in [1, 1024] dividing d_model.
+      d_model: width, an int in [1, 65536].
+      mlp_ratio: hidden width of the MLP / d_model, an int in [1, 64].
     """
 
     vocab_size: int = len(ALPHABET) + 3  # the character tokenizer's
@@ -39,13 +42,20 @@ class ModelConfig:
     d_model: int = 128
     mlp_ratio: int = 4
 
+    _FIELDS: ClassVar[dict[str, Any]] = {
+        "vocab_size": Int(1, 1 << 20), "block_size": Int(2, 65536), "n_layer": Int(1, 256),
+        "n_head": Int(1, 1024), "d_model": Int(1, 65536), "mlp_ratio": Int(1, 64),
+    }
+
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "block_size", "n_layer", "n_head", "d_model", "mlp_ratio"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"ModelConfig.{name} must be an int ≥ 1, got {v!r}")
+        self._validate("ModelConfig.")
+
+    def _validate(self, where: str) -> None:
+        """Check every field; messages name them ``where`` + field (e.g. "model.n_head")."""
+        check_fields(self, self._FIELDS, where)
         if self.d_model % self.n_head:
-            raise ValueError(f"ModelConfig: d_model={self.d_model} is not divisible by n_head={self.n_head}")
+            raise ConfigError(f"{where}d_model={self.d_model} is not divisible by {where}n_head={self.n_head}",
+                              (where + "d_model", where + "n_head"))
 
 
 def positions(key_valid: torch.Tensor) -> torch.Tensor:

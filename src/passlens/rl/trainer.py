@@ -13,7 +13,9 @@ divergence"), H̄ the mean per-token entropy. PPO clipping: Schulman et al. 2017
 Run directory: ``config.json``, ``metrics.parquet`` (one row per step), ``evals/step_XXXXXX.parquet``
 (per-sample rows problem_id, sample_id, reward, answer, step; readable by ``passlens eval``) and
 ``evals/step_XXXXXX.json`` (summary), ``checkpoints/base.pt`` and ``checkpoints/latest.pt``.
-Every file is written to a temporary name and renamed.
+Every file is written to a temporary name and renamed. Only the latest step checkpoint is kept:
+a resume continues from it, or from ``base.pt`` when the run stopped before its first save, and
+refuses (one line) when the run directory shows a save that is no longer there.
 """
 
 from __future__ import annotations
@@ -24,16 +26,17 @@ import math
 import random
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
 
 from ..advantages import REGISTRY, advantage, parse_spec
+from ._fields import ConfigError, Float, Int, Str, build_section, check_fields
 from .checkpoint import load_checkpoint, save_checkpoint, write_json, write_parquet
 from .model import GPT, ModelConfig
 from .sampler import Samples, sample, sequence_logprobs
-from .tasks import Problem, Task, answer_id, make_task
+from .tasks import TASKS, Problem, Task, answer_id, make_task
 from .tokenizer import CharTokenizer
 from .warmstart import WarmStartConfig, warm_start
 
@@ -44,21 +47,38 @@ __all__ = ["TrainConfig", "Trainer", "resolve_device", "eval_rows", "eval_summar
 class TrainConfig:
     """Everything a run depends on (stored as ``config.json``).
 
+    Every field is checked on construction (so in the Python API, in ``--config`` files, in
+    ``config.json`` on resume and for CLI options alike): a wrong type, a non-finite number or a
+    value out of range raises :class:`ValueError` with one line naming the field, e.g.
+    ``kl_coef must be a finite number ≥ 0, got nan``. bool is never accepted as an int or a number.
+    Upper bounds keep sizes in what a CPU or one GPU can run and integers in what torch's
+    generators and int64 tensors hold.
+
     Attributes:
-      task, difficulty: task name and knob (None = the task's default).
-      objective: advantage spec, e.g. "rloo" or "pkpo:k=8".
-      steps: RL steps; prompts_per_step B and n samples each.
-      lr, weight_decay, grad_clip: AdamW and gradient-norm clipping.
-      ppo_epochs, clip_eps: inner epochs over each batch and PPO clip range.
-      kl_coef, entropy_coef: KL-to-base (k3) and entropy-bonus weights.
-      temperature, top_p, max_new: sampling (max_new None = task's answer length + 1).
-      train_problems, eval_problems: sizes of the train pool and the held-out set.
-      eval_every, eval_n: eval period (0 = only at the end) and samples per held-out problem.
-      save_every: checkpoint period (None = eval_every, 0 = only at the end).
-      seed: one seed for everything.
+      task: registered task name. difficulty: the task's knob, an int in [1, 1000] or None
+        (the task's default).
+      objective: advantage spec, e.g. "rloo" or "pkpo:k=8" (required parameters given; k in [1, n]).
+      steps: RL steps, an int in [1, 10⁷].
+      prompts_per_step (B), n (samples each): ints in [1, 65536] with B·n ≤ 2²⁰ samples per step.
+      lr: AdamW learning rate, in (0, 1]. weight_decay: AdamW decoupled decay, finite ≥ 0 with
+        lr·weight_decay < 1 (each step multiplies the weights by 1 − lr·weight_decay).
+      grad_clip: gradient-norm clipping threshold, finite > 0.
+      ppo_epochs: inner epochs over each batch, an int in [1, 1000]. clip_eps: PPO clip range, finite > 0.
+      kl_coef, entropy_coef: KL-to-base (k3) and entropy-bonus weights, finite ≥ 0.
+      temperature: sampling temperature, finite ≥ 1e-8 (the sampler's floor; lower would be
+        silently raised to it). top_p: nucleus mass in (0, 1].
+      max_new: completion budget in tokens, an int in [1, model.block_size − 1] or None (the
+        task's answer length + 1); the trainer also checks that the longest prompt fits.
+      train_problems, eval_problems: sizes of the train pool and the held-out set, ints in [1, 10⁶].
+      eval_every: eval period in steps, an int in [0, 10⁷] (0 = only at the end).
+      eval_n: samples per held-out problem, an int in [1, 65536].
+      save_every: checkpoint period, an int in [0, 10⁷] or None (None = eval_every, 0 = only at the end).
+      seed: one seed for everything, an int in [0, 2³² − 1].
       device: "auto" | "cpu" | "cuda".
-      model: architecture; warm: warm-start settings; base: path of a base checkpoint
-        (skips the warm start).
+      model: architecture (:class:`~passlens.rl.model.ModelConfig`, or a mapping of its fields;
+        ``vocab_size`` must be the character tokenizer's).
+      warm: warm-start settings (:class:`~passlens.rl.warmstart.WarmStartConfig` or a mapping).
+      base: path of a base checkpoint (skips the warm start), a non-empty string or None.
     """
 
     task: str = "countdown"
@@ -88,33 +108,65 @@ class TrainConfig:
     warm: WarmStartConfig = dataclasses.field(default_factory=WarmStartConfig)
     base: str | None = None
 
+    _FIELDS: ClassVar[dict[str, Any]] = {
+        "task": Str(), "difficulty": Int(1, 1000, optional=True), "objective": Str(),
+        "steps": Int(1, 10_000_000), "prompts_per_step": Int(1, 65536), "n": Int(1, 65536),
+        "lr": Float(0.0, 1.0, lo_open=True), "weight_decay": Float(0.0), "grad_clip": Float(0.0, lo_open=True),
+        "ppo_epochs": Int(1, 1000), "clip_eps": Float(0.0, lo_open=True),
+        "kl_coef": Float(0.0), "entropy_coef": Float(0.0),
+        "temperature": Float(1e-8), "top_p": Float(0.0, 1.0, lo_open=True),
+        "train_problems": Int(1, 1_000_000), "eval_problems": Int(1, 1_000_000),
+        "eval_every": Int(0, 10_000_000), "eval_n": Int(1, 65536), "save_every": Int(0, 10_000_000, optional=True),
+        "seed": Int(0, 2**32 - 1), "base": Str(optional=True),
+    }
+
     def __post_init__(self) -> None:
-        if isinstance(self.model, dict):
-            self.model = ModelConfig(**self.model)
-        if isinstance(self.warm, dict):
-            self.warm = WarmStartConfig(**self.warm)
-        parse_spec(self.objective)  # ValueError listing valid names
-        make_task(self.task, self.difficulty)  # ValueError listing valid tasks
-        for name in ("steps", "prompts_per_step", "n", "ppo_epochs", "train_problems", "eval_problems", "eval_n"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an int ≥ 1, got {v!r}")
-        if self.eval_every < 0 or (self.save_every is not None and self.save_every < 0):
-            raise ValueError("eval_every and save_every must be ≥ 0")
+        self.model = build_section(ModelConfig, self.model, "model")
+        self.warm = build_section(WarmStartConfig, self.warm, "warm")
+        check_fields(self, self._FIELDS, "")
         if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
-        if not (self.temperature > 0 and 0 < self.top_p <= 1 and self.clip_eps > 0):
-            raise ValueError("need temperature > 0, 0 < top_p ≤ 1 and clip_eps > 0")
+            raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}", ("device",))
+        if self.prompts_per_step * self.n > 1 << 20:
+            raise ConfigError(f"prompts_per_step × n must be ≤ {1 << 20} samples per step, got "
+                              f"{self.prompts_per_step} × {self.n}", ("prompts_per_step", "n"))
+        if self.lr * self.weight_decay >= 1:
+            raise ConfigError(f"lr × weight_decay must be < 1 (AdamW multiplies the weights by 1 − lr·weight_decay "
+                              f"each step), got {self.lr:g} × {self.weight_decay:g}", ("lr", "weight_decay"))
+        # the prompt needs ≥ 1 token (bos); the trainer checks the longest prompt once it has the problems
+        self.max_new = Int(1, self.model.block_size - 1, optional=True).check("max_new", self.max_new)
+        vocab = CharTokenizer().vocab_size
+        if self.model.vocab_size != vocab:
+            raise ConfigError(f"model.vocab_size must be {vocab} (the tokenizer's), got {self.model.vocab_size}",
+                              ("model.vocab_size",))
+        try:
+            name, params = parse_spec(self.objective)  # ValueError listing valid names
+            REGISTRY[name].resolve(params)  # missing required parameters, e.g. pkpo without k
+        except ValueError as exc:
+            raise ConfigError(f"objective {self.objective!r}: {exc}", ("objective",)) from None
+        k = params.get("k")
+        if k is not None and k > self.n:
+            raise ConfigError(f"objective {self.objective}: k={k} exceeds n={self.n} samples per prompt",
+                              ("objective", "n"))
+        if k is not None and k < 1:
+            raise ConfigError(f"objective {self.objective}: k must be ≥ 1, got {k}", ("objective",))
+        try:
+            make_task(self.task, self.difficulty)  # ValueError listing valid tasks
+        except ValueError as exc:  # an unknown task, else a difficulty the task refuses
+            raise ConfigError(str(exc), ("task",) if self.task not in TASKS else ("difficulty",)) from None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, d: Any) -> "TrainConfig":
+        """A config from a mapping of its fields (``model`` and ``warm`` as nested mappings);
+        ValueError (one line, naming the field) on unknown fields, wrong types or bad values."""
+        if not isinstance(d, dict):
+            raise ConfigError(f"a configuration must be a JSON object of TrainConfig fields, got {type(d).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
+        unknown = sorted(str(k) for k in d if k not in known)
         if unknown:
-            raise ValueError(f"config has unknown field(s) {', '.join(unknown)}")
+            raise ConfigError(f"config has unknown field(s) {', '.join(unknown)}", tuple(unknown))
         return cls(**d)
 
 
@@ -198,26 +250,23 @@ class Trainer:
         self.progress = progress
         self.log = log or (lambda msg: None)
         self.device = resolve_device(cfg.device)
-        if not _resume:
-            if (self.out / "config.json").exists():
-                raise ValueError(f"{self.out} already holds a run; use --resume {self.out} or another --out")
+        if not _resume and (self.out / "config.json").exists():
+            raise ValueError(f"{self.out} already holds a run; use --resume {self.out} or another --out")
+        self.tok = CharTokenizer()
+        self.task = make_task(cfg.task, cfg.difficulty)
+        self.train_set = self.task.problems("train", cfg.train_problems, cfg.seed)
+        self.eval_set = self.task.problems("test", cfg.eval_problems, cfg.seed)
+        self.max_new = cfg.max_new or self.task.max_answer_len + 1
+        self._check_block_size()
+        if not _resume:  # only once the configuration is known to run: a failed start leaves no run behind
             try:
                 for sub in ("evals", "checkpoints"):
                     (self.out / sub).mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ValueError(f"cannot create output folder {self.out}: {exc.strerror or exc}") from None
             write_json(self.out / "config.json", cfg.to_dict())
-        self.tok = CharTokenizer()
-        if cfg.model.vocab_size != self.tok.vocab_size:
-            raise ValueError(f"model.vocab_size must be {self.tok.vocab_size} (the tokenizer's)")
-        self.task = make_task(cfg.task, cfg.difficulty)
-        self.train_set = self.task.problems("train", cfg.train_problems, cfg.seed)
-        self.eval_set = self.task.problems("test", cfg.eval_problems, cfg.seed)
-        self.max_new = cfg.max_new or self.task.max_answer_len + 1
         self.obj_name, self.obj_params = parse_spec(cfg.objective)
         spec = REGISTRY[self.obj_name]
-        if "k" in self.obj_params and self.obj_params["k"] > cfg.n:
-            raise ValueError(f"objective {cfg.objective}: k={self.obj_params['k']} exceeds n={cfg.n} samples per prompt")
         self.est_state = spec.new_state() if spec.new_state is not None else None
         torch.manual_seed(cfg.seed)
         self.model = GPT(cfg.model).to(self.device)
@@ -232,6 +281,18 @@ class Trainer:
             self._init_base()
 
     # -- setup ------------------------------------------------------------------------
+    def _check_block_size(self) -> None:
+        """Prompt + completion (sampling: max_new tokens; warm start: a reference answer) must fit
+        ``model.block_size``; checked before any work rather than failing after the warm start."""
+        longest = max(len(self.tok.encode(self.task.prompt(p))) for p in self.train_set + self.eval_set)
+        warm = 0 if (self.cfg.base or not self.cfg.warm.steps) else self.task.max_answer_len
+        need = longest + max(self.max_new, warm)
+        if need > self.cfg.model.block_size:
+            raise ValueError(
+                f"model.block_size={self.cfg.model.block_size} is too small for {self.task.name} at difficulty "
+                f"{self.task.difficulty}: the longest prompt has {longest} tokens and completions up to "
+                f"{max(self.max_new, warm)} (max_new), {need} in all; raise model.block_size or lower the difficulty")
+
     def _init_base(self) -> None:
         base_path = self.out / "checkpoints" / "base.pt"
         if self.cfg.base:
@@ -256,15 +317,21 @@ class Trainer:
         """
         out = Path(out)
         try:
-            cfg = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
+            raw = json.loads((out / "config.json").read_text())
         except OSError:
             raise ValueError(f"--resume {out}: no config.json there (not a run directory)") from None
-        except (json.JSONDecodeError, TypeError) as exc:
+        except json.JSONDecodeError as exc:
             raise ValueError(f"--resume {out}: config.json is unreadable ({exc})") from None
+        try:
+            cfg = TrainConfig.from_dict(raw)
+        except ValueError as exc:
+            raise ValueError(f"--resume {out}: config.json: {exc}") from None
         if device is not None:
             cfg = dataclasses.replace(cfg, device=device)
         self = cls(cfg, out, progress=progress, log=log, _resume=True)
         latest, base = out / "checkpoints" / "latest.pt", out / "checkpoints" / "base.pt"
+        if not latest.exists():
+            self._check_nothing_lost(latest, base)
         if not latest.exists() and not base.exists():
             # killed during the warm start (config.json is written first): redo it. It is seeded and
             # touches none of the loop's generators, so the run continues as if never interrupted.
@@ -276,6 +343,61 @@ class Trainer:
         ck = load_checkpoint(latest if latest.exists() else base)  # CPU tensors: RNG states must stay on CPU
         self._load_state(ck)
         return self
+
+    def _recorded_progress(self) -> tuple[int, list[int]]:
+        """(last step in metrics.parquet or 0, sorted steps of the evals under evals/)."""
+        last = 0
+        path = self.out / "metrics.parquet"
+        if path.exists():
+            import polars as pl
+
+            try:
+                steps = pl.read_parquet(path, columns=["step"])["step"]
+            except Exception as exc:  # polars raises many types for a damaged file
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ValueError(f"--resume {self.out}: metrics.parquet is unreadable ({first[:120]})") from None
+            last = int(steps.max() or 0) if len(steps) else 0
+        evals = set()
+        for f in (self.out / "evals").glob("step_*.*"):
+            if f.suffix in (".json", ".parquet") and f.stem[5:].isdigit():
+                evals.add(int(f.stem[5:]))
+        return last, sorted(evals)
+
+    def _check_nothing_lost(self, latest: Path, base: Path) -> None:
+        """With checkpoints/latest.pt absent, refuse to resume when the run shows it had saved one (or, without
+        base.pt, that it went past its warm start): restarting would silently redo finished steps and
+        overwrite metrics.parquet and evals/. A run killed before its first save continues from base.pt."""
+        cfg = self.cfg
+        last, evals = self._recorded_progress()
+        save_every = cfg.eval_every if cfg.save_every is None else cfg.save_every
+
+        def is_save_point(s: int) -> bool:
+            return 1 <= s <= cfg.steps and (s == cfg.steps or bool(save_every) and s % save_every == 0)
+
+        # A save at step s follows the metrics row and the eval of step s: a later metrics row, or an
+        # eval at a save point, shows that the save happened.
+        reached = [e for e in evals if is_save_point(e)]
+        if last > 1:
+            reached += [s for s in ((last - 1) // save_every * save_every if save_every else 0, cfg.steps)
+                        if s < last and is_save_point(s)]
+        shown = ", ".join(
+            ([f"metrics.parquet records steps 1–{last}"] if last else [])
+            + ([f"evals/ has step{'s' if len(evals) > 1 else ''} {', '.join(map(str, evals))}"] if evals else []))
+        where = self.out / "checkpoints"
+        if reached:
+            raise ValueError(
+                f"--resume {self.out}: {where / 'latest.pt'} is missing, but the run had saved it at step "
+                f"{max(reached)} "
+                f"({shown}); only the latest step checkpoint is kept, so there is none to continue from: "
+                f"restore it, or start a new run with another --out")
+        if not base.exists() and (last or evals):
+            raise ValueError(
+                f"--resume {self.out}: {where / 'base.pt'} is missing, but the run went past its warm start "
+                f"({shown}); restore it, or start a new run with another --out")
+        if last:
+            first = min(save_every, cfg.steps) if save_every else cfg.steps
+            self.log(f"note: no step checkpoint yet (the first is saved at step {first}): continuing from the base "
+                     f"at step 0, so steps 1–{last} are run again")
 
     def _state(self) -> dict[str, Any]:
         return {
@@ -382,6 +504,9 @@ class Trainer:
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            if not math.isfinite(float(gnorm)):  # stop before a non-finite update poisons the weights and sampler
+                raise ValueError(f"step {self.step + 1}: the gradient is not finite (loss {float(loss.detach()):g}); "
+                                 f"training diverged (lower lr, now {cfg.lr:g}, or kl_coef / entropy_coef)")
             self.opt.step()
             clipped = ((ratio - 1).abs() > cfg.clip_eps) & s.mask
             stats = {"loss": float(loss.detach()), "entropy": float(ent_mean.detach()), "kl": float(kl.detach()),

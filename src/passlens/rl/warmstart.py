@@ -10,11 +10,13 @@ task has them, which is the regime where the pass@k family of objectives differ.
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
-from typing import Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 
+from ._fields import Float, Int, check_fields
 from .model import GPT
 from .sampler import Samples, left_pad, sequence_logprobs
 from .tasks import Problem, Task
@@ -25,12 +27,12 @@ __all__ = ["WarmStartConfig", "sft_pairs", "warm_start", "sft_batch"]
 
 @dataclasses.dataclass
 class WarmStartConfig:
-    """Attributes:
-    steps: optimizer steps (few = imperfect policy).
-    batch: pairs per step.
-    lr: AdamW learning rate.
-    max_refs: at most this many reference classes kept per problem.
-    noise: probability of adding one corrupted answer per problem.
+    """Attributes (ranges checked on construction; bool is not an int or a number):
+    steps: optimizer steps (few = imperfect policy), an int in [0, 10000000]; 0 skips the warm start.
+    batch: pairs per step, an int in [1, 65536].
+    lr: AdamW learning rate, a finite number in (0, 1].
+    max_refs: at most this many reference classes kept per problem, an int in [1, 1000].
+    noise: probability of adding one corrupted answer per problem, in [0, 1].
     """
 
     steps: int = 300
@@ -38,6 +40,18 @@ class WarmStartConfig:
     lr: float = 1e-3
     max_refs: int = 3
     noise: float = 0.15
+
+    _FIELDS: ClassVar[dict[str, Any]] = {
+        "steps": Int(0, 10_000_000), "batch": Int(1, 65536), "lr": Float(0.0, 1.0, lo_open=True),
+        "max_refs": Int(1, 1000), "noise": Float(0.0, 1.0),
+    }
+
+    def __post_init__(self) -> None:
+        self._validate("WarmStartConfig.")
+
+    def _validate(self, where: str) -> None:
+        """Check every field; messages name them ``where`` + field (e.g. "warm.steps")."""
+        check_fields(self, self._FIELDS, where)
 
 
 def sft_pairs(task: Task, problems: list[Problem], cfg: WarmStartConfig, rng: random.Random) -> list[tuple[str, str]]:
@@ -93,7 +107,10 @@ def warm_start(
         loss = -lp.sum() / batch.mask.sum()  # mean token cross-entropy
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        gnorm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0))
+        if not math.isfinite(gnorm):  # stop before a non-finite update poisons the weights
+            raise ValueError(f"warm start step {step + 1}: the gradient is not finite; training diverged "
+                             f"(lower warm.lr, now {cfg.lr:g})")
         opt.step()
         losses.append(float(loss.detach()))
         if on_step is not None:

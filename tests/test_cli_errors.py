@@ -1,0 +1,303 @@
+"""Bad options and odd user data through the real entry point: one line on stderr, exit 2, output kept literal.
+
+A few checks run ``python -m passlens`` itself; the matrices of invocations go through the same
+``passlens.cli.main`` inside ONE subprocess (``cli_batch``), since each interpreter pays seconds
+of imports on a small machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_batch import run_cli_batch
+
+from passlens.cli import K_MAX, MAX_BUDGETS, UserError, describe_ks, parse_k_list, parse_ks
+from passlens.cli_report import parse_k_spec
+
+ENV = {"COLUMNS": "200", "NO_COLOR": "1", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+HUGE = "99999999999999999999"  # > 2⁶⁴: overflowed int64 conversions before
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "passlens", *args], capture_output=True, text=True, cwd=cwd,
+                          env=dict(os.environ, **ENV), timeout=300)
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str, out: str = "") -> str:
+    assert code == 2, (code, err)
+    assert "Traceback" not in err + out
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("passlens: error: "), err
+    for frag in fragments:
+        assert frag in lines[0], (frag, lines[0])
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("data")
+    files = {
+        "good": '{"id": "a", "c": 1, "n": 8}\n{"id": "b", "c": 3, "n": 8}\n{"id": "c", "c": 0, "n": 8}\n',
+        "good2": '{"id": "a", "c": 2, "n": 8}\n{"id": "b", "c": 4, "n": 8}\n{"id": "c", "c": 1, "n": 8}\n',
+        "one": '{"id": "a", "c": 3, "n": 8}\n',
+        "thumbs": '{"id": ":thumbs_up:", "c": 9, "n": 8}\n',
+        ":A:": '{"id": "a", "c": 1, "n": 8}\n{"id": "b", "c": 2, "n": 8}\n',
+        # answer "b" of q2 is graded both ways: pass@k is fine, majority voting is not
+        "split": "".join(f'{{"id": "{q}", "reward": {r}, "answer": "{a}"}}\n'
+                         for q, r, a in [("q1", 1, "a"), ("q1", 0, "b"), ("q2", 1, "b"), ("q2", 0, "b")]),
+    }
+    paths = {}
+    for name, text in files.items():
+        paths[name] = d / f"{name}.jsonl"
+        paths[name].write_text(text)
+    models = [{"id": f"p{i}", "model": m, "c": i + (m == "m"), "n": 8} for m in ("[red]m", "m") for i in range(3)]
+    paths["models"] = d / "models.jsonl"
+    paths["models"].write_text("".join(json.dumps(r) + "\n" for r in models))
+    rewards = [{"id": f"p{i}", "sample": s, "reward": ((7 * i + 3 * s) % 10) / 10} for i in range(4) for s in range(6)]
+    paths["rewards"] = d / "rewards.jsonl"
+    paths["rewards"].write_text("".join(json.dumps(r) + "\n" for r in rewards))
+    paths["out"] = d / "report-out"
+    return paths
+
+
+# ---------------------------------------------------------------------------------------
+# budgets: parse_ks / parse_k_list / parse_k_spec
+
+
+def test_parse_k_list_accepts_lists_and_ranges() -> None:
+    assert parse_k_list("1-4, 8,2") == [1, 2, 3, 4, 8]
+    assert parse_k_list(f"{K_MAX}") == [K_MAX]
+    assert parse_ks("pow2", 10, 10).tolist() == [1, 2, 4, 8, 10]
+    assert parse_ks(" all ", 3, 3).tolist() == [1, 2, 3]
+    assert parse_k_spec("1-3,8") == ((1, 2, 3, 8), "all")
+
+
+@pytest.mark.parametrize(
+    "spec,fragments",
+    [
+        (HUGE, ["--k: budget 99999999999999999999 is too large", "2^53"]),
+        (f"1-{HUGE}", ["too large"]),
+        ("1-9999999999", ["--k: '1-9999999999' makes more than 1,000,000 budgets"]),
+        ("4-1", ["--k: reversed range '4-1'", "1-4"]),
+        ("0,2", ["--k: budgets must be ≥ 1, got 0"]),
+        ("-3", ["--k: budgets must be ≥ 1, got -3"]),
+        ("1,x", ["--k: cannot parse 'x' in '1,x'"]),
+        ("1,,2", ["--k: cannot parse ''"]),
+    ],
+)
+def test_parse_k_list_errors_name_the_option_and_part(spec: str, fragments: list[str]) -> None:
+    with pytest.raises(UserError) as info:
+        parse_k_list(spec)
+    for frag in fragments:
+        assert frag in str(info.value)
+    with pytest.raises(ValueError):  # the report's parser shares the rules (and raises a ValueError)
+        parse_k_spec(spec)
+
+
+def test_range_limit_is_checked_before_expanding() -> None:
+    assert len(parse_k_list(f"1-{MAX_BUDGETS}")) == MAX_BUDGETS
+    with pytest.raises(UserError, match="more than 1,000,000 budgets"):
+        parse_k_list(f"1-{MAX_BUDGETS},{MAX_BUDGETS + 5}")
+    with pytest.raises(UserError, match="--show: cannot parse 'bogus'"):
+        parse_k_list("bogus", "--show")
+
+
+def test_describe_ks() -> None:
+    assert describe_ks([1, 2, 3, 4, 8]) == "1–4, 8"
+    assert describe_ks([1, 2, 8]) == "1, 2, 8"
+    assert describe_ks(range(1, 40, 2)) == "1, 3, 5, 7, 9, 11, …, 39"
+
+
+# ---------------------------------------------------------------------------------------
+# one-line errors, every subcommand
+
+
+def bad_cases(d: dict[str, Path]) -> list[tuple[list[str], list[str]]]:
+    g, g2, out = str(d["good"]), str(d["good2"]), str(d["out"])
+    return [
+        # budgets (item: OverflowError / MemoryError / reversed range)
+        (["eval", g, "--k", HUGE], ["--k: budget 99999999999999999999 is too large"]),
+        (["eval", g, "--k", "1-9999999999"], ["--k: '1-9999999999' makes more than 1,000,000 budgets"]),
+        (["eval", g, "--k", "4-1"], ["--k: reversed range '4-1'"]),
+        (["compare", g, g2, "--k", HUGE], ["--k: budget 99999999999999999999 is too large"]),
+        (["report", g, "--out", out, "--k", "1-9999999999"], ["--k:", "1,000,000 budgets"]),
+        (["report", g, "--out", out, "--k", "4-1"], ["--k: reversed range '4-1'"]),
+        (["theory", "--k", HUGE], ["--k: budget 99999999999999999999 is too large"]),
+        # values click cannot convert: one line, not a usage box
+        (["eval", g, "--threshold", "abc"], ["--threshold: expected a number, got 'abc'"]),
+        (["eval", g, "--n-boot", "abc"], ["--n-boot: expected an integer, got 'abc'"]),
+        (["eval", g, "--ci", "abc"], ["--ci: expected a number, got 'abc'"]),
+        (["eval", g, "--seed", "1.5"], ["--seed: expected an integer, got '1.5'"]),
+        (["compare", g, g2, "--seed", "1.5"], ["--seed: expected an integer"]),
+        (["report", g, "--threshold", "abc"], ["--threshold: expected a number"]),
+        (["lab", "run", "-o", "rloo", "--out", out, "--seeds", "abc"], ["--seeds: expected an integer, got 'abc'"]),
+        (["lab", "run", "--out", out], ["--objective: missing option"]),
+        (["train", "--seed", "1.5"], ["--seed: expected an integer, got '1.5'"]),
+        (["reproduce", "--bogus"], ["--bogus: no such option"]),
+        (["theory", "variance", "--seed", "1.5"], ["--seed: cannot parse '1.5'"]),
+        (["theory", "variance", "--plot"], ["--plot: requires an argument"]),
+        (["eval", g, "--thresh", "1"], ["--thresh: no such option", "did you mean --threshold?"]),
+        (["eval"], ["FILES: missing argument"]),
+        (["nonsense"], ["no such command 'nonsense'"]),
+        # messages that name the option
+        (["eval", g, "--seed", "-1"], ["--seed: must be an integer in [0, 4294967295], got -1"]),
+        (["compare", g, g2, "--seed", "-1"], ["--seed:", "got -1"]),
+        (["report", g, "--out", out, "--seed", "-1"], ["--seed:", "got -1"]),
+        (["eval", g, "--n-boot", HUGE], ["--n-boot: must be between 2 and 1,000,000"]),
+        (["compare", g, g2, "--n-boot", HUGE], ["--n-boot: must be between 2 and 1,000,000"]),
+        (["report", g, "--out", out, "--n-boot", HUGE], ["--n-boot: must be between 2 and 1,000,000"]),
+        (["eval", g, "--n-boot", "1"], ["--n-boot:"]),
+        (["report", g, "--out", out, "--group-size", HUGE], ["--group-size: must be an integer in [1, 2^53 − 1]"]),
+        (["report", g, "--out", out, "--group-size", "0"], ["--group-size:"]),
+        (["theory", "variance", "--n", HUGE], ["--n: must be ≤ 1,000,000"]),
+        (["theory", "variance", "--draws", HUGE], ["--draws × --n", "lower --draws or --n"]),
+        (["theory", "variance", "--k", "20", "--n", "16"], ["--k: must be ≤ --n = 16"]),
+        (["eval", g, "--threshold", "nan"], ["--threshold: must be a finite number"]),
+        (["compare", g, g2, "--alpha", "2"], ["--alpha: must be in (0, 1)"]),
+        # compare --show
+        (["compare", g, g2, "--show", "bogus"], ["--show: cannot parse 'bogus'"]),
+        (["compare", g, g2, "--show", "0"], ["--show: budgets must be ≥ 1"]),
+        (["compare", g, g2, "--k", "1,2,4", "--show", "3"], ["--show: k=3 not among the compared budgets", "1, 2, 4"]),
+        (["compare", g, g2, "--k", "1,2", "--show", "1,99"], ["--show: k=99 not among"]),
+        # an answer graded both ways: no majority vote, the two rows named
+        (["eval", str(d["split"]), "--metric", "maj", "--k", "1"],
+         ["--metric maj: ", "split.jsonl:4: problem 'q2': answer 'b' has both correct and incorrect samples",
+          "split.jsonl:3"]),
+        # two machine outputs on stdout cannot be told apart
+        (["eval", g, "--json", "-", "--csv", "-"], ["--json - and --csv -: only one output can go to stdout"]),
+    ]
+
+
+@pytest.fixture(scope="module")
+def batch(data) -> dict[str, list[tuple[int, str, str]]]:
+    groups: dict[str, list[list[str]]] = {
+        "bad": [argv for argv, _ in bad_cases(data)],
+        "help": [["--help"], ["--version"], [], ["eval", "--help"], ["theory", "variance", "--help"], ["lab"]],
+        "markup": [
+            ["eval", str(data["thumbs"])],
+            ["eval", str(data[":A:"]), str(data["good"]), "--k", "1,2", "--method", "analytic"],
+            ["eval", str(data["models"]), "--by", "model", "--k", "1", "--method", "analytic"],
+        ],
+        "machine": [
+            ["eval", str(data["good"]), "--k", "1,2", "--json", "-", "--n-boot", "50"],
+            ["eval", str(data["one"]), "--k", "1,2", "--csv", "-"],
+            ["compare", str(data["good"]), str(data["good2"]), "--k", "1,2", "--json", "-", "--n-boot", "50"],
+        ],
+        "misc": [
+            ["eval", str(data["one"]), "--k", "1,2"],
+            ["eval", str(data["rewards"]), "--metric", "max", "--threshold", "0.5", "--k", "1,2", "--method", "analytic"],
+            ["compare", str(data["good"]), str(data["good2"]), "--k", "3,5", "--n-boot", "50"],
+            ["compare", str(data["good"]), str(data["good2"]), "--k", "1-8", "--show", "1,3", "--n-boot", "50"],
+            ["eval", str(data["split"]), "--k", "1", "--method", "analytic"],
+        ],
+    }
+    flat = [argv for argvs in groups.values() for argv in argvs]
+    results = iter(run_cli_batch(flat, env=ENV))
+    return {name: [next(results) for _ in argvs] for name, argvs in groups.items()}
+
+
+def test_bad_options_are_one_line_errors(batch, data) -> None:
+    for (argv, fragments), (code, out, err) in zip(bad_cases(data), batch["bad"]):
+        assert_one_line_error(code, err, *fragments, out=out)
+    assert not data["out"].exists()  # every report case failed before writing
+
+
+def test_usage_error_through_the_real_entry_point(data) -> None:
+    res = run("eval", str(data["good"]), "--threshold", "abc")
+    line = assert_one_line_error(res.returncode, res.stderr, "--threshold: expected a number, got 'abc'", out=res.stdout)
+    assert "Usage:" not in line and res.stdout == ""
+    res = run("theory", "variance", "--n", HUGE)
+    assert_one_line_error(res.returncode, res.stderr, "--n: must be ≤ 1,000,000")
+
+
+def test_help_version_and_no_arguments(batch) -> None:
+    (code, out, _), (vcode, vout, _), (ncode, nout, _), (ecode, eout, _), (tcode, tout, _), (lcode, lout, _) = batch["help"]
+    assert code == 0 and "eval" in out and "compare" in out
+    assert vcode == 0 and vout.startswith("passlens ")
+    assert ncode == 2 and "Usage" in nout and "eval" in nout  # no arguments: the help, exit 2 as before
+    assert ecode == 0 and "Example:" in eout
+    assert tcode == 0 and "--draws" in tout
+    assert lcode == 2 and "run" in lout
+
+
+# ---------------------------------------------------------------------------------------
+# user data printed as written (no rich markup, no emoji codes)
+
+
+def test_user_strings_are_not_rich_markup_or_emoji(batch) -> None:
+    (tcode, tout, terr), (acode, aout, aerr), (mcode, mout, merr) = batch["markup"]
+    line = assert_one_line_error(tcode, terr, "problem ':thumbs_up:'", out=tout)
+    assert "👍" not in line
+    assert acode == 0, aerr
+    assert "pass@k — file=:A:" in aout and "🅰" not in aout and "file=good" in aout
+    assert "None=" not in aout
+    assert mcode == 0, merr
+    assert "pass@k — model=[red]m" in mout and "pass@k — model=m " in mout
+
+
+def test_report_labels_are_not_emoji(tmp_path: Path) -> None:
+    rows = [{"id": f"p{i}", "model": m, "c": (i + (m == "rl:A")) % 9, "n": 8} for m in ("base:A", "rl:A") for i in range(6)]
+    f = tmp_path / "rows.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = run("report", str(f), "--by", "model", "--out", str(tmp_path / "rep"), "--n-boot", "20", "--no-html", "--k", "1,2,4,8")
+    assert res.returncode == 0, res.stderr
+    assert "🅰" not in res.stdout
+    assert "note: base:A: zero-signal fraction" in res.stdout and "rl:A vs base:A" in res.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# machine output on stdout, missing intervals, --threshold without effect, compare --show
+
+
+def test_machine_output_on_stdout_is_parseable(batch) -> None:
+    (jcode, jout, jerr), (ccode, cout, cerr), (pcode, pout, perr) = batch["machine"]
+    assert jcode == 0, jerr
+    payload = json.loads(jout)  # stdout holds the JSON alone
+    assert payload["groups"][""]["k"] == [1, 2]
+    assert "pass@k" in jerr and "3 problems" in jerr  # the table went to stderr
+    assert ccode == 0, cerr
+    rows = list(csv.DictReader(io.StringIO(cout)))
+    assert [r["k"] for r in rows] == ["1", "2"] and rows[0]["lo"] == ""  # no interval: an empty cell, not 'nan'
+    assert "n/a" in cerr
+    assert pcode == 0, perr
+    assert json.loads(pout)["k"] == [1, 2] and "B − A" in perr
+
+
+def test_single_problem_prints_na_and_a_note(batch) -> None:
+    code, out, err = batch["misc"][0]
+    assert code == 0, err
+    assert "nan" not in out and "1 problem)" in out
+    body = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(body) == 2 and all(line.count("n/a") == 2 for line in body)  # CI and SE
+    assert "note: k=1, 2: one problem, no interval" in out
+
+
+def test_threshold_without_effect_says_so(batch) -> None:
+    code, out, err = batch["misc"][1]
+    assert code == 0, err
+    assert "note: --threshold 0.5 ignored: --metric max uses the raw rewards" in out
+
+
+def test_compare_show_rows(batch) -> None:
+    (code, out, err), (scode, sout, serr) = batch["misc"][2:4]
+    assert code == 0, err
+    body = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    assert body == ["3", "5"]  # pow2 shows both ends of a grid without powers of 2: never an empty table
+    assert scode == 0, serr
+    body = [line.split("│")[1].strip() for line in sout.splitlines() if line.startswith("│")]
+    assert body == ["1", "3"]
+
+
+def test_answer_graded_both_ways_keeps_pass_at_k_with_a_note(batch) -> None:
+    code, out, err = batch["misc"][4]
+    assert code == 0, err
+    assert "2 problems" in out and "0.5000" in out
+    assert "answer 'b' has both correct and incorrect samples" in out and "no maj@k" in out
