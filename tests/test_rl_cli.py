@@ -52,6 +52,7 @@ BAD = [
     (["--resume", "/nonexistent/run"], "not a run directory"),
     (["--device", "tpu"], "device must be auto, cpu or cuda"),
     (["--resume", "/nonexistent/run", "--steps", "5"], "(only --device may change); drop --steps"),
+    (["--resume", "/nonexistent/run", "--device", "tpu"], "--device: must be auto, cpu or cuda, got 'tpu'"),
 ]
 
 

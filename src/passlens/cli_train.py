@@ -97,6 +97,8 @@ def train_cmd(
         if extra:  # the run's config.json decides everything on resume; say so rather than ignore
             raise ValueError(f"--resume continues {resume} with its own config.json (only --device may change); "
                              f"drop {', '.join(extra)}")
+        if device is not None and device not in ("auto", "cpu", "cuda"):  # checked before the run is loaded
+            raise ValueError(f"--device: must be auto, cpu or cuda, got {device!r}")
         trainer = Trainer.resume(resume, progress=progress, log=_log, device=device)
         _out.print(f"resuming {escape(str(resume))} at step {trainer.step} of {trainer.cfg.steps}")
     else:
