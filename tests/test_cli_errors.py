@@ -171,6 +171,14 @@ def bad_cases(d: dict[str, Path]) -> list[tuple[list[str], list[str]]]:
         (["eval", str(d["split"]), "--metric", "maj", "--k", "1"],
          ["--metric maj: ", "split.jsonl:4: problem 'q2': answer 'b' has both correct and incorrect samples",
           "split.jsonl:3"]),
+        # an output path naming an input would destroy the data; an empty one would write nothing
+        (["eval", g, "--k", "1", "--json", g], ["--json ", "is one of the input files and would be overwritten"]),
+        (["compare", g, g2, "--k", "1", "--json", g2], ["--json ", "is one of the input files"]),
+        (["eval", g, "--k", "1", "--csv", ""], ["--csv: empty path"]),
+        # budgets are ASCII digits (int() would also read e.g. Arabic-Indic ones)
+        (["eval", g, "--k", "٣"], ["--k: cannot parse '٣'"]),
+        (["theory", "--k", "1,٣"], ["--k: cannot parse '٣'"]),
+        (["theory", "variance", "--estimator", "bogus"], ["--estimator 'bogus': unknown advantage estimator"]),
         # two machine outputs on stdout cannot be told apart
         (["eval", g, "--json", "-", "--csv", "-"], ["--json - and --csv -: only one output can go to stdout"]),
     ]

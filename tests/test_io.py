@@ -962,6 +962,69 @@ def test_values_in_messages_are_not_rounded(tmp_path: Path) -> None:
     expect_error(r"reward 0\.1234567891 is not 0 or 1", path, binary=True)
 
 
+@pytest.mark.parametrize("shape", ["samples", "counts"])
+def test_json_list_or_object_in_a_text_column_is_an_error(tmp_path: Path, shape: str) -> None:
+    """A list or object id, sample id, answer or group value is not turned into its JSON text."""
+    base: dict[str, Any] = {"reward": 1} if shape == "samples" else {"c": 1, "n": 4}
+    path = tmp_path / "j.jsonl"
+
+    def lines(*rows: dict[str, Any]) -> Path:
+        path.write_text("".join(json.dumps(dict(r, **base)) + "\n" for r in rows))
+        return path
+
+    ok = {"id": "a", "model": "m"}
+    for value, kind in ((["a"], "list"), ({"x": 1}, "object")):
+        expect_error(
+            rf"^.*j\.jsonl:2: problem id must be a string or a number, got a JSON {kind} \(column 'id'\)$",
+            lines(ok, {"id": value, "model": "m"}),
+        )
+        expect_error(r"j\.jsonl:1: problem id must be .* got a JSON", lines({"id": value}, {"id": value}))
+        expect_error(r"j\.jsonl:2: group value must be .* JSON " + kind, lines(ok, {"id": "b", "model": value}))
+        expect_error(r"j\.jsonl:2: group value must be", lines(ok, {"id": "b", "model": value}), by="model")
+        if shape == "samples":
+            expect_error(
+                rf"j\.jsonl:2: answer must be a string or a number, got a JSON {kind} \(column 'answer'\)",
+                lines({"id": "a", "answer": "7"}, {"id": "a", "answer": value}),
+            )
+            expect_error(
+                rf"j\.jsonl:2: sample id must be .* JSON {kind} \(column 'sample_id'\)",
+                lines({"id": "a", "sample_id": "s0"}, {"id": "a", "sample_id": value}),
+            )
+    # text that merely looks like JSON is text; an earlier bad row is still named first
+    table = single(read(lines({"id": "[b]", "model": "{m}"}, {"id": "{c}", "model": "{m}"})))
+    assert list(table.ids) == ["[b]", "{c}"]
+    if shape == "samples":
+        ds = read(lines({"id": "a", "answer": "[0, 1)"}, {"id": "a", "answer": "{1, 2}"}))
+        assert list(single(ds).votes[0]) == [1, 1]  # type: ignore[index]
+        path.write_text('{"id": "a", "reward": null}\n{"id": ["a"], "reward": 1}\n')
+        expect_error(r"j\.jsonl:1: problem 'a': missing reward", path)
+
+
+def test_huge_counts_are_quoted_as_written(tmp_path: Path) -> None:
+    """A count beyond 2^53 is named as the file writes it, not as the float it rounds to."""
+    big = "99999999999999999999999"  # as a float: 99999999999999991611392
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"id": "a", "c": 1, "n": 4}\n\n{"id": "b", "c": 1, "n": %s}\n' % big)
+    expect_error(rf"^.*h\.jsonl:3: problem 'b': n = {big} is too large to count exactly", path)
+    path.write_text('{"id": "a", "c": 1e23, "n": 4}\n')
+    expect_error(r"h\.jsonl:1: problem 'a': c = 1e23 > n = 4$", path)
+    csv_path = tmp_path / "h.csv"
+    csv_path.write_text(f"id,c,n\na,1,4\nb,-{big},4\n")
+    expect_error(rf"h\.csv:3: problem 'b': c = -{big} < 0$", csv_path)
+    pl.DataFrame({"id": ["a"], "c": [1], "n": [2**53 + 1]}).write_parquet(tmp_path / "h.parquet")
+    expect_error(r"h\.parquet: row 1: problem 'a': n = 9007199254740993 is too large", tmp_path / "h.parquet")
+
+
+def test_repeated_csv_column_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("id,c,c,n\na,1,2,4\n")
+    expect_error(r"^.*dup\.csv:1: column 'c' appears twice in the header$", path)
+    path.write_text("\ufeffproblem_id,reward,answer,answer\na,1,x,y\n")
+    expect_error(r"dup\.csv:1: column 'answer' appears twice in the header$", path)
+    path.write_text("id,c,C,n\na,1,2,4\n")  # names differ in case: two columns, the exact spelling wins
+    assert as_dict(single(read(path))) == {"a": (4, 1)}
+
+
 # ---------------------------------------------------------------------------------------
 # frames, arrays, bundled data
 

@@ -74,6 +74,34 @@ def test_lab_from_bundled_counts(tmp_path: Path) -> None:
     assert cfg["from_counts"].endswith("base.jsonl")
     pop = json.loads((tmp_path / "c" / "config.json").read_text())["population_seed0"]
     assert pop["problems"] == 1060
+    assert cfg["problems"] == 1060  # the table's P, not the unused --problems default
+    assert "P=1060," in r.stdout
+    s = _run("lab", "show", str(tmp_path / "c"))
+    assert s.returncode == 0 and "P=1060," in s.stdout, s.stderr
+
+
+def test_lab_from_counts_reports_the_tables_p_and_rejects_problems(tmp_path: Path) -> None:
+    counts = tmp_path / "ok.jsonl"
+    counts.write_text('{"id":"a","c":1,"n":4}\n{"id":"b","c":1,"n":4}\n')
+    base = ("lab", "run", "-o", "rloo", "--seeds", "1", "--steps", "2", "--answers", "8", "--no-plots", "--workers", "1",
+            "--from-counts", str(counts))
+    r = _run(*base, "--out", str(tmp_path / "r"))
+    assert r.returncode == 0, r.stderr
+    assert "P=2," in r.stdout and "P=2000" not in r.stdout
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["config"]["problems"] == 2
+    for p in ("7", "2000"):  # explicit, even when equal to the default
+        _one_line_error(_run(*base, "--problems", p, "--out", str(tmp_path / "x")),
+                        "--problems: not used with --from-counts (the population is the file's N problems)")
+    assert not (tmp_path / "x").exists()
+
+
+def test_lab_show_of_an_old_from_counts_run_uses_the_recorded_population(tmp_path: Path) -> None:
+    d = _fake_run(tmp_path / "run")
+    cfg = {"k_ref": 8, "mode": "exact", "policy": "tabular", "answers": 4, "problems": 2000, "from_counts": "ok.jsonl"}
+    (d / "config.json").write_text(json.dumps({"config": cfg, "population_seed0": {"problems": 2}}))
+    r = _run("lab", "show", str(d))
+    assert r.returncode == 0, r.stderr
+    assert "P=2," in r.stdout and "P=2000" not in r.stdout
 
 
 @pytest.mark.parametrize(
@@ -155,6 +183,12 @@ def test_lab_run_reuses_an_existing_out_and_prints_paths_literally(tmp_path: Pat
         (("--hidden", "-3", "--policy", "mlp"), "--hidden must be between 1 and 100000"),
         (("--workers", "0"), "--workers must be between 1 and 1024, got 0"),
         (("--k", "1,99999999999999999999"), "--k must be between 1 and 1000000"),
+        (("--k", "1,,2"), "--k: blank budget at position 2 of '1,,2'"),
+        (("--k", ",4,"), "--k: blank budget at position 1 of ',4,'"),
+        (("--k", "4", "--k", "1,"), "--k: blank budget at position 2 of '1,'"),
+        (("--k", " , "), "--k: empty list of budgets ' , '"),
+        (("--k", "1,x"), "--k: cannot parse 'x' in '1,x'"),
+        (("--k", "1.5"), "--k: cannot parse '1.5' (use e.g."),
         (("--lr", "nan"), "--lr must be a finite number > 0, got nan"),
         (("--problems", "10000000", "--answers", "1000"), "run too large: --seeds 1 × --problems 10000000"),
     ],
@@ -205,3 +239,10 @@ def test_lab_show_prints_labels_literally(tmp_path: Path) -> None:
 )
 def test_reproduce_only_rejects_empty_and_blank_ids(only: str, needle: str) -> None:
     _one_line_error(_run("reproduce", "--quick", "--only", only), needle)
+
+
+def test_lab_run_k_may_be_repeated(tmp_path: Path) -> None:
+    out = tmp_path / "k"
+    r = _run("lab", "run", *_TINY, "--k", "4", "--k", "2,1", "--k-ref", "2", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "config.json").read_text())["config"]["ks"] == [1, 2, 4]

@@ -78,6 +78,10 @@ BAD_VALUES = [  # options: the error names the option and the field
     (["--temperature", "inf"], "--temperature: temperature must be a finite number ≥ 1e-8, got inf"),
     (["--seed", "-1"], "--seed: seed must be an int in [0, 4294967295], got -1"),
     (["--n", "99999999999999999999"], "--n: n must be an int in [1, 65536], got 99999999999999999999"),
+    # what the objective needs of n fails before the warm start (a dry run on one dummy group)
+    (["--n", "1"], "--n: objective rloo with n=1 samples per prompt: rloo needs n ≥ 2 samples per group, got n=1"),
+    # a base checkpoint that is not there fails before the run folder is made
+    (["--base", "/nonexistent/base.pt"], "checkpoint /nonexistent/base.pt does not exist"),
 ]
 
 BAD_FILES = [  # --config files: the error names the file and the field path
@@ -105,6 +109,10 @@ def test_bad_values_exit_2_naming_the_option_or_field(tmp_path: Path) -> None:
         small = SMALL if "warm" not in fields else [a for a in SMALL if a not in ("--warm-steps", "1")]
         argvs.append(["train", *small, "--config", str(cfg), "--out", str(tmp_path / f"run{len(argvs)}")])
         needles.append(f"passlens: error: --config {cfg}: {needle}\n")
+    dup = tmp_path / "dup.json"  # json.loads would keep the last "steps" silently
+    dup.write_text('{"steps": 2, "steps": 3}')
+    argvs.append(["train", *SMALL, "--config", str(dup), "--out", str(tmp_path / f"run{len(argvs)}")])
+    needles.append(f"passlens: error: --config {dup}: field 'steps' is given twice\n")
     for argv, needle, (code, _out, err) in zip(argvs, needles, run_many(argvs)):
         assert code == 2 and err == needle, (argv, err)
     assert not list(tmp_path.glob("run*"))  # nothing trained, nothing written

@@ -82,18 +82,18 @@ def describe_ks(values: Iterable[int], limit: int = 8) -> str:
     return ", ".join(parts)
 
 
-_INT_RE = re.compile(r"[+-]?\d+")
-_RANGE_RE = re.compile(r"(\d+)\s*-\s*(\d+)")
+# [0-9], not \d: \d also matches e.g. Arabic-Indic digits, which int() would read as budgets.
+_INT_RE = re.compile(r"[+-]?[0-9]+")
+_RANGE_RE = re.compile(r"([0-9]+)\s*-\s*([0-9]+)")
 
 
-def parse_k_list(spec: str, option: str = "--k") -> list[int]:
+def parse_k_list(spec: str, option: str = "--k", hint: str = "use e.g. 1,2,4,8 or 1-16, 'all' or 'pow2'") -> list[int]:
     """Sorted distinct budgets of a comma list with ranges, e.g. '1,2,4,8' or '1-16,32'.
 
     Every budget must lie in [1, :data:`K_MAX`], a range must run upwards, and the spec may
     expand to at most :data:`MAX_BUDGETS` budgets. Errors are one line naming ``option``
     and the offending part.
     """
-    hint = "use e.g. 1,2,4,8 or 1-16, 'all' or 'pow2'"
     values: set[int] = set()
     count = 0
     for raw in spec.split(","):
@@ -221,8 +221,25 @@ def _write_machine(option: str, out: str, fmt: str, records: list[dict[str, Any]
             _fail(f"{option} {out}: cannot write: {exc.strerror or exc}")
 
 
-def _human_console(**machine: Optional[str]) -> Console:
-    """Where tables and notes go: stderr when a machine output (option → value) writes to stdout ('-')."""
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:  # either does not exist (yet): not the same file
+        return False
+
+
+def _human_console(inputs: List[Optional[Path]], **machine: Optional[str]) -> Console:
+    """Where tables and notes go: stderr when a machine output (option → value) writes to stdout ('-').
+
+    Also refuses an empty output path and one that names an input file (it would be replaced).
+    """
+    for opt, value in machine.items():
+        if value is None:
+            continue
+        if not value.strip():
+            _fail(f"{opt}: empty path; give a file path, or '-' for stdout")
+        if value != "-" and any(f is not None and _same_file(Path(value), f) for f in inputs):
+            _fail(f"{opt} {value}: is one of the input files and would be overwritten; write elsewhere")
     to_stdout = [opt for opt, value in machine.items() if value == "-"]
     if len(to_stdout) > 1:
         _fail(f"{' and '.join(o + ' -' for o in to_stdout)}: only one output can go to stdout; give the other a path")
@@ -270,7 +287,7 @@ def eval_cmd(
     check_threshold(threshold)
     if k is not None and k.strip() not in ("all", "pow2"):
         parse_k_list(k.strip())  # a bad --k fails before the files are read
-    con = _human_console(**{"--json": json_out, "--csv": csv_out})
+    con = _human_console(list(files), **{"--json": json_out, "--csv": csv_out})
     data = _read(
         files,
         by=by,
@@ -376,7 +393,7 @@ def compare_cmd(
         parse_k_list(k.strip())  # bad --k / --show fail before the files are read
     show = show.strip()
     show_list = None if show in ("all", "pow2") else parse_k_list(show, "--show")
-    con = _human_console(**{"--json": json_out})
+    con = _human_console([a, b], **{"--json": json_out})
     if a is None:
         from .io import bundled_deepscaler
 

@@ -57,14 +57,31 @@ def _parse_range(text: str) -> tuple[int, int]:
         raise ValueError(f"--n-correct: cannot parse {text!r} (use e.g. 1-4 or 2)") from None
 
 
-def _parse_ks(text: str) -> tuple[int, ...]:
-    try:
-        ks = tuple(sorted({int(x) for x in text.split(",") if x.strip()}))
-    except ValueError:
-        raise ValueError(f"--k: cannot parse {text!r} (use e.g. 1,2,4,8,16)") from None
-    if not ks or ks[0] < 1:
-        raise ValueError(f"--k: budgets must be ≥ 1, got {text!r}")
-    return ks
+_DEFAULT_KS = "1,2,4,8,16"
+
+
+def _parse_ks(texts: List[str]) -> tuple[int, ...]:
+    """Sorted distinct budgets of every ``--k`` (each a comma list of integers, e.g. 1,2,4,8,16).
+
+    ValueError naming --k for an empty list, a blank item ('1,,2', ',4,') or a non-integer; the
+    range of each budget is checked by :meth:`LabConfig.validate`.
+    """
+    import re
+
+    values: set[int] = set()
+    for text in texts:
+        parts = [p.strip() for p in text.split(",")]
+        if not any(parts):
+            raise ValueError(f"--k: empty list of budgets {text!r}; give e.g. --k 1,2,4,8,16")
+        blank = [i for i, p in enumerate(parts, 1) if not p]
+        if blank:
+            raise ValueError(f"--k: blank budget at position {blank[0]} of {text!r}; separate budgets by single commas, e.g. 1,2,4,8,16")
+        for p in parts:
+            if not re.fullmatch(r"[+-]?[0-9]+", p):
+                where = "" if p == text.strip() else f" in {text!r}"
+                raise ValueError(f"--k: cannot parse {p!r}{where} (use e.g. 1,2,4,8,16)")
+            values.add(int(p))
+    return tuple(sorted(values))
 
 
 @lab_app.command("run")
@@ -77,13 +94,13 @@ def run_cmd(
     n: int = typer.Option(16, "--n", help="Samples per problem per step (sampled mode), 2–100000."),
     policy: str = typer.Option("tabular", "--policy", help="tabular | linear (shared linear softmax) | mlp (shared one-hidden-layer tanh MLP softmax, see --hidden)."),
     hidden: int = typer.Option(32, "--hidden", help="Hidden width H of the mlp policy, 1–100000."),
-    problems: int = typer.Option(2000, "--problems", help="Problems P of a synthetic population, 1–10000000 (seeds × problems × answers [× hidden] ≤ 2³¹)."),
+    problems: Optional[int] = typer.Option(None, "--problems", help="Problems P of a synthetic population, 1–10000000 (default 2000; seeds × problems × answers [× hidden] ≤ 2³¹). Not with --from-counts: that population is the file's N problems, all of them."),
     answers: int = typer.Option(16, "--answers", help="Answer classes M per problem, 2–100000."),
     n_correct: str = typer.Option("1-4", "--n-correct", help="Correct classes per problem, 'min-max'."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default 2.0 for sgd, 0.05 for adam)."),
     optimizer: str = typer.Option("sgd", "--optimizer", help="sgd | adam."),
-    from_counts: Optional[Path] = typer.Option(None, "--from-counts", help="Start from a count table (JSONL/CSV/Parquet with id, c, n), e.g. the bundled DeepScaleR base counts."),
-    k: str = typer.Option("1,2,4,8,16", "--k", help="pass@k grid of the tracked metrics (each k 1–1000000)."),
+    from_counts: Optional[Path] = typer.Option(None, "--from-counts", help="Start from a count table (JSONL/CSV/Parquet with id, c, n), e.g. the bundled DeepScaleR base counts; P is the file's number of problems (every one is used)."),
+    k: Optional[List[str]] = typer.Option(None, "--k", help="pass@k grid of the tracked metrics: comma-separated and/or repeated (--k 1,2 --k 8), each k 1–1000000 (default 1,2,4,8,16)."),
     k_ref: int = typer.Option(8, "--k-ref", help="Budget of the tracked alpha / signal / coverage / cos metrics, 1–1000000."),
     log_every: int = typer.Option(25, "--log-every", help="Track every this many steps (and the last), 1–10000000."),
     seed: int = typer.Option(0, "--seed", help="Base seed, 0–4294967295 (seed s of --seeds uses seed + s)."),
@@ -99,12 +116,15 @@ def run_cmd(
     from .lab import LabConfig, run_lab
     from .lab.dynamics import check_int_option, make_out_dir, save_run
 
+    if from_counts is not None and problems is not None:
+        raise ValueError("--problems: not used with --from-counts (the population is the file's N problems)")
     if lr is None:
         lr = 0.05 if optimizer == "adam" else 2.0
     config = LabConfig(
         objectives=tuple(objective), mode=mode, policy=policy, steps=steps, seeds=seeds, seed=seed, n=n, lr=lr,
-        optimizer=optimizer, problems=problems, answers=answers, n_correct=_parse_range(n_correct),
-        from_counts=str(from_counts) if from_counts is not None else None, ks=_parse_ks(k), k_ref=k_ref,
+        optimizer=optimizer, problems=LabConfig.problems if problems is None else problems, answers=answers,
+        n_correct=_parse_range(n_correct), from_counts=str(from_counts) if from_counts is not None else None,
+        ks=_parse_ks(k or [_DEFAULT_KS]), k_ref=k_ref,
         log_every=log_every, dtype=dtype, threads=threads, heldout=heldout, hidden=hidden,
     )
     config.validate()
@@ -127,6 +147,8 @@ def run_cmd(
     from .lab import build_populations
 
     first = build_populations(replace(config, seeds=1))[0]  # seed 0's population, for the record
+    if config.from_counts is not None:  # P is the count table's, not the synthetic default
+        config = replace(config, problems=first.P)
     save_run(df, config, out, extra={"population_seed0": first.describe()})
     figs = []
     if plots:
@@ -169,6 +191,9 @@ def _load(directory: Path) -> tuple[Any, dict[str, Any]]:
             raise ValueError(f"{c}: config.{key} must be {'an integer' if kind is int else 'a string'}, got {cfg.get(key)!r}")
     if cfg["k_ref"] < 1:
         raise ValueError(f"{c}: config.k_ref must be ≥ 1, got {cfg['k_ref']}")
+    pop = payload.get("population_seed0")
+    if cfg.get("from_counts") and isinstance(pop, dict) and isinstance(pop.get("problems"), int):
+        cfg = {**cfg, "problems": pop["problems"]}  # runs written before P was recorded kept the unused --problems default
     try:
         df = pl.read_parquet(m)
     except OSError as exc:

@@ -69,19 +69,14 @@ def _parse_int(text: str, option: str, minimum: int, maximum: Optional[int] = No
 
 
 def _parse_ks(text: str, option: str = "--k") -> list[int]:
-    values: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        try:
-            values.append(int(part))
-        except ValueError:
-            _fail(f"{option}: cannot parse {part!r} in {text!r} (use e.g. 1,2,4,8)")
-    for v in values:
-        if v < 1:
-            _fail(f"{option}: budgets must be ≥ 1, got {v}")
-        if v > K_MAX:
-            _fail(f"{option}: budget {v} is too large (at most 2^53 − 1 = {K_MAX})")
-    return values
+    """Budgets by the shared parser of every command (:func:`passlens.cli.parse_k_list`)."""
+    from .cli import UserError, parse_k_list  # (imported here: cli imports this module)
+
+    try:
+        return parse_k_list(text, option, hint="use e.g. 1,2,4,8 or 1-16")
+    except UserError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
 
 
 def _parse_ps(text: str, option: str = "--p") -> list[float]:
@@ -256,6 +251,15 @@ def variance_cmd(
         names = [s.strip() for s in estimators]
         if not all(names):
             _fail("--estimator: empty estimator spec")
+        from .advantages import parse_spec
+        from .advantages.variance import _NAIVE, _NAIVE_BASELINE, VALUE_ROW
+
+        for name in names:  # name the option here: variance_table's errors do not know it
+            if name not in (_NAIVE, _NAIVE_BASELINE, VALUE_ROW):
+                try:
+                    parse_spec(name)
+                except ValueError as exc:
+                    _fail(f"--estimator {name!r}: {exc}")
     figure_cls = _require_matplotlib() if plot is not None else None
     try:
         from .advantages.variance import variance_table

@@ -42,6 +42,20 @@ def _log(message: str) -> None:
     _out.print(escape(message))
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json object hook: a key given twice is an error (json.loads would keep the last silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def _f4(x: float | None) -> str:
     """A metric read back from JSON (None where it was NaN)."""
     return "n/a" if x is None else f"{x:.4f}"
@@ -105,9 +119,11 @@ def train_cmd(
         fields: dict[str, Any] = {}
         if config is not None:
             try:
-                fields = json.loads(config.read_text())
+                fields = json.loads(config.read_text(), object_pairs_hook=_unique_keys)
             except (OSError, json.JSONDecodeError) as exc:
                 raise ValueError(f"--config {config}: cannot read JSON ({exc})") from None
+            except _DuplicateKey as exc:
+                raise ValueError(f"--config {config}: field {exc.args[0]!r} is given twice") from None
             if not isinstance(fields, dict):
                 raise ValueError(f"--config {config}: expected a JSON object of TrainConfig fields")
         given = {

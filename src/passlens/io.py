@@ -321,6 +321,8 @@ def _file_sources(paths: Sequence[str | Path]) -> tuple[list[_Source], dict[str,
             raise InputError(
                 f"{label}: empty file (no rows)" if nonblank == 0 else f"{label}: no data rows (header only)"
             )
+        if kind == "csv":
+            _check_header(label, path)
         src = _Source(label, kind, path.stem, path=path, blank_lines=blank if kind == "jsonl" else 0)
         if kind == "jsonl":
             with open(path, "rb") as f:
@@ -341,6 +343,20 @@ def _file_sources(paths: Sequence[str | Path]) -> tuple[list[_Source], dict[str,
         raise InputError("no input files given")
     _label_stems(sources)
     return sources, digests
+
+
+def _check_header(label: str, path: Path) -> None:
+    """A CSV header naming one column twice is an error (polars would rename the second copy).
+
+    Reads the header record only. Empty names are left alone (they name no role).
+    """
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+        header = next(csv.reader(f), [])
+    seen: set[str] = set()
+    for name in header:
+        if name in seen and name.strip():
+            raise InputError(f"{label}:1: column {name!r} appears twice in the header")
+        seen.add(name)
 
 
 def _label_stems(sources: list[_Source]) -> None:
@@ -581,6 +597,35 @@ def _where(src: _Source, row: int) -> str:
     return f"{src.label}: row {row + 1}"
 
 
+def _raw_field(src: _Source, row: int, col: str) -> str | None:
+    """The text a text file holds for ``col`` in 0-based record ``row`` (error path), else None.
+
+    For messages about values a float cannot hold exactly (1e23 reads as
+    99999999999999991611392): JSON numbers are taken as written.
+    """
+    if src.kind == "jsonl":
+        for k, (_, raw) in enumerate(_json_lines(src)):
+            if k == row:
+                try:
+                    obj = json.loads(raw.decode("utf-8", "replace"), parse_int=str, parse_float=str)
+                except ValueError:
+                    return None
+                value = obj.get(col) if isinstance(obj, dict) else None
+                return value if isinstance(value, str) else None
+    elif src.kind == "csv":
+        assert src.path is not None
+        with open(src.path, newline="", encoding="utf-8-sig", errors="replace") as f:
+            reader = csv.reader(f)
+            header = next(reader, [])
+            if col not in header:
+                return None
+            for k, record in enumerate(reader):
+                if k == row:
+                    j = header.index(col)
+                    return record[j].strip() if j < len(record) else None
+    return None
+
+
 # ---------------------------------------------------------------------------------------
 # column mapping
 
@@ -787,11 +832,57 @@ def _normalize(
         raws = [m.c, m.n]
     for j, col in enumerate(m.extras):
         exprs.append(pl.col(col).cast(keys[f"_x{j}"]).alias(f"_x{j}"))
+    # A JSON list or object in a text column is read as its JSON text ('["a"]'): flag text that
+    # could be one (a cheap prefix test); _nested_rows confirms on the error path.
+    text_cols = _text_columns(m) if src.kind == "jsonl" else []
+    nest = [pl.col(col).str.starts_with("[") | pl.col(col).str.starts_with("{") for col in text_cols]
+    exprs.append((pl.any_horizontal(nest).fill_null(False) if nest else pl.lit(False)).alias("_nest"))
     if diag:
         exprs.append((pl.lit(fidx, pl.Int64) * (1 << _POS_SHIFT) + pl.col(_ROW).cast(pl.Int64)).alias("_pos"))
         exprs += [pl.col(col).cast(pl.String).alias(f"_raw{j}") for j, col in enumerate(raws)]
         exprs.append(pl.col(m.id).cast(pl.String).alias("_rawid"))  # tells a missing id from ""
     return lf.select(exprs)
+
+
+def _text_columns(m: _Mapping) -> list[str]:
+    """Columns read as text (ids, answers, group columns), in the order messages prefer."""
+    return list(dict.fromkeys(c for c in (m.id, m.sample, m.answer, m.by, *m.extras) if c is not None))
+
+
+def _nested_rows(job: _Job) -> pl.DataFrame:
+    """Rows whose text column holds a JSON list or object (error path): _pos, _col, _kind, by _pos.
+
+    Each JSON-lines input is re-read with its text columns typed as list, then as
+    object, skipping values of other kinds (``ignore_errors``): a value that reads
+    is one of that kind, so a string '["a"]' is told from the list ["a"].
+    """
+    found = []
+    for i, (src, m) in enumerate(zip(job.sources, job.maps)):
+        cols = _text_columns(m)
+        if src.kind != "jsonl" or not cols:
+            continue
+        for kind, dtype in (("list", pl.List(pl.Null)), ("object", pl.Struct({}))):
+            schema = _json_schema(src, dict.fromkeys(cols, dtype))
+            lf = _scan_file(src, schema=schema, ignore_errors=True, row_index_name=_ROW)
+            which = pl.coalesce([pl.when(pl.col(c).is_not_null()).then(pl.lit(c)) for c in cols])
+            found.append(
+                lf.select(
+                    (pl.lit(i, pl.Int64) * (1 << _POS_SHIFT) + pl.col(_ROW).cast(pl.Int64)).alias("_pos"),
+                    which.alias("_col"),
+                    pl.lit(kind).alias("_kind"),
+                )
+                .filter(pl.col("_col").is_not_null())
+                .collect()
+            )
+    if not found:
+        return pl.DataFrame(schema={"_pos": pl.Int64, "_col": pl.String, "_kind": pl.String})
+    return pl.concat(found).sort("_pos").unique("_pos", keep="first", maintain_order=True)
+
+
+def _nested_message(job: _Job, pos: int, col: str, kind: str) -> str:
+    m = job.maps[_decode(pos)[0]]
+    what = {m.id: "problem id", m.sample: "sample id", m.answer: "answer"}.get(col, "group value")
+    return f"{job.where(pos)}: {what} must be a string or a number, got a JSON {kind} (column {col!r})"
 
 
 def _decode(pos: int) -> tuple[int, int]:
@@ -1268,6 +1359,7 @@ def _read_samples(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str
         pl.col("_empty").sum().alias("n_empty"),
         pl.col("_nb").sum().alias("n_nb"),
         pl.col("_ok").sum().alias("c"),  # a count of booleans: exact integers, no float sum of rewards
+        pl.col("_nest").sum().alias("n_nest"),
     ]
     for j in extras:
         aggs += [pl.col(f"_x{j}").n_unique().alias(f"u{j}"), pl.col(f"_x{j}").first().alias(f"f{j}")]
@@ -1299,7 +1391,7 @@ def _read_samples(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str
             cells.filter(pl.col("_id").is_not_null() & (pl.col("c") > 0) & (pl.col("c") < pl.col("n")))
             .select([*pkeys, "_a"])
         )
-        fold = [pl.col(k).sum() for k in ("n", "n_bad", "n_empty", "n_nb", "c")]
+        fold = [pl.col(k).sum() for k in ("n", "n_bad", "n_empty", "n_nb", "c", "n_nest")]
         fold.append((pl.col("n") - pl.col("n_empty")).filter(pl.col("_a") == "").sum().alias("n_noanswer"))
         for j in extras:
             fold += [
@@ -1313,9 +1405,13 @@ def _read_samples(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str
     stats = with_group(stats)
     rows = int(stats["n"].sum())
 
-    # 1. row-level errors: the first bad row in file order.
-    if stats["n_bad"].sum() > 0:
-        rec = job.first_row(bad)
+    # 1. row-level errors: the first bad row in file order (a JSON list or object in a text
+    #    column included: text starting with [ or { is checked against the file).
+    nested = _nested_rows(job).head(1) if stats["n_nest"].sum() > 0 else None
+    rec = job.first_row(bad) if stats["n_bad"].sum() > 0 else None
+    if nested is not None and nested.height and (rec is None or nested["_pos"][0] < rec["_pos"]):
+        raise InputError(_nested_message(job, *nested.row(0)))
+    if rec is not None:
         raise InputError(f"{job.where(rec['_pos'])}: {_bad_row_message(rec, m, opts.binary)}")
     empties = int(stats["n_empty"].sum())
     if empties:
@@ -1508,25 +1604,44 @@ def _read_counts(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str,
     n = df["_n"].to_numpy().astype(np.float64)
     id_null = df["_id"].is_null().to_numpy()
 
+    def shown(which: int, i: int) -> str:
+        """Count c (which=0) or n (1) of row i as the input holds it: beyond 2⁵³ a float
+        is not the number written, so the file's text (or a typed column's value) is quoted."""
+        x = (c, n)[which][i]
+        if not (math.isfinite(x) and abs(x) >= 2.0**53):
+            return _num(x)
+        f, row = _decode(int(df["_pos"][i]))
+        src, col = job.sources[f], (m.c, m.n)[which]
+        text = _raw_field(src, row, col) if src.kind in ("jsonl", "csv") else df[f"_raw{which}"][i]
+        return text if text else f"{_num(x)} (rounded)"
+
     def not_a_number(col: str, raw: str) -> str:
         text = raw.strip().lower()
         if text in ("true", "false"):
             return f"count {col!r} = {text} is a boolean, not a count"
         return f"count {col!r} = {raw!r} is not a number"
 
+    nested = np.zeros(rows, dtype=bool)
+    nested_at: dict[int, tuple[str, str]] = {}
+    if df["_nest"].any():  # text starting with [ or {: a JSON list or object?
+        found = _nested_rows(job)
+        nested = df["_pos"].is_in(found["_pos"].implode()).to_numpy()
+        nested_at = {pos: (col, kind) for pos, col, kind in found.iter_rows()}
+
     with np.errstate(invalid="ignore"):
         checks: list[tuple[np.ndarray, Any]] = [
             (id_null, lambda i: _missing_id(df["_rawid"][i], m.id)),
+            (nested, None),
             (df["_cbad"].to_numpy(), lambda i: not_a_number(m.c, df["_raw0"][i])),
             (df["_nbad"].to_numpy(), lambda i: not_a_number(m.n, df["_raw1"][i])),
             (~np.isfinite(c), lambda i: f"missing or non-finite count {m.c!r}"),
             (~np.isfinite(n), lambda i: f"missing or non-finite count {m.n!r}"),
-            (c != np.round(c), lambda i: f"count {m.c!r} = {_num(c[i])} is not an integer"),
-            (n != np.round(n), lambda i: f"count {m.n!r} = {_num(n[i])} is not an integer"),
-            (n >= 2.0**53, lambda i: f"n = {_num(n[i])} is too large to count exactly"),
-            (n < 1, lambda i: f"n = {_num(n[i])} < 1"),
-            (c < 0, lambda i: f"c = {_num(c[i])} < 0"),
-            (c > n, lambda i: f"c = {_num(c[i])} > n = {_num(n[i])}"),
+            (c != np.round(c), lambda i: f"count {m.c!r} = {shown(0, i)} is not an integer"),
+            (n != np.round(n), lambda i: f"count {m.n!r} = {shown(1, i)} is not an integer"),
+            (n >= 2.0**53, lambda i: f"n = {shown(1, i)} is too large to count exactly (2^53 or more)"),
+            (n < 1, lambda i: f"n = {shown(1, i)} < 1"),
+            (c < 0, lambda i: f"c = {shown(0, i)} < 0"),
+            (c > n, lambda i: f"c = {shown(0, i)} > n = {shown(1, i)}"),
             (df["_g"].is_null().to_numpy(), lambda i: f"missing value in group column {m.by!r}"),
         ]
     flagged = np.zeros(rows, dtype=bool)
@@ -1534,6 +1649,9 @@ def _read_counts(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str,
         flagged |= mask & ~empty
     if flagged.any():
         i = int(np.flatnonzero(flagged)[0])
+        if nested[i] and not id_null[i]:
+            pos = int(df["_pos"][i])
+            raise InputError(_nested_message(job, pos, *nested_at[pos]))
         where = job.where(int(df["_pos"][i]))
         who = "" if id_null[i] else f"problem {_pid(df['_id'][i])}: "
         message = next(msg for mask, msg in checks if mask[i])

@@ -101,7 +101,8 @@ class LabConfig:
       n: samples per problem per step (sampled mode).
       lr: learning rate η.
       optimizer: "sgd" or "adam".
-      problems, answers: P and M of synthetic populations.
+      problems, answers: P and M of synthetic populations (with ``from_counts`` every problem of the
+        table is used and ``problems`` is not read; ``passlens lab run`` records the table's P there).
       n_correct: (min, max) correct answers per problem.
       from_counts: path of a count table (JSONL/CSV/Parquet with id, c, n) to start from, or None.
       ks: pass@k grid of the tracked metrics.

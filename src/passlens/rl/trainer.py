@@ -149,10 +149,23 @@ class TrainConfig:
                               ("objective", "n"))
         if k is not None and k < 1:
             raise ConfigError(f"objective {self.objective}: k must be ≥ 1, got {k}", ("objective",))
+        self._dry_run_objective(name, params)
         try:
             make_task(self.task, self.difficulty)  # ValueError listing valid tasks
         except ValueError as exc:  # an unknown task, else a difficulty the task refuses
             raise ConfigError(str(exc), ("task",) if self.task not in TASKS else ("difficulty",)) from None
+
+    def _dry_run_objective(self, name: str, params: dict[str, Any]) -> None:
+        """Call the objective once on one dummy group of n samples, so that what it needs of n
+        (e.g. rloo: n ≥ 2) fails here, naming the fields, and not after the warm start."""
+        spec = REGISTRY[name]
+        n = self.n
+        try:
+            advantage(name, np.zeros((1, n)), answers=np.zeros((1, n), dtype=np.int64), logprobs=np.zeros((1, n)),
+                      state=spec.new_state() if spec.new_state is not None else None, prompt_ids=[0], **params)
+        except ValueError as exc:
+            raise ConfigError(f"objective {self.objective} with n={n} samples per prompt: {exc}",
+                              ("objective", "n")) from None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -258,13 +271,6 @@ class Trainer:
         self.eval_set = self.task.problems("test", cfg.eval_problems, cfg.seed)
         self.max_new = cfg.max_new or self.task.max_answer_len + 1
         self._check_block_size()
-        if not _resume:  # only once the configuration is known to run: a failed start leaves no run behind
-            try:
-                for sub in ("evals", "checkpoints"):
-                    (self.out / sub).mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ValueError(f"cannot create output folder {self.out}: {exc.strerror or exc}") from None
-            write_json(self.out / "config.json", cfg.to_dict())
         self.obj_name, self.obj_params = parse_spec(cfg.objective)
         spec = REGISTRY[self.obj_name]
         self.est_state = spec.new_state() if spec.new_state is not None else None
@@ -278,7 +284,16 @@ class Trainer:
         self.step = 0
         self.metrics: list[dict[str, Any]] = []
         if not _resume:
-            self._init_base()
+            if cfg.base:  # a missing or mismatched base fails here, before the run folder exists
+                self._load_base(cfg.base)
+            # Only once the configuration is known to run: a failed start leaves no run behind.
+            try:
+                for sub in ("evals", "checkpoints"):
+                    (self.out / sub).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ValueError(f"cannot create output folder {self.out}: {exc.strerror or exc}") from None
+            write_json(self.out / "config.json", cfg.to_dict())
+            self._init_base(base_loaded=True)
 
     # -- setup ------------------------------------------------------------------------
     def _check_block_size(self) -> None:
@@ -293,14 +308,19 @@ class Trainer:
                 f"{self.task.difficulty}: the longest prompt has {longest} tokens and completions up to "
                 f"{max(self.max_new, warm)} (max_new), {need} in all; raise model.block_size or lower the difficulty")
 
-    def _init_base(self) -> None:
+    def _load_base(self, path: str) -> None:
+        ck = load_checkpoint(path)
+        try:
+            self.model.load_state_dict(ck["model"])
+        except RuntimeError:
+            raise ValueError(f"--base {path}: its architecture differs from this run's model config") from None
+
+    def _init_base(self, base_loaded: bool = False) -> None:
+        """The run's base model: ``cfg.base`` (loaded now unless ``base_loaded``) or a warm start; saved as base.pt."""
         base_path = self.out / "checkpoints" / "base.pt"
         if self.cfg.base:
-            ck = load_checkpoint(self.cfg.base)
-            try:
-                self.model.load_state_dict(ck["model"])
-            except RuntimeError:
-                raise ValueError(f"--base {self.cfg.base}: its architecture differs from this run's model config") from None
+            if not base_loaded:
+                self._load_base(self.cfg.base)
         else:
             self.log(f"warm start: {self.cfg.warm.steps} supervised steps on {len(self.train_set)} problems")
             warm_start(self.model, self.task, self.train_set, self.cfg.warm, seed=self.cfg.seed, tokenizer=self.tok)
