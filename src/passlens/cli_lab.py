@@ -60,6 +60,18 @@ def _parse_range(text: str) -> tuple[int, int]:
 _DEFAULT_KS = "1,2,4,8,16"
 
 
+def _comma_items(text: str, option: str, what: str, example: str) -> list[str]:
+    """The stripped items of a comma list; ValueError naming ``option`` for an empty list or a blank item."""
+    parts = [p.strip() for p in text.split(",")]
+    if not any(parts):
+        raise ValueError(f"{option}: empty list of {what}s {text!r}; give e.g. {option} {example}")
+    blank = [i for i, p in enumerate(parts, 1) if not p]
+    if blank:
+        raise ValueError(f"{option}: blank {what} at position {blank[0]} of {text!r}; "
+                         f"separate {what}s by single commas, e.g. {example}")
+    return parts
+
+
 def _parse_ks(texts: List[str]) -> tuple[int, ...]:
     """Sorted distinct budgets of every ``--k`` (each a comma list of integers, e.g. 1,2,4,8,16).
 
@@ -70,12 +82,7 @@ def _parse_ks(texts: List[str]) -> tuple[int, ...]:
 
     values: set[int] = set()
     for text in texts:
-        parts = [p.strip() for p in text.split(",")]
-        if not any(parts):
-            raise ValueError(f"--k: empty list of budgets {text!r}; give e.g. --k 1,2,4,8,16")
-        blank = [i for i, p in enumerate(parts, 1) if not p]
-        if blank:
-            raise ValueError(f"--k: blank budget at position {blank[0]} of {text!r}; separate budgets by single commas, e.g. 1,2,4,8,16")
+        parts = _comma_items(text, "--k", "budget", "1,2,4,8,16")
         for p in parts:
             if not re.fullmatch(r"[+-]?[0-9]+", p):
                 where = "" if p == text.strip() else f" in {text!r}"
@@ -263,12 +270,7 @@ def show_cmd(directory: Path = typer.Argument(..., help="A directory written by 
 
 def _parse_only(text: str, valid: Any) -> list[str]:
     """Claim ids of ``--only``; ValueError naming --only for an empty list, a blank entry or an unknown id."""
-    parts = [p.strip() for p in text.split(",")]
-    if not any(parts):
-        raise ValueError(f"--only: empty list of claim ids {text!r}; give e.g. --only 1,4,N1 (valid: {', '.join(valid)})")
-    blank = [i for i, p in enumerate(parts, 1) if not p]
-    if blank:
-        raise ValueError(f"--only: blank claim id at position {blank[0]} of {text!r}; separate ids by single commas, e.g. 1,4,N1")
+    parts = _comma_items(text, "--only", "claim id", "1,4,N1")
     bad = [p for p in parts if p not in valid]
     if bad:
         raise ValueError(f"--only: unknown claim id(s) {', '.join(repr(b) for b in bad)}; valid: {', '.join(valid)}")
