@@ -309,3 +309,16 @@ def test_answer_graded_both_ways_keeps_pass_at_k_with_a_note(batch) -> None:
     assert code == 0, err
     assert "2 problems" in out and "0.5000" in out
     assert "answer 'b' has both correct and incorrect samples" in out and "no maj@k" in out
+
+
+def test_conversion_errors_read_the_same_whatever_converts_them() -> None:
+    """typer with pydantic conversion and click's own types word a bad value differently; both read alike."""
+    from passlens.cli import _bad_value, _click_exceptions
+
+    mod = _click_exceptions()
+    for message, want in [("'abc' is not a valid float.", "expected a number, got 'abc'"),
+                          ("'1.5' is not a valid integer.", "expected an integer, got '1.5'"),
+                          ("'abc' is not a valid int.", "expected an integer, got 'abc'"),
+                          ("'x' is not a valid boolean.", "expected a boolean, got 'x'"),
+                          ("something else.", "something else")]:
+        assert _bad_value(mod.BadParameter(message)) == want

@@ -541,7 +541,16 @@ def _bad_value(exc: Any) -> str:
             if "input" in first:
                 return f"{text[:1].lower()}{text[1:]}, got {first['input']!r}"
             return f"{text[:1].lower()}{text[1:]}"
-    return str(exc.message).rstrip(".")
+    message = str(exc.message).rstrip(".")
+    plain = _CLICK_NOT_VALID.fullmatch(message)  # click's own types (typer without pydantic conversion)
+    if plain:
+        return f"expected {_CLICK_KINDS[plain['kind']]}, got {plain['value']}"
+    return message
+
+
+# click's "'abc' is not a valid float." and the like, as older typer versions report a conversion.
+_CLICK_NOT_VALID = re.compile(r"(?P<value>.+) is not a valid (?P<kind>float|integer|int|boolean|bool)(?: value)?")
+_CLICK_KINDS = {"float": "a number", "integer": "an integer", "int": "an integer", "boolean": "a boolean", "bool": "a boolean"}
 
 
 def _usage_message(exc: Any) -> str:
