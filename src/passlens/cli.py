@@ -155,6 +155,15 @@ def check_threshold(threshold: Optional[float]) -> None:
         _fail(f"--threshold: must be a finite number, got {threshold}")
 
 
+def _check_shared_options(n_boot: int, seed: int, threshold: Optional[float], k: Optional[str]) -> None:
+    """The options eval and compare share, checked before any file is read (a bad --k fails fast)."""
+    check_n_boot(n_boot)
+    check_seed(seed)
+    check_threshold(threshold)
+    if k is not None and k.strip() not in ("all", "pow2"):
+        parse_k_list(k.strip())
+
+
 def _read(files: List[Path], **options: Any) -> Any:
     from . import io as pio
 
@@ -282,11 +291,7 @@ def eval_cmd(
         _fail(f"--method: must be 'bootstrap' or 'analytic', got {method!r}")
     if not (0 < ci < 1):
         _fail(f"--ci: must be in (0, 1), got {ci}")
-    check_n_boot(n_boot)
-    check_seed(seed)
-    check_threshold(threshold)
-    if k is not None and k.strip() not in ("all", "pow2"):
-        parse_k_list(k.strip())  # a bad --k fails before the files are read
+    _check_shared_options(n_boot, seed, threshold, k)
     con = _human_console(list(files), **{"--json": json_out, "--csv": csv_out})
     data = _read(
         files,
@@ -386,11 +391,7 @@ def compare_cmd(
         _fail("give two files (A and B), or none for the bundled DeepScaleR example")
     if not (0 < alpha < 1):
         _fail(f"--alpha: must be in (0, 1), got {alpha}")
-    check_n_boot(n_boot)
-    check_seed(seed)
-    check_threshold(threshold)
-    if k is not None and k.strip() not in ("all", "pow2"):
-        parse_k_list(k.strip())  # bad --k / --show fail before the files are read
+    _check_shared_options(n_boot, seed, threshold, k)
     show = show.strip()
     show_list = None if show in ("all", "pow2") else parse_k_list(show, "--show")
     con = _human_console([a, b], **{"--json": json_out})
