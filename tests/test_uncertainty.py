@@ -13,6 +13,7 @@ from scipy import integrate, special, stats
 import passlens
 from passlens.uncertainty import (
     _BOOT_BLOCK,
+    SMALL_P,
     beta_posterior_pass_at_k,
     bootstrap_ci,
     compare,
@@ -190,3 +191,58 @@ def test_beta_posterior_mean_and_interval_against_quadrature():
             assert post["mean"][i, j] == pytest.approx(want, rel=1e-8)
             q = stats.beta.ppf([0.025, 0.975], a, b)
             np.testing.assert_allclose([post["lo"][i, j], post["hi"][i, j]], 1 - (1 - q) ** k, rtol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["bootstrap", "analytic"])
+def test_budget_with_no_spread_gets_an_exact_interval_not_a_point(method):
+    # Every problem solved at least once: pass@64 = 1 on all 20, where both methods alone give
+    # [1, 1] and miss every population mean below 1. For values in [0, 1] the exact interval is
+    # Clopper–Pearson's for 20 successes in 20 trials (scipy as the oracle).
+    n = np.full(20, 64)
+    cur = curve(n, np.full(20, 30), [1, 2, 64], method=method)
+    cp = stats.binomtest(20, 20).proportion_ci(0.95, method="exact")
+    assert cur.lo[2] == pytest.approx(cp.low, rel=1e-12) and cur.hi[2] == 1.0
+    # All at v = 30/64: a mean μ < v puts at most μ/v of the mass on v, so 20 equal draws have
+    # probability ≤ (μ/v)^20; the interval keeps the μ where that (or its mirror above v) is ≥ 2.5%.
+    e = 0.025 ** (1 / 20)
+    v = np.array([30 / 64, 1 - (34 / 64) * (33 / 63)])
+    np.testing.assert_allclose(cur.lo[:2], v * e, rtol=1e-12)
+    np.testing.assert_allclose(cur.hi[:2], 1 - (1 - v) * e, rtol=1e-12)
+    assert (cur.lo[:2] < v).all() and (v < cur.hi[:2]).all()
+    assert cur.se.tolist() == [0.0, 0.0, 0.0]
+    cp0 = stats.binomtest(0, 20).proportion_ci(0.95, method="exact")
+    cur0 = curve(n, np.zeros(20, dtype=int), [1, 64], method=method)
+    np.testing.assert_allclose(cur0.hi, cp0.high, rtol=1e-12)
+    assert cur0.lo.tolist() == [0.0, 0.0]
+    hat = curve(n, n, [8], metric="passhat", method=method)  # pass^8 = 1 on all 20
+    assert hat.lo[0] == pytest.approx(cp.low, rel=1e-12) and hat.hi[0] == 1.0
+    # max@k has no known support: no interval rather than a point.
+    cm = curve(rewards=np.full((5, 4), 0.5), k=[1, 4], metric="max", method=method)
+    assert np.isnan(cm.lo).all() and np.isnan(cm.hi).all()
+
+
+def test_no_spread_interval_uses_the_problems_counted_at_that_k():
+    # k = 8: the two n = 8 problems are both solved (the n = 4 one is dropped): CP for 2/2, not 3/3.
+    cur = curve([4, 8, 8], [0, 3, 5], [1, 8], k_exceeds_n="drop", method="analytic")
+    assert cur.problems.tolist() == [3, 2]
+    assert cur.lo[1] == pytest.approx(0.025 ** (1 / 2), rel=1e-12) and cur.hi[1] == 1.0
+    # k = 1 has spread: the t interval, untouched.
+    x = np.array([0, 3 / 8, 5 / 8])
+    half = stats.t.ppf(0.975, 2) * x.std(ddof=1) / np.sqrt(3)
+    np.testing.assert_allclose([cur.lo[0], cur.hi[0]], [x.mean() - half, x.mean() + half], rtol=1e-12)
+
+
+def test_dropped_counts_the_largest_budget_wherever_it_sits_in_k():
+    cur = curve([4, 8], [1, 1], [8, 1], k_exceeds_n="drop", method="analytic")
+    assert cur.problems.tolist() == [1, 2]
+    assert cur.dropped == 1
+
+
+def test_describe_comparison_warns_only_below_small_p():
+    rng = np.random.default_rng(0)
+    for P, warned in ((10, True), (SMALL_P, False)):
+        c = rng.binomial(8, 0.4, size=(2, P))
+        res = compare((np.full(P, 8), c[0]), (np.full(P, 8), c[1]), [1, 8], n_boot=200)
+        text = "\n".join(describe_comparison(res))
+        assert (f"only {P} problems: the band is a large-sample approximation" in text) is warned
+        assert ("may cover less than 95%" in text) is warned

@@ -8,7 +8,12 @@ plus within-problem sampling noise together — is estimated by the row variance
 
     SE_k = sd_k(rows) / √P.
 
-Intervals resample *problems*, never samples within a problem.
+Intervals resample *problems*, never samples within a problem. Both interval
+methods are large-P approximations: with few problems and per-problem values
+that are nearly binary (k near n), they cover less than their level (a 95%
+interval measured as low as ≈ 0.89 at P = 20; nominal at P = 1000). A budget where every problem has the
+same estimate has no spread to resample; its interval comes from the metric's
+support instead (:func:`curve_from_rows`), never a zero-width point.
 """
 
 from __future__ import annotations
@@ -42,6 +47,13 @@ CIMethod = Literal["bootstrap", "analytic"]
 #: Bootstrap replicates are drawn in blocks of this many to bound memory.
 _BOOT_BLOCK = 256
 
+#: Below this many paired problems :func:`describe_comparison` warns that the band is
+#: a large-P approximation (simulated coverage of a 95% band was 0.92–0.94 at P = 50, lower below).
+SMALL_P = 50
+
+#: Metrics whose per-problem estimates lie in [0, 1] (a support known before seeing data).
+_UNIT_METRICS = frozenset({"pass", "passhat", "maj"})
+
 
 @dataclass(frozen=True)
 class Curve:
@@ -51,7 +63,8 @@ class Curve:
       k: int (K,) budgets.
       estimate: float (K,) mean over the problems used at that k.
       lo, hi: float (K,) confidence interval at level ``ci``; NaN where fewer than
-        two problems are used (no spread over problems to measure).
+        two problems are used (no spread over problems to measure). Where every
+        problem has the same estimate, see :func:`curve_from_rows`.
       se: float (K,) analytic standard error sd/√P (NaN likewise).
       problems: int (K,) number of problems used at that k.
       metric, ci, method: how it was computed.
@@ -186,6 +199,20 @@ def curve_from_rows(
     bootstrap (:func:`bootstrap_ci`). The analytic SE is reported either way.
     Where fewer than two problems contribute, lo, hi and se are NaN: there is no
     spread over problems to build an interval from.
+
+    Where m ≥ 2 problems all have the same estimate v (e.g. pass@n when every
+    problem was solved at least once), both methods would return the point
+    [v, v], which covers the population mean only if it equals v exactly. For
+    metrics bounded in [0, 1] ("pass", "passhat", "maj") the interval is instead
+    exact for any distribution of the per-problem estimate Y on [0, 1]: a mean
+    μ < v needs P(Y = v) ≤ μ/v (the rest of the mass at ≥ 0), so m equal draws
+    have probability ≤ (μ/v)^m, and likewise ≤ ((1 − μ)/(1 − v))^m for μ > v.
+    Keeping the μ where that bound is ≥ α/2 (α = 1 − ci) gives
+
+        [v·e, 1 − (1 − v)·e],   e = (α/2)^{1/m}
+
+    (for v = 1 and v = 0 the Clopper–Pearson interval for m successes, or none,
+    in m trials). For "max" (no known support) lo and hi are NaN. se is 0.
     """
     _check_level(ci)
     if mask is None:
@@ -201,6 +228,11 @@ def curve_from_rows(
         lo, hi = bootstrap_ci(rows, ci=ci, n_boot=n_boot, seed=seed, mask=mask)
     else:
         raise ValueError(f"method must be 'bootstrap' or 'analytic', got {method!r}")
+    # No spread over ≥ 2 problems: both methods give the point [v, v]; use the support instead.
+    flat = (m >= 2) & _no_spread(rows, mask)
+    if flat.any():
+        lo, hi = _no_spread_interval(m, ci, flat, rows, mask, bounded=metric in _UNIT_METRICS, lo=lo, hi=hi)
+        se = np.where(flat, 0.0, se)  # not the ~1e-17 that the rounded mean of equal values leaves
     # One problem has no spread to measure: a bootstrap of it is a point, not an interval.
     lone = m < 2
     if lone.any():
@@ -218,6 +250,39 @@ def curve_from_rows(
         method=method,
         dropped=dropped,
     )
+
+
+def _no_spread(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """bool (K,): every entry of the column inside ``mask`` has the same value."""
+    # max == min over the used entries, not se == 0: the mean of equal floats can round off v.
+    hi = np.where(mask, rows, -np.inf).max(axis=0, initial=-np.inf)
+    lo = np.where(mask, rows, np.inf).min(axis=0, initial=np.inf)
+    return hi == lo
+
+
+def _no_spread_interval(
+    m: np.ndarray,
+    ci: float,
+    flat: np.ndarray,
+    rows: np.ndarray,
+    mask: np.ndarray,
+    *,
+    bounded: bool,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """lo, hi with the ``flat`` columns replaced by the support-based interval of
+    :func:`curve_from_rows` (exact for [0, 1]-bounded metrics; NaN otherwise)."""
+    lo, hi = lo.astype(np.float64, copy=True), hi.astype(np.float64, copy=True)
+    inside = bounded and bool(np.all((rows >= 0.0) | ~mask) and np.all((rows <= 1.0) | ~mask))
+    if not inside:
+        lo[flat], hi[flat] = np.nan, np.nan
+        return lo, hi
+    v = np.where(mask, rows, np.nan)[np.argmax(mask, axis=0), np.arange(rows.shape[1])]  # the common value
+    edge = ((1.0 - ci) / 2.0) ** (1.0 / np.maximum(m, 1))  # e = (α/2)^{1/m}
+    lo[flat] = (v * edge)[flat]
+    hi[flat] = (1.0 - (1.0 - v) * edge)[flat]
+    return lo, hi
 
 
 def _default_ks(n_max: int) -> np.ndarray:
@@ -308,7 +373,7 @@ def curve(
         metric, ks, n=n, c=c, rewards=rewards, votes=votes, correct=correct, k_exceeds_n=policy, ids=ids
     )
     mask = ~np.isnan(rows)
-    dropped = int((~mask[:, -1]).sum()) if rows.size else 0
+    dropped = int((~mask[:, int(np.argmax(ks))]).sum()) if rows.size else 0  # at the largest k, wherever it sits
     used = mask.sum(axis=0)
     if (used == 0).any():
         j = int(np.flatnonzero(used == 0)[0])
@@ -486,7 +551,13 @@ def compare(
     over problems gets a simultaneous band over the whole grid by the sup-t
     multiplier bootstrap (:func:`sup_t_band`); budgets whose band excludes 0 are
     certified gains or losses with family-wise error ≤ alpha (asymptotically),
-    the rest inconclusive. This is the analysis of "RLVR is a Kernel, Not a
+    the rest inconclusive. "Asymptotically" matters with few problems: the band
+    is a central-limit approximation over problems and covers less than
+    1 − alpha when P is small, worst when the difference sits on a few problems
+    (simulated 95% bands: FWER under the null up to ≈ 0.08–0.10 at P = 10–20;
+    simultaneous coverage ≈ 0.6 at P = 10, 0.77–0.89 at P = 20, 0.92–0.94 at
+    P = 50, 0.94–0.96 at P = 100–1000). :func:`describe_comparison` says so below
+    :data:`SMALL_P` problems. This is the analysis of "RLVR is a Kernel, Not a
     Function" (arXiv 2609.22547), whose DeepScaleR result it reproduces.
 
     First-loss set: let k* be the smallest budget where B is truly worse. On
@@ -663,4 +734,9 @@ def describe_comparison(cmp: Comparison) -> list[str]:
             lines.append(f"B − A is the same on every problem at k = {format_k_ranges(shifted)} "
                          f"(e.g. {d[d != 0][0]:+.4f} at k = {int(shifted[0])})")
         lines.append("  with no spread over problems there, the bootstrap has no interval: band set to [−1, 1]")
+    if cmp.problems < SMALL_P:
+        lines.append(
+            f"only {cmp.problems} problems: the band is a large-sample approximation and may cover less than"
+            f" {100 * (1 - cmp.alpha):g}% (more so when the difference sits on a few problems)"
+        )
     return lines
