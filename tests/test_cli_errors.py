@@ -64,6 +64,10 @@ def data(tmp_path_factory) -> dict[str, Path]:
     rewards = [{"id": f"p{i}", "sample": s, "reward": ((7 * i + 3 * s) % 10) / 10} for i in range(4) for s in range(6)]
     paths["rewards"] = d / "rewards.jsonl"
     paths["rewards"].write_text("".join(json.dumps(r) + "\n" for r in rewards))
+    # every problem has the same rewards: max@k has no spread and no known range, hence no interval
+    flat = [{"id": f"p{i}", "sample": s, "reward": 0.5} for i in range(3) for s in range(2)]
+    paths["flat"] = d / "flat.jsonl"
+    paths["flat"].write_text("".join(json.dumps(r) + "\n" for r in flat))
     paths["out"] = d / "report-out"
     return paths
 
@@ -184,11 +188,16 @@ def bad_cases(d: dict[str, Path]) -> list[tuple[list[str], list[str]]]:
     ]
 
 
+COMMANDS = [["eval"], ["compare"], ["report"], ["train"], ["reproduce"], ["theory"], ["theory", "variance"],
+            ["lab", "run"], ["lab", "show"]]
+
+
 @pytest.fixture(scope="module")
 def batch(data) -> dict[str, list[tuple[int, str, str]]]:
     groups: dict[str, list[list[str]]] = {
         "bad": [argv for argv, _ in bad_cases(data)],
         "help": [["--help"], ["--version"], [], ["eval", "--help"], ["theory", "variance", "--help"], ["lab"]],
+        "examples": [[*cmd, "--help"] for cmd in COMMANDS],
         "markup": [
             ["eval", str(data["thumbs"])],
             ["eval", str(data[":A:"]), str(data["good"]), "--k", "1,2", "--method", "analytic"],
@@ -205,6 +214,7 @@ def batch(data) -> dict[str, list[tuple[int, str, str]]]:
             ["compare", str(data["good"]), str(data["good2"]), "--k", "3,5", "--n-boot", "50"],
             ["compare", str(data["good"]), str(data["good2"]), "--k", "1-8", "--show", "1,3", "--n-boot", "50"],
             ["eval", str(data["split"]), "--k", "1", "--method", "analytic"],
+            ["eval", str(data["flat"]), "--metric", "max", "--k", "1,2"],
         ],
     }
     flat = [argv for argvs in groups.values() for argv in argvs]
@@ -234,6 +244,12 @@ def test_help_version_and_no_arguments(batch) -> None:
     assert ecode == 0 and "Example:" in eout
     assert tcode == 0 and "--draws" in tout
     assert lcode == 2 and "run" in lout
+
+
+def test_every_command_help_has_an_example(batch) -> None:
+    for cmd, (code, out, err) in zip(COMMANDS, batch["examples"]):
+        assert code == 0, (cmd, err)
+        assert "Example: passlens " + cmd[0] in out, cmd
 
 
 # ---------------------------------------------------------------------------------------
@@ -286,6 +302,13 @@ def test_single_problem_prints_na_and_a_note(batch) -> None:
     body = [line for line in out.splitlines() if line.startswith("│")]
     assert len(body) == 2 and all(line.count("n/a") == 2 for line in body)  # CI and SE
     assert "note: k=1, 2: one problem, no interval" in out
+
+
+def test_no_spread_max_at_k_says_why_there_is_no_interval(batch) -> None:
+    code, out, err = batch["misc"][5]
+    assert code == 0, err
+    assert "3 problems" in out and "fewer than 2" not in out  # not the one-problem note
+    assert "note: k=1, 2: no spread over problems, unknown reward range: no interval" in out
 
 
 def test_threshold_without_effect_says_so(batch) -> None:

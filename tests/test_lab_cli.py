@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -246,3 +247,54 @@ def test_lab_run_k_may_be_repeated(tmp_path: Path) -> None:
     r = _run("lab", "run", *_TINY, "--k", "4", "--k", "2,1", "--k-ref", "2", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert json.loads((out / "config.json").read_text())["config"]["ks"] == [1, 2, 4]
+
+
+def _worker_pids(pid: int) -> list[int]:
+    """Objective worker processes (spawned by the executor) among the children of ``pid``; Linux /proc."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                cmd = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmd:
+                found.append(int(child))
+    return found
+
+
+@pytest.mark.skipif(not Path(f"/proc/self/task/{os.getpid()}/children").exists(), reason="reads /proc/…/children")
+def test_lab_run_stops_at_once_on_sigint_to_the_main_process(tmp_path: Path) -> None:
+    """`kill -INT` of the main process (not Ctrl-C's whole process group) ends a multi-worker run now,
+    with the workers: an untimed wait on a worker's result never saw the signal, and the run went on
+    until every objective had finished."""
+    import signal
+    import time
+
+    p = subprocess.Popen(
+        [sys.executable, "-m", "passlens", "lab", "run", "-o", "rloo", "-o", "pass@1", "--seeds", "1",
+         "--steps", "10000000", "--problems", "200", "--answers", "8", "--workers", "2", "--no-plots",
+         "--out", str(tmp_path / "r")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a background shell may ignore SIGINT
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _worker_pids(p.pid)) < 2 and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.05)
+        assert len(workers) == 2, p.stderr.read() if p.poll() is not None else "workers did not start"
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=15)
+        assert p.returncode == 130
+        assert p.stderr.read().strip().splitlines()[-1] == "passlens: interrupted"
+        assert not (tmp_path / "r" / "metrics.parquet").exists()
+        for w in workers:  # ended (gone, or a zombie waiting for a reaper), not still running the objective
+            try:
+                state = Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            assert state in ("Z", "X"), (w, state)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        p.stderr.close()

@@ -215,6 +215,61 @@ def test_resume_after_a_kill_during_the_warm_start(tmp_path: Path) -> None:
     assert a.height == 3 and a.equals(b)
 
 
+def test_resumed_checkpoint_holds_the_same_state_as_an_uninterrupted_one(tmp_path: Path) -> None:
+    """With a KL term the base model is built (and its random init discarded) on the first step of each
+    process; that must not advance the global generator, whose state the checkpoint stores."""
+    cfg = tiny_cfg(steps=4, save_every=2, eval_every=0, kl_coef=0.1)
+    Trainer(cfg, tmp_path / "a").run()
+    Trainer(cfg, tmp_path / "b").run(stop_after=3)
+    Trainer.resume(tmp_path / "b").run()
+    a, b = (load_checkpoint(tmp_path / d / "checkpoints" / "latest.pt") for d in "ab")
+    assert a["step"] == b["step"] == 4
+    for key in ("torch_generator", "torch_global"):
+        assert torch.equal(a["rng"][key], b["rng"][key]), key
+    assert a["rng"]["numpy"] == b["rng"]["numpy"] and a["rng"]["python"] == b["rng"]["python"]
+    for k, v in a["model"].items():
+        assert torch.equal(v, b["model"][k]), k
+
+
+def test_resume_with_another_torch_thread_count_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    Trainer(tiny_cfg(steps=4, save_every=2, eval_every=0), out).run(stop_after=2)
+    latest = out / "checkpoints" / "latest.pt"
+    ck = load_checkpoint(latest)
+    now = torch.get_num_threads()
+    assert ck["rng"]["torch_threads"] == now
+    messages: list[str] = []
+    Trainer.resume(out, log=messages.append)
+    assert not any("torch threads" in m for m in messages)
+    ck["rng"]["torch_threads"] = now + 3
+    torch.save(ck, latest)
+    Trainer.resume(out, log=messages.append)
+    assert [m for m in messages if "torch threads" in m] == [
+        f"note: the checkpoint was written with {now + 3} torch threads, this process has {now}: later steps may "
+        f"differ from an uninterrupted run in the last bits (OMP_NUM_THREADS={now + 3} continues it exactly)"]
+    del ck["rng"]["torch_threads"]  # an older checkpoint: nothing to compare, no note
+    torch.save(ck, latest)
+    messages.clear()
+    Trainer.resume(out, log=messages.append)
+    assert not any("torch threads" in m for m in messages)
+
+
+def test_an_interrupted_write_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """Ctrl-C inside a checkpoint or table write keeps the old file and removes the half-written temporary."""
+    from passlens.rl.checkpoint import atomic_write
+
+    target = tmp_path / "latest.pt"
+    target.write_bytes(b"old")
+
+    def interrupted(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, interrupted)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.pt"]
+    assert target.read_bytes() == b"old"
+
 def test_resume_on_another_device_reseeds_the_sampler_and_says_so(tmp_path: Path) -> None:
     """A checkpoint whose sampler ran on another device (a CUDA generator's 16-byte Philox state) resumes with a
     reseeded stream and a note, instead of failing on the generator's state; same-device resumes stay exact."""

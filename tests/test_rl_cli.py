@@ -163,3 +163,33 @@ def test_import_passlens_does_not_import_torch() -> None:
     code = "import sys, passlens, passlens.cli, passlens.rl.tasks; print('torch' in sys.modules)"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.stdout.strip() == "False", p.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_says_where_the_run_stopped_and_how_to_resume(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    cfg = tmp_path / "tiny.json"
+    cfg.write_text(json.dumps({**TINY, "steps": 100000, "eval_every": 100000}))
+    out = tmp_path / "run"
+    env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="200")
+    p = subprocess.Popen(
+        [sys.executable, "-m", "passlens", "train", "--config", str(cfg), "--out", str(out), "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a background shell may ignore SIGINT
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoints" / "base.pt").exists() and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.5)  # into the RL steps
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("passlens: interrupted at step ")
+    assert f"'passlens train --resume {out}' continues from its last checkpoint" in err
+    assert "Traceback" not in err

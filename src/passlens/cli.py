@@ -60,6 +60,10 @@ class UserError(ValueError):
     """A problem with the user's input or options: one line, exit 2."""
 
 
+class Interrupted(Exception):
+    """Ctrl-C during a command that says what it kept and how to go on: printed as one line, exit 130."""
+
+
 def _fail(message: str) -> NoReturn:
     raise UserError(message)
 
@@ -344,9 +348,14 @@ def eval_cmd(
             se_cell = "n/a" if row["problems"] < 2 else _fmt(row["se"])
             tab.add_row(str(row["k"]), _fmt(row["estimate"]), ci_cell, se_cell, str(row["problems"]))
         con.print(tab)
-        if no_interval:
-            few = "one problem" if all(p == 1 for _, p in no_interval) else "fewer than 2 problems"
-            con.print(f"  note: k={describe_ks(kk for kk, _ in no_interval)}: {few}, no interval", highlight=False)
+        few = [kk for kk, p in no_interval if p < 2]
+        if few:
+            who = "one problem" if all(p == 1 for _, p in no_interval if p < 2) else "fewer than 2 problems"
+            con.print(f"  note: k={describe_ks(few)}: {who}, no interval", highlight=False)
+        flat = [kk for kk, p in no_interval if p >= 2]
+        if flat:  # see curve_from_rows: no spread, and max@k has no known range to bound the mean
+            con.print(f"  note: k={describe_ks(flat)}: no spread over problems, unknown reward range: no interval",
+                      highlight=False)
         if cur.dropped:
             con.print(f"  {cur.dropped} problem(s) with n < {int(ks[-1])} left out at k={int(ks[-1])} (--drop-small-n)")
     notes = list(data.notes)
@@ -607,6 +616,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     except (UserError, ValueError) as exc:  # ValueError includes passlens.io.InputError
         _err.print(f"passlens: error: {_one_line(str(exc))}", markup=False)
         sys.exit(2)
+    except Interrupted as exc:
+        _err.print(f"passlens: {_one_line(str(exc))}", markup=False)
+        sys.exit(130)
     # typer.Exit(code) raised inside a command comes back as the return value in this mode
     if isinstance(rv, int) and not isinstance(rv, bool) and rv != 0:
+        if rv == 130:  # typer's answer to Ctrl-C (KeyboardInterrupt → Exit(130)); no command exits 130 itself
+            _err.print("passlens: interrupted", markup=False)
         sys.exit(rv)

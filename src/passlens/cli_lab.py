@@ -95,7 +95,7 @@ def _parse_ks(texts: List[str]) -> tuple[int, ...]:
 def run_cmd(
     objective: List[str] = typer.Option(..., "--objective", "-o", help=_OBJECTIVE_HELP),
     out: Path = typer.Option(..., "--out", help="Output directory (metrics.parquet, config.json, trajectories.png); created, or reused with those files replaced."),
-    seeds: int = typer.Option(3, "--seeds", help="Seeds S, 1–10000 (each its own population draw and sample stream; vectorized)."),
+    seeds: int = typer.Option(3, "--seeds", help="Seeds S, 1–10000 (each its own population draw; vectorized; sampled groups of all seeds come from one stream)."),
     steps: int = typer.Option(1000, "--steps", help="Updates, 1–10000000."),
     mode: str = typer.Option("exact", "--mode", help="exact (expected gradient, n → ∞) or sampled (n draws per problem)."),
     n: int = typer.Option(16, "--n", help="Samples per problem per step (sampled mode), 2–100000."),
@@ -110,14 +110,17 @@ def run_cmd(
     k: Optional[List[str]] = typer.Option(None, "--k", help="pass@k grid of the tracked metrics: comma-separated and/or repeated (--k 1,2 --k 8), each k 1–1000000 (default 1,2,4,8,16)."),
     k_ref: int = typer.Option(8, "--k-ref", help="Budget of the tracked alpha / signal / coverage / cos metrics, 1–1000000."),
     log_every: int = typer.Option(25, "--log-every", help="Track every this many steps (and the last), 1–10000000."),
-    seed: int = typer.Option(0, "--seed", help="Base seed, 0–4294967295 (seed s of --seeds uses seed + s)."),
+    seed: int = typer.Option(0, "--seed", help="Base seed, 0–4294967295 (seed s of --seeds draws its population with seed + s)."),
     dtype: str = typer.Option("float64", "--dtype", help="Policy state dtype: float64 or float32 (≈2× faster on large populations; metrics stay float64)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Processes, 1–1024 (default min(#objectives, CPUs)); 1 = in-process with a live progress bar."),
     heldout: int = typer.Option(0, "--heldout", help="Problems per population kept out of training and tracked as heldout_* metrics (shared policies: linear, mlp); 0 ≤ heldout < problems."),
     threads: int = typer.Option(0, "--threads", help="Threads per process of the tabular exact step, 0–1024 (0 = the CPUs left per process; results do not depend on it)."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write trajectories.png (needs matplotlib)."),
 ) -> None:
-    """Train each objective on the same populations and seeds; write tidy tables and figures."""
+    """Train each objective on the same populations and seeds; write tidy tables and figures.
+
+    Example: passlens lab run -o rloo -o pkpo:k=8 -o coverage:k=8 --seeds 3 --steps 1000 --out runs/lab
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .lab import LabConfig, run_lab
@@ -258,7 +261,10 @@ def _summary_table(last: Any, cols: list[str], title: str, strip: str = "") -> T
 
 @lab_app.command("show")
 def show_cmd(directory: Path = typer.Argument(..., help="A directory written by 'passlens lab run'.")) -> None:
-    """Print the final comparison table (mean ± sd across seeds) of a lab run."""
+    """Print the final comparison table (mean ± sd across seeds) of a lab run.
+
+    Example: passlens lab show runs/lab
+    """
     import polars as pl
 
     df, cfg = _load(directory)
@@ -285,6 +291,8 @@ def reproduce_cmd(
     """Run the seed paper's 13 testable claims plus PKPO anchors A7/A8 and the coverage result N1.
 
     Prints claim, measurement, value, criterion and holds/fails; exits 1 if any claim fails.
+
+    Example: passlens reproduce --only 2,9,N1 --out runs/claims
     """
     from .lab.claims import CLAIMS, run_claims
     from .lab.dynamics import make_out_dir

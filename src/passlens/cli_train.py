@@ -156,7 +156,13 @@ def train_cmd(
             f"run {escape(str(out))}: task {escape(cfg.task)}, objective {escape(cfg.objective)}, "
             f"{trainer.model.num_params():,} parameters on {trainer.device}"
         )
-    trainer.run()
+    try:
+        trainer.run()
+    except KeyboardInterrupt:
+        from .cli import Interrupted
+
+        raise Interrupted(f"interrupted at step {trainer.step} of {trainer.cfg.steps}; "
+                          f"'passlens train --resume {trainer.out}' continues from its last checkpoint") from None
     _print_last_eval(trainer.out)
 
 

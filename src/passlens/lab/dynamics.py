@@ -15,8 +15,10 @@ One step, for every seed s and problem x at once (no Python loop over problems):
 Then the policy pulls G back to its parameters and SGD (θ ← θ + η g) or Adam
 (Kingma & Ba 2015, Alg. 1, ascent) takes a step. (Tabular SGD on an exact
 objective runs the same step as π ← π·exp(ηG)/Σ, tested equal to the logit form.) Seeds are a leading batch
-axis S: each seed has its own population draw and sample stream, and all seeds
-advance together in one vectorized update. Diagnostics (:func:`passlens.lab.tracking.track`)
+axis S: each seed has its own population draw (seed + s), and all seeds advance
+together in one vectorized update. In sampled mode the groups of all S seeds are
+drawn from one stream (seeded by ``seed``), so seed s's trajectory there also
+depends on S; exact mode has no sampling and no such dependence. Diagnostics (:func:`passlens.lab.tracking.track`)
 are computed exactly from π every ``log_every`` steps and at the last step.
 """
 
@@ -26,7 +28,8 @@ import json
 import math
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -568,13 +571,41 @@ def run_lab(
     else:
         build_populations(config)  # fail fast on impossible populations before forking
         # spawn, not fork: forking a process whose polars/rich threads hold locks can deadlock the children
-        with ProcessPoolExecutor(max_workers=w, mp_context=multiprocessing.get_context("spawn")) as ex:
+        ex = ProcessPoolExecutor(max_workers=w, mp_context=multiprocessing.get_context("spawn"))
+        try:
             futs = {o.spec: ex.submit(_worker, (o.spec, config.to_json(), w)) for o in objs}
             for o in objs:
-                rows.extend(futs[o.spec].result())
+                rows.extend(_result(futs[o.spec]))
                 if progress is not None:
                     progress(o.spec, config.steps)
+        except BaseException:
+            _stop_workers(ex)
+            raise
+        ex.shutdown()
     return pl.DataFrame(rows)
+
+
+def _result(fut: Future) -> Any:
+    """``fut.result()`` in short timed waits. An untimed wait blocks the main thread in a lock that a signal
+    delivered to another thread (the executor's, rich's) does not interrupt, so Ctrl-C sent to this process
+    alone would only be seen when the objective finished."""
+    while True:
+        try:
+            return fut.result(timeout=0.2)
+        except FuturesTimeout:
+            continue
+
+
+def _stop_workers(ex: ProcessPoolExecutor) -> None:
+    """End the objective processes of ``ex`` now. A Ctrl-C sent to this process only (``kill -INT``), or an
+    objective that failed, would otherwise wait in ``shutdown`` for every other objective to finish its run."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())  # no public handle before Python 3.14
+    ex.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
 
 
 def make_out_dir(out: str | Path) -> Path:

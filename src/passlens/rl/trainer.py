@@ -432,6 +432,8 @@ class Trainer:
                 # 128-bit PCG64 words as strings: checkpoints load with weights_only=True
                 "numpy": json.dumps(self.np_rng.bit_generator.state),
                 "python": json.dumps(self.py_rng.getstate()),
+                # CPU float sums depend on how torch splits them over threads: the same count resumes bit-for-bit
+                "torch_threads": torch.get_num_threads(),
             },
             "estimator_state": None if self.est_state is None else json.dumps(self.est_state.state_dict()),
             "metrics": json.dumps(self.metrics),
@@ -445,6 +447,7 @@ class Trainer:
                 self.opt.load_state_dict(ck["optimizer"])
                 rng = ck["rng"]
                 self._restore_generator(rng)
+                self._note_thread_count(rng.get("torch_threads"))
                 torch.set_rng_state(rng["torch_global"])
                 self.np_rng.bit_generator.state = json.loads(rng["numpy"])
                 st = json.loads(rng["python"])
@@ -474,9 +477,21 @@ class Trainer:
         self.log(f"note: the checkpoint sampled on {saved}, this run continues on {self.gen.device.type}: "
                  f"the sampling stream is reseeded, so later steps differ from an uninterrupted run")
 
+    def _note_thread_count(self, saved: object) -> None:
+        """Say when a CPU run continues with another torch thread count than it was saved with: the run
+        is as valid, but its float sums split differently, so it is not bit-for-bit an uninterrupted run."""
+        now = torch.get_num_threads()
+        if isinstance(saved, int) and saved != now and self.gen.device.type == "cpu":
+            self.log(f"note: the checkpoint was written with {saved} torch threads, this process has {now}: later "
+                     f"steps may differ from an uninterrupted run in the last bits (OMP_NUM_THREADS={saved} "
+                     "continues it exactly)")
+
     def _base(self) -> GPT:
         if self.base_model is None:
-            self.base_model = GPT(self.cfg.model).to(self.device)
+            # its random init is overwritten at once; fork_rng keeps it from advancing the global generator,
+            # whose state the checkpoints store (else a resumed run would save a different state)
+            with torch.random.fork_rng(devices=[]):
+                self.base_model = GPT(self.cfg.model).to(self.device)
             self.base_model.load_state_dict(load_checkpoint(self.out / "checkpoints" / "base.pt")["model"])
             self.base_model.requires_grad_(False)
         return self.base_model
