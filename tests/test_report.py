@@ -265,7 +265,7 @@ def test_run_directory_with_evals(tmp_path):
                              "answer": f"a{ok}{rng.integers(2)}", "step": step})
         pl.DataFrame(rows).write_parquet(run / "evals" / f"step_{step:06d}.parquet")
         (run / "evals" / f"step_{step:06d}.json").write_text(json.dumps({"step": step, "pass@1": 0.5}))
-    (run / "config.json").write_text("{}")  # other run files are not read
+    (run / "config.json").write_text(json.dumps({"task": "addition", "n": 4}))  # the run trained on groups of 4
     out = tmp_path / "rep"
     res = invoke("report", str(run), "--out", str(out), "--n-boot", N_BOOT, "--no-html")
     assert res.exit_code == 0, res.output
@@ -274,6 +274,17 @@ def test_run_directory_with_evals(tmp_path):
     assert not (out / "report.html").exists()
     assert len(m["inputs"]["files"]) == 3 and all(f.endswith(".parquet") for f in m["inputs"]["files"])
     assert "answers" in m["groups"]["20"]
+    # the zero-signal fraction is for the run's own training groups, unless --group-size says otherwise
+    assert m["settings"]["group_size"] == 4 and m["inputs"]["source"].endswith("(trained on groups of n = 4)")
+    res = invoke("report", str(run), "--out", str(out), "--n-boot", N_BOOT, "--no-html", "--group-size", "2")
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "metrics.json").read_text())["settings"]["group_size"] == 2
+    (run / "config.json").write_text("{}")  # no n: the default G, and a note that says so
+    res = invoke("report", str(run), "--out", str(out), "--n-boot", N_BOOT, "--no-html")
+    assert res.exit_code == 0, res.output
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["settings"]["group_size"] == 16
+    assert any("no training group size n found" in note for note in m["notes"])
 
 
 def test_rerun_into_same_dir_replaces_cleanly(tmp_path):

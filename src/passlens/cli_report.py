@@ -42,7 +42,9 @@ def report_cmd(
     alpha: float = typer.Option(0.05, "--alpha", help="Family-wise error of the comparison's simultaneous band."),
     n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap replicates / multiplier draws (2 to 1,000,000)."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
-    group_size: int = typer.Option(16, "--group-size", help="Training group size G for the zero-signal fraction."),
+    group_size: Optional[int] = typer.Option(
+        None, "--group-size",
+        help="Training group size G for the zero-signal fraction (default: a run directory's n, else 16)."),
     passhat: bool = typer.Option(False, "--passhat", help="Also show pass^k (all k samples correct)."),
     method: str = typer.Option("auto", "--method", help="Curve intervals: auto (bootstrap; analytic for large inputs), bootstrap, analytic."),
     by: Optional[str] = typer.Option(None, "--by", help="Group rows by this column (model, step, …)."),
@@ -74,14 +76,16 @@ def report_cmd(
     check_n_boot(n_boot)
     check_seed(seed)
     check_threshold(threshold)
-    if not 1 <= group_size <= K_MAX:
+    if group_size is not None and not 1 <= group_size <= K_MAX:
         raise ValueError(f"--group-size: must be an integer in [1, 2^53 − 1], got {group_size}")
-    settings = ReportSettings(
-        ks=ks, grid=grid, ci=ci, alpha=alpha, n_boot=n_boot, seed=seed, group_size=group_size, passhat=passhat, method=method
-    )
     groups, src, label_name = load_groups(
         list(inputs or []), by=by, threshold=threshold, id_col=id_col, reward_col=reward_col, c_col=c_col,
         n_col=n_col, answer_col=answer_col, sample_col=sample_col,
+    )
+    if group_size is None:
+        group_size = src.get("group_size", ReportSettings.group_size)
+    settings = ReportSettings(
+        ks=ks, grid=grid, ci=ci, alpha=alpha, n_boot=n_boot, seed=seed, group_size=group_size, passhat=passhat, method=method
     )
     report = build_report(groups, settings, inputs=src, label_name=label_name)
     con = Console(emoji=False)  # ':A:' in a label or file name stays as written

@@ -65,6 +65,10 @@ def load_groups(
             raise ValueError(f"{evals}: no row files ({', '.join(RUN_EXTENSIONS)}) found")
         data = pio.read([str(f) for f in files], by=by or "step", threshold=threshold, **cols)
         inputs = {"files": data.files, "sha256": data.sha256, "notes": list(data.notes), "source": f"run {paths[0]}"}
+        n = _run_group_size(paths[0], inputs["notes"])
+        if n is not None:
+            inputs["group_size"] = n
+            inputs["source"] += f" (trained on groups of n = {n})"
         return dict(data.groups), inputs, by or "step"
     for p in paths:
         if p.is_dir():
@@ -79,6 +83,27 @@ def load_groups(
     data = pio.read([str(p) for p in paths], by=by, threshold=threshold, **cols)
     inputs = {"files": data.files, "sha256": data.sha256, "notes": list(data.notes)}
     return dict(data.groups), inputs, by
+
+
+def _run_group_size(run: Path, notes: list[str]) -> int | None:
+    """The training group size n of a ``passlens train`` run directory (its config.json), or None.
+
+    None without a config.json (evals/ written by something else); a config.json without a
+    usable n adds a note instead of failing the report, which needs only the evals.
+    """
+    import json
+
+    path = run / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        n = json.loads(path.read_text()).get("n")
+    except (OSError, ValueError, AttributeError):
+        n = None
+    if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+        return n
+    notes.append(f"{path}: no training group size n found; the zero-signal fraction uses the default G")
+    return None
 
 
 def _per_file(
