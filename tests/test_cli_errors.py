@@ -50,6 +50,8 @@ def data(tmp_path_factory) -> dict[str, Path]:
         "one": '{"id": "a", "c": 3, "n": 8}\n',
         "thumbs": '{"id": ":thumbs_up:", "c": 9, "n": 8}\n',
         ":A:": '{"id": "a", "c": 1, "n": 8}\n{"id": "b", "c": 2, "n": 8}\n',
+        # verl-style ±1 score next to a 0/1 acc: the failure names the other reward-like column
+        "pm1": '{"id": "a", "score": -1, "acc": 0}\n{"id": "a", "score": 1, "acc": 1}\n',
         # answer "b" of q2 is graded both ways: pass@k is fine, majority voting is not
         "split": "".join(f'{{"id": "{q}", "reward": {r}, "answer": "{a}"}}\n'
                          for q, r, a in [("q1", 1, "a"), ("q1", 0, "b"), ("q2", 1, "b"), ("q2", 0, "b")]),
@@ -183,6 +185,10 @@ def bad_cases(d: dict[str, Path]) -> list[tuple[list[str], list[str]]]:
         (["eval", g, "--k", "٣"], ["--k: cannot parse '٣'"]),
         (["theory", "--k", "1,٣"], ["--k: cannot parse '٣'"]),
         (["theory", "variance", "--estimator", "bogus"], ["--estimator 'bogus': unknown advantage estimator"]),
+        # rewards that are not 0/1: where, what to do, and the other reward-like column
+        (["eval", str(d["pm1"])], ["rewards are not all 0/1 (first at ", "pm1.jsonl:1); use --threshold T",
+                                   "also reward-like: acc", "--reward-col"]),
+        (["compare", str(d["pm1"]), g], ["pm1.jsonl: rewards are not all 0/1", "also reward-like: acc"]),
         # two machine outputs on stdout cannot be told apart
         (["eval", g, "--json", "-", "--csv", "-"], ["--json - and --csv -: only one output can go to stdout"]),
     ]

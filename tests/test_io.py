@@ -172,7 +172,16 @@ def test_sample_spellings(tmp_path: Path, id_key: str, r_key: str) -> None:
 
 @pytest.mark.parametrize(
     "c_key,n_key",
-    [("c", "n"), ("n_correct", "n_samples"), ("correct_count", "samples"), ("successes", "trials")],
+    [
+        ("c", "n"),
+        ("n_correct", "n_samples"),
+        ("correct_count", "samples"),
+        ("successes", "trials"),
+        ("successes", "total"),
+        ("n_correct", "n_total"),
+        ("num_passed", "num_attempts"),
+        ("correct", "total"),  # `correct` next to an n-like column is a count
+    ],
 )
 def test_count_spellings(tmp_path: Path, c_key: str, n_key: str) -> None:
     rows = [{"id": "a", c_key: 1, n_key: 4}, {"id": "b", c_key: 0, n_key: 2}]
@@ -845,7 +854,8 @@ def test_json_field_changing_kind_names_the_line(tmp_path: Path) -> None:
     # a field that is a list on every line reads, but cannot be a count
     path.write_text('{"id": "a", "c": [1], "n": 8}\n{"id": "b", "c": [2], "n": 8}\n')
     expect_error(r"^.*k\.jsonl:1: count c column 'c' has type List\(Int64\); expected numbers$", path)
-    pl.DataFrame({"id": ["a"], "reward": [[1.0]]}).write_parquet(tmp_path / "k.parquet")
+    # a list of rewards is one sample per element (test_list_rewards_*); a list of lists is no reward
+    pl.DataFrame({"id": ["a"], "reward": [[[1.0]]]}).write_parquet(tmp_path / "k.parquet")
     expect_error(
         r"k\.parquet: row 1: reward column 'reward' has type List\(Float64\); expected numbers or booleans",
         tmp_path / "k.parquet",
@@ -1023,6 +1033,163 @@ def test_repeated_csv_column_is_an_error(tmp_path: Path) -> None:
     expect_error(r"dup\.csv:1: column 'answer' appears twice in the header$", path)
     path.write_text("id,c,C,n\na,1,2,4\n")  # names differ in case: two columns, the exact spelling wins
     assert as_dict(single(read(path))) == {"a": (4, 1)}
+
+
+# ---------------------------------------------------------------------------------------
+# formats other tools write (small imitations: field names, nesting and types as they write them)
+
+
+def lm_eval_rows(filters: tuple[str, ...], docs: int = 4) -> list[dict[str, Any]]:
+    """lm-evaluation-harness ``--log_samples`` lines: one per (filter, doc), filters outermost."""
+    rows = []
+    for f, filt in enumerate(filters):
+        for i in range(docs):
+            pred = str(i) if (i + f) % 2 == 0 else "[invalid]"
+            rows.append(
+                {
+                    "doc_id": i,
+                    "doc": {"question": f"q{i}", "answer": f"#### {i}"},
+                    "target": str(i),
+                    "arguments": {"gen_args_0": {"arg_0": f"Question: q{i}", "arg_1": {"until": ["Q:"]}}},
+                    "resps": [[f"The answer is {pred}."]],
+                    "filtered_resps": [pred],
+                    "filter": filt,
+                    "metrics": ["exact_match"],
+                    "doc_hash": "0" * 64,
+                    "exact_match": float(pred == str(i)),
+                }
+            )
+    return rows
+
+
+def test_lm_eval_samples_keep_the_filters_apart(tmp_path: Path) -> None:
+    rows = lm_eval_rows(("strict-match", "flexible-extract"))
+    path = write(tmp_path, "samples_gsm8k_2024-05-01T12-00-00", rows, "jsonl")
+    # the same doc graded by two filters is not two samples: an error naming the line, and the fix
+    expect_error(
+        r"samples_gsm8k_2024-05-01T12-00-00\.jsonl:5: problem '0' has rows from several 'filter' values "
+        r"\['strict-match', 'flexible-extract'\]; pass by='filter' \(--by filter\)",
+        path,
+    )
+    ds = read(path, by="filter")  # exact_match is detected as the reward
+    assert list(ds.groups) == ["flexible-extract", "strict-match"]
+    for filt, table in ds.groups.items():
+        expected = {str(r["doc_id"]): (1, int(r["exact_match"])) for r in rows if r["filter"] == filt}
+        assert as_dict(table) == expected
+    one = write(tmp_path, "one_filter", [r for r in rows if r["filter"] == "strict-match"], "jsonl")
+    assert as_dict(single(read(one))) == {"0": (1, 1), "1": (1, 0), "2": (1, 1), "3": (1, 0)}
+
+
+def test_a_filter_column_alone_does_not_make_files_shards(tmp_path: Path) -> None:
+    # two models' logs of one task, both with filter 'none': two groups, not one pooled run
+    a = lm_eval_rows(("none",))
+    b = [dict(r, exact_match=1.0) for r in a]
+    (tmp_path / "base").mkdir()
+    (tmp_path / "rl").mkdir()
+    ds = read(
+        [write(tmp_path / "base", "samples_arc", a, "jsonl"), write(tmp_path / "rl", "samples_arc", b, "jsonl")]
+    )
+    assert list(ds.groups) == ["base/samples_arc", "rl/samples_arc"] and ds.by == "file"
+    assert as_dict(ds.groups["rl/samples_arc"]) == {str(i): (1, 1) for i in range(4)}
+    # with a model column of one value besides, they are shards again
+    shards = read(
+        [
+            write(tmp_path, "part0", [dict(r, model="m") for r in a[:2]], "jsonl"),
+            write(tmp_path, "part1", [dict(r, model="m") for r in a[2:]], "jsonl"),
+        ]
+    )
+    assert list(shards.groups) == [""]
+
+
+def test_count_column_without_n_names_the_n_spellings(tmp_path: Path) -> None:
+    path = write(tmp_path, "c", [{"task_id": "a", "successes": 3, "tries_total": 8}], "csv")
+    msg = expect_error(r"^.*c\.csv: count column 'successes' has no n column beside it; columns are", path)
+    assert "num_samples" in msg and "total" in msg and "--n-col" in msg
+    assert as_dict(single(read(path, n_col="tries_total"))) == {"a": (8, 3)}
+
+
+def test_several_reward_like_columns_are_noted(tmp_path: Path) -> None:
+    # verl's math_dapo dump: score is +1 / -1, acc a bool; the first spelling wins, the rest are named
+    rows = [
+        {"problem_id": "a", "score": 1.0, "acc": True},
+        {"problem_id": "a", "score": -1.0, "acc": False},
+    ]
+    path = write(tmp_path, "v", rows, "jsonl")
+    ds = read(path)
+    note = f"reward column 'score' used; also reward-like: acc (in {path}); pass reward_col= / --reward-col to choose"
+    assert note in ds.notes
+    assert single(ds).c is None  # ±1 is not 0/1
+    chosen = read(path, reward_col="acc")
+    assert as_dict(single(chosen)) == {"a": (2, 1)} and not any("reward-like" in n for n in chosen.notes)
+
+
+def test_unnamed_columns_are_quoted_in_notes(tmp_path: Path) -> None:
+    # pandas DataFrame.to_csv() writes its index as a column with an empty name
+    path = tmp_path / "pd.csv"
+    path.write_text(",problem_id,correct\n0,a,True\n1,a,False\n2,b,True\n")
+    ds = read(path)
+    assert as_dict(single(ds)) == {"a": (2, 1), "b": (1, 1)}
+    assert f"column(s) not used: '' (in {path})" in ds.notes
+
+
+def grouped_rows() -> list[dict[str, Any]]:
+    """One row per problem, samples as lists (group-sampling dumps), with a scalar reference answer."""
+    return [
+        {"problem_id": "p0", "answer": "4", "rewards": [1.0, 0.0, 1.0], "preds": ["4", "5", "4"]},
+        {"problem_id": "p1", "answer": "9", "rewards": [0.0, 0.0], "preds": ["1", "2"]},
+        {"problem_id": "p2", "answer": "7", "rewards": [True, True, False, True], "preds": ["7", "7", "8", "7"]},
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_list_rewards_are_one_sample_per_element(tmp_path: Path, fmt: str) -> None:
+    rows = grouped_rows()
+    if fmt == "parquet":
+        rows[2]["rewards"] = [1.0, 1.0, 0.0, 1.0]  # a Parquet list has one element type
+    path = write(tmp_path, "g", rows, fmt)
+    ds = read(path)
+    table = single(ds)
+    loop = {r["problem_id"]: (len(r["rewards"]), int(sum(r["rewards"]))) for r in rows}
+    assert as_dict(table) == loop == {"p0": (3, 2), "p1": (2, 0), "p2": (4, 3)}
+    # the scalar `answer` is the reference answer, not the samples' answers: left out, and said so
+    assert table.votes is None
+    assert any("column 'answer' not used as the answer column" in note for note in ds.notes)
+    assert any("column 'rewards' holds lists" in note for note in ds.notes)
+    voted = single(read(path, answer_col="preds"))
+    assert voted.votes is not None and [v.tolist() for v in voted.votes] == [[2, 1], [1, 1], [3, 1]]
+    assert voted.vote_correct is not None and [v.tolist() for v in voted.vote_correct][0] == [True, False]
+
+
+def test_list_rewards_from_a_frame() -> None:
+    frame = pl.DataFrame({"task_id": ["x", "y"], "passed": [[True, False], [False]]})
+    assert as_dict(single(from_frame(frame))) == {"x": (2, 1), "y": (1, 0)}
+
+
+def test_list_rewards_errors_name_the_row(tmp_path: Path) -> None:
+    rows = grouped_rows()
+    rows[1]["rewards"] = []
+    path = write(tmp_path, "g", rows, "jsonl")
+    expect_error(r"^.*g\.jsonl:2: problem 'p1': empty list in reward column 'rewards'", path)
+    rows = grouped_rows()
+    rows[2]["preds"] = ["7", "7"]
+    path = write(tmp_path, "g2", rows, "jsonl")
+    expect_error(
+        r"^.*g2\.jsonl:3: problem 'p2': 4 rewards \(column 'rewards'\) but 2 entries in column 'preds'; "
+        r"the lists must hold one entry per sample$",
+        path,
+        answer_col="preds",
+    )
+    rows = grouped_rows()
+    rows[1]["rewards"] = [0.0, None]
+    path = write(tmp_path, "g3", rows, "jsonl")
+    expect_error(r"^.*g3\.jsonl:2: problem 'p1': missing reward \(column 'rewards'\)$", path)
+    # a named answer column must hold one answer per sample
+    expect_error(
+        r"^.*g4\.jsonl: reward column 'rewards' holds lists \(one row per problem\), so answer_col 'answer' "
+        r"must hold a list of an answer per sample; it holds String values$",
+        write(tmp_path, "g4", grouped_rows(), "jsonl"),
+        answer_col="answer",
+    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -68,6 +68,14 @@ def _fail(message: str) -> NoReturn:
     raise UserError(message)
 
 
+def _fail_not_binary(where: str, table: Any, notes: list[str], alternatives: str) -> NoReturn:
+    """pass@k needs 0/1 rewards: say where the first other value is, how to go on, and which other
+    reward-like columns the input has (the note that would otherwise print only after a success)."""
+    other = next((note for note in notes if "also reward-like" in note), None)
+    _fail(f"{where}rewards are not all 0/1 (first at {table.nonbinary_at}); use {alternatives}"
+          + (f"; {other}" if other else ""))
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -309,10 +317,7 @@ def eval_cmd(
     records: list[dict[str, Any]] = []
     for group, table in data.groups.items():
         if metric in ("pass", "passhat") and table.c is None:
-            _fail(
-                f"rewards are continuous (first at {table.nonbinary_at}); use --threshold T to binarize"
-                " or --metric max"
-            )
+            _fail_not_binary("", table, data.notes, "--threshold T to binarize, or --metric max")
         if metric == "maj" and table.answer_conflict is not None:
             _fail(f"--metric maj: {table.answer_conflict}")
         n_min, n_max = int(table.n.min()), int(table.n.max())
@@ -417,11 +422,11 @@ def compare_cmd(
         data = _read([f], threshold=threshold, **cols)
         if len(data.groups) != 1:
             _fail(f"{f}: holds {len(data.groups)} groups ({', '.join(data.groups)}); compare takes one model per file")
-        tables.append(next(iter(data.groups.values())))
-    ta, tb = tables
-    for f, t in ((a, ta), (b, tb)):
+        t = next(iter(data.groups.values()))
         if t.c is None:
-            _fail(f"{f}: rewards are continuous (first at {t.nonbinary_at}); use --threshold T to binarize")
+            _fail_not_binary(f"{f}: ", t, data.notes, "--threshold T to binarize")
+        tables.append(t)
+    ta, tb = tables
     n_min = int(min(ta.n.min(), tb.n.min()))
     ks = parse_ks(k, n_min, n_min)
     if int(ks[-1]) > n_min:

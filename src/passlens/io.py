@@ -22,10 +22,18 @@ need (Chen et al. 2021, Eq. 1 uses only (n, c)):
 
 Column names are detected from common spellings (:data:`COLUMN_SPELLINGS`,
 matched case-insensitively, first listed spelling wins) and can be overridden.
-The shape is *counts* when an n-like column exists together with a c-like column
-(or with a reward-like column spelled ``correct`` / ``passed``, which in a count
-file is a count), no other reward-like column, and no sample-id column; otherwise
-it is *samples* when a reward-like column exists.
+When several columns match the reward spellings, the first listed one is used and a
+note names the others. The shape is *counts* when an n-like column exists together
+with a c-like column (or with a reward-like column spelled ``correct`` / ``passed``,
+which in a count file is a count), no other reward-like column, and no sample-id
+column; otherwise it is *samples* when a reward-like column exists. A c-like column
+with no reward-like and no n-like column is an error naming the n spellings.
+
+A reward column holding *lists* (``rewards: [1, 0, 1]``, one row per problem, as
+group-sampling dumps write them) is read as one sample per element; an answer or
+sample-id column holding lists is split alongside it and must hold lists of the same
+length on every row (an empty reward list is an error: a problem needs n ≥ 1).
+Messages name the row of the problem.
 
 Grouping (the keys of :attr:`Dataset.groups`):
 
@@ -35,12 +43,13 @@ Grouping (the keys of :attr:`Dataset.groups`):
 * no ``by``, several files: one group per file, labelled by file stem
   (``base.jsonl``, ``rl.jsonl`` → ``"base"``, ``"rl"``; the parent folder is
   prefixed when stems collide) — except when every file carries the same
-  model / checkpoint / step columns and each holds one single value across all
-  files: the files are then shards of one run and are pooled into group ``""``.
+  group-like columns, at least one of them a model / checkpoint / step column (a
+  ``filter`` column alone does not name a run), and each holds one single value
+  across all files: the files are then shards of one run and are pooled into group ``""``.
 
 Within a group, a problem whose rows carry more than one value of a model /
-checkpoint / step column is an error (the statistics would mix two policies);
-pass ``by`` to split them.
+checkpoint / step / filter column is an error (the statistics would mix two
+policies, or two graders' verdicts on the same samples); pass ``by`` to split them.
 
 Large sample files are aggregated by polars lazy queries run with the streaming
 engine: no row is turned into a Python object on the happy path. Only when
@@ -63,7 +72,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -87,13 +96,21 @@ __all__ = [
 #: Accepted column spellings per role, in order of preference (matched case-insensitively).
 COLUMN_SPELLINGS: dict[str, tuple[str, ...]] = {
     "id": ("problem_id", "task_id", "doc_id", "prompt_id", "question_id", "id"),
-    "reward": ("correct", "reward", "passed", "score", "acc", "is_correct"),
-    "c": ("c", "num_correct", "n_correct", "correct_count", "successes"),
-    "n": ("n", "num_samples", "n_samples", "samples", "trials"),
+    "reward": ("correct", "reward", "passed", "score", "acc", "is_correct", "exact_match", "rewards", "scores"),
+    "c": ("c", "num_correct", "n_correct", "correct_count", "successes", "num_successes", "num_passed", "n_passed"),
+    "n": (
+        "n", "num_samples", "n_samples", "samples", "trials", "num_trials", "n_trials",
+        "total", "n_total", "num_total", "num_attempts", "n_attempts",
+    ),
     "answer": ("answer", "pred", "prediction", "extracted_answer"),
     "sample": ("sample_id", "sample_idx", "sample", "seed_idx"),
-    "group": ("model", "checkpoint", "step"),
+    "group": ("model", "checkpoint", "step", "filter"),
 }
+
+#: Group-like columns that name a run: files that each hold one and the same value of one of
+#: these are shards of one run (pooled). ``filter`` (the answer-extraction / grading variant,
+#: as lm-evaluation-harness logs it: one row per (filter, doc)) says nothing about the run.
+_RUN_COLUMNS = ("model", "checkpoint", "step")
 
 #: Reward-like spellings that, next to an n-like column, are read as the count c.
 _COUNT_LIKE_REWARDS = ("correct", "passed")
@@ -188,7 +205,7 @@ class Dataset:
       by: the column grouped by, ``"file"`` when grouped by file stem, else ``None``.
       files: the inputs as given (``source`` for frames).
       sha256: hex digest of each input file (frames have none).
-      rows: records read (including skipped empty ones).
+      rows: records read (including skipped empty ones); samples, where a reward column holds lists.
       notes: one human-readable line per thing ignored, skipped or decided.
     """
 
@@ -242,8 +259,10 @@ class _Mapping:
     answer: str | None
     sample: str | None
     by: str | None
-    extras: tuple[str, ...]  # model/checkpoint/step columns checked for mixing
+    extras: tuple[str, ...]  # model/checkpoint/step/filter columns checked for mixing
     unused: tuple[str, ...]
+    other_rewards: tuple[str, ...] = ()  # reward-like columns not chosen (auto-detection only)
+    lists: tuple[str, ...] = ()  # list columns split into one sample per element (reward first)
 
 
 def _one_line(e: BaseException) -> str:
@@ -695,6 +714,11 @@ def _resolve(src: _Source, columns: list[str], opts: _Options) -> _Mapping:
             f"{label}: count rows need a {missing} column; columns are {columns}; accepted spellings: "
             f"{', '.join(COLUMN_SPELLINGS[missing])} (or pass {missing}_col= / --{missing}-col)"
         )
+    if not counts and reward is None and c is not None:
+        raise InputError(
+            f"{label}: count column {c!r} has no n column beside it; columns are {columns}; accepted "
+            f"spellings for n: {', '.join(COLUMN_SPELLINGS['n'])} (or pass n_col= / --n-col)"
+        )
     if not counts and reward is None:
         raise InputError(
             f"{label}: no reward column; columns are {columns}; accepted spellings: "
@@ -718,7 +742,11 @@ def _resolve(src: _Source, columns: list[str], opts: _Options) -> _Mapping:
         shape = "samples"
         c = n = None
     unused = tuple(col for col in columns if col not in used)
-    return _Mapping(shape, id_, reward, c, n, answer, sample, opts.by, tuple(extras), unused)
+    others: tuple[str, ...] = ()
+    if shape == "samples" and opts.reward_col is None:
+        spellings = COLUMN_SPELLINGS["reward"]
+        others = tuple(col for col in columns if col.lower() in spellings and col != reward)
+    return _Mapping(shape, id_, reward, c, n, answer, sample, opts.by, tuple(extras), unused, others)
 
 
 # ---------------------------------------------------------------------------------------
@@ -766,15 +794,19 @@ def _first_value_at(src: _Source, name: str) -> str:
 
 
 def _read_overrides(src: _Source, m: _Mapping, schema: pl.Schema) -> dict[str, Any]:
-    """Read options of text files: keys as strings, integer rewards as floats, all as text in string mode."""
+    """Read options of text files: keys as strings, integer rewards as floats, all as text in string mode.
+
+    Split list columns of JSON lines are read as lists of text: polars infers [1.0, true]
+    as a list of floats and then fails on ``true``; the text is parsed as a scalar's is.
+    """
     if src.kind not in ("jsonl", "csv"):
         return {}
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {col: pl.List(pl.String) for col in m.lists}
     for col in (m.id, m.answer, m.sample, m.by, *m.extras):
-        if col is not None:
+        if col is not None and col not in m.lists:
             out[col] = pl.String
     for col in (m.reward, m.c, m.n):
-        if col is None:
+        if col is None or col in m.lists:
             continue
         if src.string_mode:
             out[col] = pl.String
@@ -806,6 +838,9 @@ def _normalize(
     overrides = _read_overrides(src, m, schema0)
     lf = _scan(src, overrides, row_index=diag)
     schema = _schema(src, overrides) if overrides else schema0
+    if m.lists:  # one row per problem → one row per sample (checked equal lengths: _check_lists)
+        lf = lf.explode(list(m.lists))
+        schema = pl.Schema({k: (v.inner if k in m.lists else v) for k, v in schema.items()})
     used = [col for col in (m.id, m.reward, m.c, m.n, m.answer, m.sample, m.by) if col is not None]
     ident = pl.col(m.id).cast(keys["_id"])
     if keys["_id"] == pl.String:
@@ -846,7 +881,8 @@ def _normalize(
 
 def _text_columns(m: _Mapping) -> list[str]:
     """Columns read as text (ids, answers, group columns), in the order messages prefer."""
-    return list(dict.fromkeys(c for c in (m.id, m.sample, m.answer, m.by, *m.extras) if c is not None))
+    cols = (m.id, m.sample, m.answer, m.by, *m.extras)
+    return list(dict.fromkeys(c for c in cols if c is not None and c not in m.lists))
 
 
 def _nested_rows(job: _Job) -> pl.DataFrame:
@@ -1107,6 +1143,17 @@ def _read_sources(sources: list[_Source], opts: _Options, digests: dict[str, str
         kinds = ", ".join(f"{s.label} ({m.shape})" for s, m in zip(sources, maps))
         raise InputError(f"inputs mix per-sample and count rows: {kinds}")
     notes: list[str] = []
+    maps = [_with_lists(s, m, opts, notes) for s, m in zip(sources, maps)]
+    chosen: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for s, m in zip(sources, maps):
+        if m.other_rewards:
+            assert m.reward is not None
+            chosen.setdefault((m.reward, m.other_rewards), []).append(s.label)
+    for (reward, others), where in chosen.items():
+        notes.append(
+            f"reward column {reward!r} used; also reward-like: {', '.join(others)} "
+            f"(in {', '.join(where)}); pass reward_col= / --reward-col to choose"
+        )
     for s in sources:
         if s.blank_lines:
             notes.append(f"{s.label}: {s.blank_lines} blank line(s) skipped")
@@ -1115,7 +1162,7 @@ def _read_sources(sources: list[_Source], opts: _Options, digests: dict[str, str
         if m.unused:
             unused.setdefault(m.unused, []).append(s.label)
     for cols, where in unused.items():
-        notes.append(f"column(s) not used: {', '.join(cols)} (in {', '.join(where)})")
+        notes.append(f"column(s) not used: {', '.join(map(_shown_name, cols))} (in {', '.join(where)})")
     maps = _harmonize(sources, maps, notes)
 
     labels: list[str | None]
@@ -1127,7 +1174,8 @@ def _read_sources(sources: list[_Source], opts: _Options, digests: dict[str, str
     else:
         labels = [s.stem for s in sources]
         by_label = "file"
-        single = _single_values(sources, maps) if maps[0].extras else None
+        run_columns = [x for x in maps[0].extras if x.lower() in _RUN_COLUMNS]
+        single = _single_values(sources, maps) if run_columns else None
         if single is not None:
             labels = [""] * len(sources)
             by_label = None
@@ -1156,6 +1204,88 @@ def _read_sources(sources: list[_Source], opts: _Options, digests: dict[str, str
     )
 
 
+def _shown_name(col: str) -> str:
+    """A column name for a list in a note: quoted when it would not show ('' from a pandas index)."""
+    return col if col and col == col.strip() else repr(col)
+
+
+def _with_lists(src: _Source, m: _Mapping, opts: _Options, notes: list[str]) -> _Mapping:
+    """Mark a reward column holding lists (one row per problem) to be split into samples.
+
+    An answer / sample-id column is split alongside when it holds lists of scalars;
+    any other (one value per row, e.g. the reference answer) is not per-sample: left
+    out with a note when detected, an error when named. Checks that every row's
+    lists have the same length, and that no reward list is empty.
+    """
+    if m.shape != "samples":
+        return m
+    assert m.reward is not None
+    schema = _schema(src)
+    if not isinstance(schema[m.reward], pl.List):
+        return m
+    lists = [m.reward]
+    answer, sample = m.answer, m.sample
+    for role, col in (("answer", m.answer), ("sample", m.sample)):
+        if col is None:
+            continue
+        dtype = schema[col]
+        if isinstance(dtype, pl.List) and not isinstance(dtype.inner, (pl.List, pl.Struct)):
+            lists.append(col)
+            continue
+        option = _OPTION_OF_ROLE[role]
+        what = "an answer" if role == "answer" else "a sample id"
+        if getattr(opts, option) is not None:
+            raise InputError(
+                f"{src.label}: reward column {m.reward!r} holds lists (one row per problem), so {option} "
+                f"{col!r} must hold a list of {what} per sample; it holds {dtype} values"
+            )
+        notes.append(
+            f"{src.label}: column {col!r} not used as the {role} column: reward column {m.reward!r} holds "
+            f"one list per problem, and {col!r} holds {dtype} values, not a list of {what} per sample"
+        )
+        if role == "answer":
+            answer = None
+        else:
+            sample = None
+    unused = tuple(c for c in (*m.unused, *(x for x in (m.answer, m.sample) if x and x not in (answer, sample))))
+    m = replace(m, answer=answer, sample=sample, lists=tuple(lists), unused=unused)
+    _check_lists(src, m, schema)
+    notes.append(f"{src.label}: column {m.reward!r} holds lists: each row is one problem, each element one sample")
+    return m
+
+
+def _check_lists(src: _Source, m: _Mapping, schema: pl.Schema) -> None:
+    """One pass over a list-holding input: the first empty reward list or unequal lists is an error."""
+    lists = m.lists
+    r = pl.col(lists[0]).list.len()
+    bad = [r == 0] + [pl.col(c).list.len().fill_null(-1) != r.fill_null(-1) for c in lists[1:]]
+    lens = [pl.col(c).list.len().alias(f"_len{j}") for j, c in enumerate(lists)]
+    query = (
+        _scan(src, _read_overrides(src, m, schema), row_index=True)
+        .filter(pl.any_horizontal(bad).fill_null(False))
+        .select(pl.col(_ROW), pl.col(m.id).cast(pl.String).alias("_id"), *lens)
+        .head(1)
+    )
+    try:
+        hit = query.collect()
+    except pl.exceptions.PolarsError as e:
+        _diagnose(src)
+        raise InputError(f"{src.label}: cannot read {src.kind}: {_one_line(e)}") from None
+    if not hit.height:
+        return
+    row = hit.row(0, named=True)
+    where = _where(src, int(row[_ROW]))
+    who = f"problem {_pid(row['_id'])}: " if row["_id"] is not None else ""
+    if row["_len0"] == 0:
+        raise InputError(f"{where}: {who}empty list in reward column {lists[0]!r} (a problem needs a sample)")
+    j = next(j for j in range(1, len(lists)) if row[f"_len{j}"] != row["_len0"])
+    shown = "no list" if row[f"_len{j}"] is None else f"{row[f'_len{j}']} entries"
+    raise InputError(
+        f"{where}: {who}{row['_len0']} rewards (column {lists[0]!r}) but {shown} in column {lists[j]!r}; "
+        "the lists must hold one entry per sample"
+    )
+
+
 def _harmonize(sources: list[_Source], maps: list[_Mapping], notes: list[str]) -> list[_Mapping]:
     """Optional roles (answer, sample id, model columns) are used only when every input has them."""
     have_answer = all(m.answer for m in maps)
@@ -1169,18 +1299,15 @@ def _harmonize(sources: list[_Source], maps: list[_Mapping], notes: list[str]) -
         dropped += [x for x in m.extras if x not in common]
         if dropped:
             notes.append(f"{s.label}: column(s) {', '.join(dropped)} not used (absent from other inputs)")
+        answer = m.answer if have_answer else None
+        sample = m.sample if have_sample else None
         out.append(
-            _Mapping(
-                m.shape,
-                m.id,
-                m.reward,
-                m.c,
-                m.n,
-                m.answer if have_answer else None,
-                m.sample if have_sample else None,
-                m.by,
-                tuple(x for x in m.extras if x in common),
-                m.unused,
+            replace(
+                m,
+                answer=answer,
+                sample=sample,
+                extras=tuple(x for x in m.extras if x in common),
+                lists=tuple(col for col in m.lists if col in (m.reward, answer, sample)),
             )
         )
     return out
