@@ -450,3 +450,139 @@ def test_report_without_matplotlib_keeps_tables_and_says_why(tmp_path):
     assert "figures skipped: matplotlib is not installed (pip install 'passlens[plot]')" in res.stdout
     assert (out / "report.html").exists() and (out / "metrics.json").exists()
     assert not list(out.glob("*.png"))
+
+
+# ---------------------------------------------------------------------------------------
+# scale and edge cases: small and degenerate inputs, long and odd names, long training series
+
+
+def _table(ids, n, c):
+    return pio.ProblemTable(ids=np.array(list(ids), dtype=object), n=np.asarray(n, dtype=np.int64),
+                            c=np.asarray(c, dtype=np.int64))
+
+
+def _verdict_texts(groups, label_name="file", **settings):
+    rep = build_report(groups, ReportSettings(n_boot=60, **settings), label_name=label_name)
+    return rep, [v["text"] for v in rep.metrics["verdict"]]
+
+
+def test_verdict_with_few_problems_calls_significance_nominal():
+    # 3 problems: the band is a central-limit approximation; the verdict must say so before "significant"
+    ids = ["q0", "q1", "q2"]
+    rep, texts = _verdict_texts({"a": _table(ids, [8] * 3, [0, 1, 2]), "b": _table(ids, [8] * 3, [8, 8, 8])})
+    assert texts[0].startswith("Only 3 paired problems: the band is a large-sample approximation"), texts
+    assert "nominally significant)." in texts[1], texts
+    assert not any(t.endswith(", significant).") for t in texts), texts
+    assert any(t.startswith("b is nominally significantly better at") for t in texts), texts
+    from passlens.report.html import render_html
+
+    page = render_html(rep.metrics, {})
+    assert "Only 3 paired problems: the band is a large-sample approximation" in page  # on the page, not only in the terminal
+
+
+def test_verdict_with_one_sample_per_problem_makes_no_empty_claims():
+    ids = [f"q{i}" for i in range(60)]
+    rng = np.random.default_rng(0)
+    a, b = _table(ids, [1] * 60, rng.integers(0, 2, 60)), _table(ids, [1] * 60, rng.integers(0, 2, 60))
+    _, texts = _verdict_texts({"a": a, "b": b})
+    assert not any("pass@1 − pass@1" in t for t in texts), texts  # a gap of pass@1 with itself
+    assert not any(t.startswith("Polarized problems") for t in texts), texts  # with n = 1 every problem is
+    assert any("polarization is not measured" in t for t in texts), texts
+    _, single = _verdict_texts({"a": a})
+    assert single[0] == f"pass@1 = {a.c.mean():.3f} (one sample per problem).", single  # not "pass@1 = x, pass@1 = x"
+    assert "every problem is one or the other" in single[1]
+
+
+def test_verdict_counts_in_singular_and_unchanged_signal():
+    ids = [f"q{i:02d}" for i in range(60)]
+    c = np.tile([0, 1, 2, 4, 6, 8], 10)
+    same = _table(ids, [8] * 60, c)
+    _, texts = _verdict_texts({"a": same, "b": _table(ids, [8] * 60, c)})
+    assert any(t.startswith("pass@k learning signal at k=2 (mean ŝ_2 per problem) is unchanged") for t in texts), texts
+    c2 = c.copy()
+    c2[0] = 3  # exactly one problem gained, no problem lost
+    _, texts = _verdict_texts({"a": same, "b": _table(ids, [8] * 60, c2)})
+    assert any("; 1 goes the other way." in t and t.startswith("0 problems solved") for t in texts), texts
+    big = np.where(c > 0, np.minimum(c + 6, 8), 0)  # much better at k = 1, the same problems solved at k = 8
+    _, texts = _verdict_texts({"a": same, "b": _table(ids, [8] * 60, big)}, ks=(1, 8))
+    assert any(t.startswith("b is significantly better at 1 budget (k = 1)") for t in texts), texts
+
+
+def _series_groups(steps: int, P: int = 12, n: int = 4, name: str = "step"):
+    rng = np.random.default_rng(1)
+    ids = [f"p{i:02d}" for i in range(P)]
+    return {str(10 * s): _table(ids, [n] * P, rng.integers(0, n + 1, P)) for s in range(steps)}
+
+
+def test_long_series_page_stays_readable():
+    from passlens.report.html import render_html
+
+    rep = build_report(_series_groups(32), ReportSettings(n_boot=30), label_name="step")
+    page = render_html(rep.metrics, {})
+    # one line of sizes, not 32 clauses; the curve table has one row per step and budgets across
+    assert "12 problems, n = 4 in every group" in page
+    assert "step 10: 12 problems" not in page
+    curves_part = page.split("<h2>2.")[0]
+    assert curves_part.count("<tr>") == 1 + 32 and "k=4</div></th>" in curves_part
+    # series table: no columns that are n/a for every step (no answer column here)
+    series_part = page.split("Series: diagnostics")[1].split("<h2>")[0]
+    assert "distinct_correct_mean" not in series_part and "coverage_" not in series_part
+
+
+def test_figures_of_a_long_series_use_a_colour_bar_and_a_subset():
+    pytest.importorskip("matplotlib")
+    from passlens.report import plots
+
+    rep = build_report(_series_groups(32), ReportSettings(n_boot=30), label_name="step")
+    m = rep.metrics
+    for fig in (plots._curves(m), plots._comparison(m)):
+        main = fig.axes[0]
+        assert main.get_legend() is None  # 32 legend entries ran off the axes
+        assert len(fig.axes) == 2  # the axes and its colour bar
+        fig.canvas.draw()
+        bar = fig.axes[1]
+        right = bar.get_tightbbox().x1  # tick labels inside the figure
+        assert right <= fig.bbox.x1 + 1, (right, fig.bbox.x1)
+    fig = plots._collapse(m)
+    for ax in fig.axes[:3]:
+        names = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert {n.split(" m")[0] for n in names} <= {"step 0", "step 80", "step 160", "step 230", "step 310"}, names
+        assert "step 0" in names[0] and "step 310" in names[-1]
+
+
+def test_long_odd_names_are_escaped_once_shortened_in_figures_and_wrap_on_the_page():
+    from passlens.report.html import render_html
+
+    pytest.importorskip("matplotlib")
+    from passlens.report import plots
+
+    long_name = "run-<b>&amp;" + "L" * 150
+    odd = ["<script>alert('x')</script>", "a & b \"q\" 'r'", "x" * 200, "ünï-数学"]
+    ids = odd + [f"p{i:02d}" for i in range(56)]
+    ca = np.array([5, 5, 5, 5] + [3] * 56)
+    cb = np.array([0, 0, 0, 0] + [3] * 56)
+    rep = build_report({"base": _table(ids, [8] * 60, ca), long_name: _table(ids, [8] * 60, cb)},
+                       ReportSettings(n_boot=30), label_name="file")
+    page = render_html(rep.metrics, {})
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "<b>&amp;" not in page and "&lt;b&gt;&amp;amp;" in page
+    # names (headers, first column) sit in wrapping boxes so a long one cannot push the numbers off the page
+    assert f"<td><div class='nm'>{'x' * 200}</div></td>" in page
+    assert ".nm {" in page and "overflow-wrap: anywhere" in page
+    # figures: names shortened, keeping both ends
+    short = plots._dn(rep.metrics, long_name)
+    assert len(short) == plots.MAX_NAME and short.startswith("run-<b>") and short.endswith("LLL")
+    fig = plots._per_problem(rep.metrics, rep.per_problem, rep.pairs[-1])
+    fig.canvas.draw()
+    assert fig.axes[0].title.get_window_extent().x1 <= fig.bbox.x1 + 1
+    # a series whose grouping column has an HTML-special name: the title is escaped once
+    ser = build_report(_series_groups(3), ReportSettings(n_boot=30), label_name="a&b")
+    page = render_html(ser.metrics, {})
+    assert "<title>passlens exploration report: 3 a&amp;bs</title>" in page
+
+
+def test_signal_budget_leaves_room_for_the_difficulty_buckets():
+    """ŝ_k is non-zero only for c ≤ n − 2k + 1: at n = 2k all signal would sit on problems with c = 1."""
+    from passlens.report.build import _signal_k
+
+    assert [_signal_k(n) for n in (1, 3, 4, 8, 15, 16, 31, 32, 128, 10**6)] == [1, 1, 1, 2, 2, 4, 4, 8, 8, 8]

@@ -35,7 +35,7 @@ from .._combinatorics import log_comb_ratio
 from .._json import json_ready
 from .._validate import as_counts
 from ..estimators import coverage_at_k
-from ..uncertainty import format_k_ranges
+from ..uncertainty import SMALL_P, format_k_ranges
 
 __all__ = [
     "ReportSettings",
@@ -163,9 +163,15 @@ def log_grid(n_max: int, points: int = 48) -> np.ndarray:
 
 
 def _signal_k(n_min: int) -> int:
-    """Budget for the signal headline: 8, or the largest power of two with 2k ≤ n."""
+    """Budget for the signal headline: 8, or the largest power of two with 4k ≤ n (k = 1 below n = 4).
+
+    ŝ_k needs n ≥ 2k, but it is non-zero only for c ≤ n − 2k + 1: at n = 2k every problem
+    with c ≥ 2 shows zero signal, and the share by difficulty bucket of p̂ = c/n piles into
+    the lowest bucket. With 4k ≤ n problems up to p̂ ≈ 1/2 keep their signal, beyond which
+    k²p(1 − p)^{2k−1} is small anyway.
+    """
     k = 8
-    while k > 1 and 2 * k > n_min:
+    while k > 1 and 4 * k > n_min:
         k //= 2
     return k
 
@@ -189,6 +195,11 @@ def _pct(x: float | None) -> str:
 
 def _signed(x: float | None) -> str:
     return "n/a" if x is None else f"{x:+.3f}"
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    """"1 budget", "3 budgets"."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 def _num(x: float | None, digits: int = 3) -> str:
@@ -231,9 +242,10 @@ def _group_metrics(label: str, table: Any, settings: ReportSettings, notes: list
     from ..uncertainty import curve
 
     if table.c is None:
+        other = next((note for note in notes if "also reward-like" in note), None)
         raise ValueError(
-            f"group {label or '(all)'}: rewards are continuous (first at {table.nonbinary_at}); "
-            "use --threshold T to binarize"
+            f"group {label or '(all)'}: rewards are not all 0/1 (first at {table.nonbinary_at}); "
+            "use --threshold T to binarize" + (f"; {other}" if other else "")
         )
     n, c, ids = table.n, table.c, table.ids
     P = int(n.size)
@@ -395,12 +407,25 @@ def _verdict(
         cmp = pair["comparison"]
         ks = cmp["k"]
         band = f"{int(round(100 * (1 - cmp['alpha'])))}% simultaneous band"
+        few = cmp["problems"] < SMALL_P
+        if few:
+            # the band is a central-limit approximation over problems: say so before any "significant"
+            out.append(
+                {
+                    "text": f"Only {_plural(cmp['problems'], 'paired problem')}: the band is a large-sample "
+                    f"approximation and may cover less than {100 * (1 - cmp['alpha']):g}%; read \"significant\" "
+                    f"below as nominal (at least {SMALL_P} problems are needed for the stated level).",
+                    "refs": {"problems": cmp["problems"], "small_p": SMALL_P},
+                }
+            )
         for kk in dict.fromkeys([1, ks[-1]]):
             if kk not in ks:
                 continue
             i = ks.index(kk)
             d, lo, hi = cmp["diff"][i], cmp["lo"][i], cmp["hi"][i]
             verdict = "significant" if (lo is not None and lo > 0) or (hi is not None and hi < 0) else "inconclusive"
+            if few and verdict == "significant":
+                verdict = "nominally significant"
             if kk in cmp["degenerate"] and d == 0:
                 text = (f"pass@{kk} is the same for {name_a} and {name_b} on every problem "
                         f"({cmp['a'][i]:.3f} → {cmp['b'][i]:.3f}).")
@@ -422,13 +447,13 @@ def _verdict(
         if cmp["worse"] or cmp["better"]:
             text = []
             if cmp["better"]:
-                text.append(f"better at {len(cmp['better'])} budgets (k = {format_k_ranges(cmp['better'])})")
+                text.append(f"better at {_plural(len(cmp['better']), 'budget')} (k = {format_k_ranges(cmp['better'])})")
             if cmp["worse"]:
-                text.append(f"worse at {len(cmp['worse'])} budgets (k = {format_k_ranges(cmp['worse'])})")
+                text.append(f"worse at {_plural(len(cmp['worse']), 'budget')} (k = {format_k_ranges(cmp['worse'])})")
             cross = f"; the mean curves cross at k = {cmp['crossover']}" if cmp["crossover"] is not None else ""
             out.append(
                 {
-                    "text": f"{name_b} is significantly " + " and ".join(text) + cross + ".",
+                    "text": f"{name_b} is {'nominally ' if few else ''}significantly " + " and ".join(text) + cross + ".",
                     "refs": {"better": cmp["better"], "worse": cmp["worse"], "crossover": cmp["crossover"]},
                 }
             )
@@ -436,8 +461,9 @@ def _verdict(
             out.append({"text": f"No budget shows a significant difference at level {cmp['alpha']}.", "refs": {}})
         out.append(
             {
-                "text": f"{pair['lost_count']} problems solved at least once by {name_a} are never solved by "
-                f"{name_b}; {pair['gained_count']} go the other way.",
+                "text": f"{_plural(pair['lost_count'], 'problem')} solved at least once by {name_a} "
+                f"{'is' if pair['lost_count'] == 1 else 'are'} never solved by {name_b}; {pair['gained_count']} "
+                f"{'goes' if pair['gained_count'] == 1 else 'go'} the other way.",
                 "refs": {"lost": pair["lost_count"], "gained": pair["gained_count"]},
             }
         )
@@ -457,11 +483,16 @@ def _verdict(
     ta, tb = A["theory"], B["theory"]
     pol_a = ta["frac_never_solved"] + ta["frac_always_solved"]
     pol_b = tb["frac_never_solved"] + tb["frac_always_solved"]
+    # with one sample per problem every problem is "never" or "always" solved: no polarization claim then
+    single_sample = A["n_max"] == 1 and B["n_max"] == 1
     out.append(
         {
-            "text": f"Polarized problems (never or always solved) went from {_pct(pol_a)} to {_pct(pol_b)} "
-            f"(never {_pct(ta['frac_never_solved'])} → {_pct(tb['frac_never_solved'])}, "
-            f"always {_pct(ta['frac_always_solved'])} → {_pct(tb['frac_always_solved'])}).",
+            "text": (f"With n = 1 sample per problem every problem is either never or always solved, so "
+                     f"polarization is not measured (solved: {_pct(ta['frac_always_solved'])} → "
+                     f"{_pct(tb['frac_always_solved'])})." if single_sample else
+                     f"Polarized problems (never or always solved) went from {_pct(pol_a)} to {_pct(pol_b)} "
+                     f"(never {_pct(ta['frac_never_solved'])} → {_pct(tb['frac_never_solved'])}, "
+                     f"always {_pct(ta['frac_always_solved'])} → {_pct(tb['frac_always_solved'])})."),
             "refs": {
                 "never_a": ta["frac_never_solved"],
                 "never_b": tb["frac_never_solved"],
@@ -475,10 +506,12 @@ def _verdict(
     if sa and sb is not None and pa_ and pb_:
         ra, rb = sa / pa_, sb / pb_
         change = (rb - ra) / ra
+        moved = ("is unchanged" if round(100 * change, 1) == 0 else
+                 f"{'fell' if change < 0 else 'rose'} by {abs(100 * change):.1f}%")
         out.append(
             {
                 "text": f"pass@k learning signal at k={k_sig} (mean ŝ_{k_sig} per problem) "
-                f"{'fell' if change < 0 else 'rose'} by {abs(100 * change):.1f}% ({ra:.4g} → {rb:.4g}).",
+                f"{moved} ({ra:.4g} → {rb:.4g}).",
                 "refs": {"k": k_sig, "a": ra, "b": rb, "relative_change": change},
             }
         )
@@ -492,7 +525,7 @@ def _verdict(
             }
         )
     ga, gb = _at(ta["gap_mean"], ta["ks"], k_top), _at(tb["gap_mean"], tb["ks"], k_top)
-    if ga is not None and gb is not None:
+    if ga is not None and gb is not None and k_top > 1:  # pass@1 − pass@1 is 0 by definition
         out.append(
             {
                 "text": f"Gap pass@{k_top} − pass@1: {ga:.3f} → {gb:.3f} "
@@ -618,11 +651,14 @@ def _single_verdict(g: dict[str, Any], k_top: int, k_sig: int) -> list[dict[str,
     e1, et = _at(cur["estimate"], cur["k"], 1), _at(cur["estimate"], cur["k"], k_top)
     out = []
     if e1 is not None and et is not None:
-        out.append({"text": f"pass@1 = {e1:.3f}, pass@{k_top} = {et:.3f}.", "refs": {"pass1": e1, "pass_top": et}})
+        text = f"pass@1 = {e1:.3f}" + (f", pass@{k_top} = {et:.3f}." if k_top > 1 else " (one sample per problem).")
+        out.append({"text": text, "refs": {"pass1": e1, "pass_top": et}})
     out.append(
         {
             "text": f"{_pct(th['frac_never_solved'])} of problems are never solved and "
-            f"{_pct(th['frac_always_solved'])} always solved (no group-relative signal from either).",
+            f"{_pct(th['frac_always_solved'])} always solved "
+            + ("(with n = 1 sample per problem every problem is one or the other)." if g["n_max"] == 1 else
+               "(no group-relative signal from either)."),
             "refs": {"never": th["frac_never_solved"], "always": th["frac_always_solved"]},
         }
     )

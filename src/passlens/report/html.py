@@ -15,7 +15,7 @@ from html import escape
 from typing import Any
 
 from .plots import FIGURE_TITLES
-from ..uncertainty import format_k_ranges
+from ..uncertainty import SMALL_P, format_k_ranges
 
 __all__ = ["render_html"]
 
@@ -31,6 +31,7 @@ body { margin:0; background:var(--bg); color:var(--fg);
   font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
 main { max-width: 1100px; margin: 0 auto; padding: 24px 20px 60px; }
 h1 { font-size: 1.6em; margin: 0 0 4px; }
+h1, h2, h3, p, li, summary, figcaption { overflow-wrap: anywhere; }
 h2 { font-size: 1.25em; margin: 32px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
 h3 { font-size: 1.05em; margin: 18px 0 6px; }
 p.sub, .muted { color: var(--muted); }
@@ -44,6 +45,9 @@ figcaption { color: #444; font-size: 0.9em; text-align: center; padding-top: 4px
 table { border-collapse: collapse; margin: 8px 0; font-size: 0.9em; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: 3px 10px; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
+.nm { width: max-content; max-width: 22em; white-space: normal; overflow-wrap: anywhere; }
+th .nm { margin-left: auto; }
+th:first-child .nm { margin-left: 0; }
 th { background: var(--card); position: sticky; top: 0; }
 .better { color: var(--good); font-weight: 600; }
 .worse { color: var(--bad); font-weight: 600; }
@@ -80,9 +84,18 @@ def _dn(m: dict[str, Any], label: str) -> str:
     return escape(m.get("display_names", {}).get(label) or label or "data")
 
 
+def _dn_head(m: dict[str, Any]) -> str:
+    """Escaped header of a column of group names ("step", "group")."""
+    name = m.get("label_name")
+    return escape(name if name and name not in ("file",) else "group")
+
+
 def _table(head: list[str], rows: list[list[str]]) -> str:
-    h = "".join(f"<th>{c}</th>" for c in head)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    # headers and the first column hold names (groups, problem ids, files) of any length: they wrap
+    # at a fixed width (class nm) instead of pushing the numbers off the page
+    h = "".join(f"<th><div class='nm'>{c}</div></th>" for c in head)
+    body = "".join("<tr>" + "".join(f"<td><div class='nm'>{c}</div></td>" if j == 0 else f"<td>{c}</td>"
+                                    for j, c in enumerate(r)) + "</tr>" for r in rows)
     return f'<div class="scroll"><table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
@@ -109,27 +122,30 @@ def _curves_section(m: dict[str, Any], figs: dict[str, bytes]) -> str:
         curves = {g: m["groups"][g]["curves"][met] for g in groups}
         ks = sorted({k for cur in curves.values() for k in cur["k"]})
         show = _pow2(ks)
-        rows = []
-        for k in show:
-            row = [str(k)]
-            for g in groups:
-                cur = curves[g]
-                if k in cur["k"]:
-                    i = cur["k"].index(k)
-                    row.append(f"{_f(cur['estimate'][i])} <span class='muted'>[{_f(cur['lo'][i])}, "
-                               f"{_f(cur['hi'][i])}]</span>")
-                else:
-                    row.append("")
-            rows.append(row)
+
+        def cell(g: str, k: int) -> str:
+            cur = curves[g]
+            if k not in cur["k"]:
+                return ""
+            i = cur["k"].index(k)
+            return f"{_f(cur['estimate'][i])} <span class='muted'>[{_f(cur['lo'][i])}, {_f(cur['hi'][i])}]</span>"
+
         methods = sorted({cur["method"] for cur in curves.values()})
-        sizes = "; ".join(
-            f"{_dn(m, g)}: {m['groups'][g]['problems']} problems, n = {m['groups'][g]['n_min']}"
-            + ("" if m["groups"][g]["n_min"] == m["groups"][g]["n_max"] else f"–{m['groups'][g]['n_max']}")
-            for g in groups
-        )
+        size = {g: f"{m['groups'][g]['problems']} problems, n = {m['groups'][g]['n_min']}"
+                + ("" if m["groups"][g]["n_min"] == m["groups"][g]["n_max"] else f"–{m['groups'][g]['n_max']}")
+                for g in groups}
+        if len(set(size.values())) == 1:  # one line, not one clause per group (a series has dozens)
+            sizes = next(iter(size.values())) + (" in every group" if len(groups) > 1 else "")
+        else:
+            sizes = "; ".join(f"{_dn(m, g)}: {size[g]}" for g in groups)
         out.append(f"<h3>{label} <span class='muted'>(estimate [{lev}% {escape('/'.join(methods))} interval]; "
                    f"{sizes})</span></h3>")
-        out.append(_table(["k"] + [_dn(m, g) for g in groups], rows))
+        if len(groups) > len(show):  # many groups (a training series): one row per group, budgets across
+            rows = [[_dn(m, g)] + [cell(g, k) for k in show] for g in groups]
+            out.append(_table([_dn_head(m)] + [f"k={k}" for k in show], rows))
+        else:
+            rows = [[str(k)] + [cell(g, k) for g in groups] for k in show]
+            out.append(_table(["k"] + [_dn(m, g) for g in groups], rows))
     out.append("<p class='muted'>Rows at powers of two and the largest k; every k is in curves.csv and metrics.json.</p>")
     return "\n".join(out)
 
@@ -179,6 +195,10 @@ def _comparison_section(m: dict[str, Any], figs: dict[str, bytes]) -> str:
             "mean curves cross at k = " + (str(c["crossover"]) if c["crossover"] is not None else "— (no crossing)"),
         ]
         out.append("<ul>" + "".join(f"<li>{escape(t)}</li>" for t in items) + "</ul>")
+        if c["problems"] < SMALL_P:
+            out.append(f"<p class='worse'>Only {c['problems']} paired problems: the band is a large-sample "
+                       f"approximation and may cover less than {100 * (1 - c['alpha']):g}% (more so when the "
+                       f"difference sits on a few problems); at least {SMALL_P} are needed for the stated level.</p>")
         if c["degenerate"]:
             out.append(f"<p class='muted'>At k = {format_k_ranges(c['degenerate'])} every problem has the same difference "
                        "(zero variance); the band there is the whole range [−1, 1].</p>")
@@ -260,7 +280,7 @@ def _series_section(m: dict[str, Any], figs: dict[str, bytes]) -> str:
     out = [f"<h2>Series: diagnostics against {escape(m.get('label_name') or 'group')}</h2>"]
     if "series.png" in figs:
         out.append(_figure("series.png", figs["series.png"]))
-    keys = [k for k in tr if k != "group"]
+    keys = [k for k in tr if k != "group" and any(v is not None for v in tr[k])]
     rows = []
     for i, g in enumerate(tr["group"]):
         rows.append([_dn(m, g)] + [_f(tr[k][i], 4) for k in keys])
@@ -307,7 +327,8 @@ def render_html(metrics: dict[str, Any], figures: dict[str, bytes]) -> str:
     if m["kind"] == "pair":
         title += f": {m['display_names'][labels[1]]} vs {m['display_names'][labels[0]]}"
     elif m["kind"] == "series":
-        title += f": {len(labels)} {escape(m.get('label_name') or 'groups')}s"
+        name = m.get("label_name") or "group"
+        title += f": {len(labels)} {name}s"
     verdict = "".join(f"<li>{escape(v['text'])}</li>" for v in m["verdict"])
     inputs = m.get("inputs", {})
     files = inputs.get("files", [])

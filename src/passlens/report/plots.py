@@ -24,6 +24,14 @@ FIGURE_TITLES: dict[str, str] = {
 
 _METRIC_LABEL = {"pass": "pass@k", "passhat": "pass^k", "max": "max@k", "maj": "maj@k"}
 
+#: Longest group name drawn in a figure (legend, axis label, title); longer ones keep both ends.
+MAX_NAME = 32
+
+#: Above this many groups a figure names groups with a colour bar instead of a legend, and the
+#: per-group panels of the collapse figure draw an evenly spaced subset (the tables have every group).
+MAX_LEGEND = 10
+MAX_PANEL_GROUPS = 5
+
 
 def _figure(w: float, h: float, ncols: int = 1, nrows: int = 1, **adjust: float) -> tuple[Any, Any]:
     from matplotlib.figure import Figure
@@ -47,8 +55,40 @@ def _colors(count: int) -> list[Any]:
 
 
 def _dn(m: dict[str, Any], label: str) -> str:
-    """Display name of a group ("step 400", "rl", "data")."""
-    return m.get("display_names", {}).get(label) or label or "data"
+    """Display name of a group ("step 400", "rl", "data"), shortened to :data:`MAX_NAME` characters."""
+    name = m.get("display_names", {}).get(label) or label or "data"
+    if len(name) <= MAX_NAME:
+        return name
+    head = (MAX_NAME - 1) // 2
+    return name[:head] + "…" + name[len(name) - (MAX_NAME - 1 - head):]
+
+
+def _subset(labels: list[str], most: int = MAX_PANEL_GROUPS) -> list[str]:
+    """At most ``most`` labels, evenly spaced, always the first and the last."""
+    if len(labels) <= most:
+        return list(labels)
+    idx = np.unique(np.round(np.linspace(0, len(labels) - 1, most)).astype(int))
+    return [labels[i] for i in idx]
+
+
+def _name_groups(fig: Any, ax: Any, m: dict[str, Any], labels: list[str], title: str | None = None) -> None:
+    """A legend for a few groups; for many, a colour bar along the group order (same viridis colours)."""
+    if len(labels) <= MAX_LEGEND:
+        ax.legend(fontsize=8)
+        return
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    names = [_dn(m, g) for g in labels]
+    # room on the right for the bar and its tick labels (the fixed margins leave 0.25 in)
+    w = fig.get_figwidth()
+    fig.subplots_adjust(right=min(fig.subplotpars.right, 1 - (0.35 + 0.065 * max(len(v) for v in names)) / w))
+    sm = ScalarMappable(norm=Normalize(0, len(labels) - 1), cmap=colormaps["viridis"])
+    bar = fig.colorbar(sm, ax=ax, pad=0.015, fraction=0.04, aspect=30)
+    ticks = np.unique(np.round(np.linspace(0, len(labels) - 1, 5)).astype(int))
+    bar.set_ticks(ticks.tolist(), labels=[names[i] for i in ticks], fontsize=7)
+    bar.set_label(title or f"{len(labels)} groups, in order", fontsize=8)
 
 
 def _numeric_labels(labels: list[str]) -> tuple[np.ndarray, bool]:
@@ -79,14 +119,14 @@ def _curves(m: dict[str, Any]) -> Any:
             lo = np.array([np.nan if v is None else v for v in cur["lo"]], dtype=float)
             hi = np.array([np.nan if v is None else v for v in cur["hi"]], dtype=float)
             ax.plot(k, est, color=col, lw=1.8, label=_dn(m, g))
-            ax.fill_between(k, lo, hi, color=col, alpha=0.22, lw=0)
+            ax.fill_between(k, lo, hi, color=col, alpha=0.22 if len(labels) <= MAX_LEGEND else 0.05, lw=0)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("k (samples per problem)")
         ax.set_ylabel(_METRIC_LABEL[met])
         lev = m["settings"]["ci"]
         ax.set_title(f"{_METRIC_LABEL[met]} ({int(round(100 * lev))}% CI bands)", fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        _name_groups(fig, ax, m, labels)
     return fig
 
 
@@ -116,14 +156,21 @@ def _comparison(m: dict[str, Any]) -> Any:
     lev = 1 - comps[0]["comparison"]["alpha"]
     ax.set_title(f"Paired difference with {int(round(100 * lev))}% simultaneous band", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _name_groups(fig, ax, m, [comp["b"] for comp in comps],
+                 f"{len(comps)} groups, each minus {_dn(m, comps[0]['a'])}")
     return fig
 
 
 def _collapse(m: dict[str, Any]) -> Any:
-    labels = m["labels"]
-    fig, axes = _figure(10.5, 7.8, ncols=2, nrows=2, bottom=0.11, hspace=0.5)
-    cols = _colors(len(labels))
+    all_labels = m["labels"]
+    palette = dict(zip(all_labels, _colors(len(all_labels))))  # colours as in the other figures
+    labels = _subset(all_labels)
+    cols = [palette[g] for g in labels]
+    fig, axes = _figure(10.5, 7.8, ncols=2, nrows=2, bottom=0.11, hspace=0.5,
+                        **({"top": 1 - 0.6 / 7.8} if len(labels) < len(all_labels) else {}))
+    if len(labels) < len(all_labels):
+        fig.suptitle(f"{len(labels)} of {len(all_labels)} groups shown (first, last and evenly spaced between; "
+                     "the tables list every group)", fontsize=9, y=0.995)
     # (a) p̂ histogram: exact 0, 20 inner bins, exact 1, as fractions
     ax = axes[0][0]
     for col, g in zip(cols, labels):
@@ -181,7 +228,7 @@ def _collapse(m: dict[str, Any]) -> Any:
         share = th["signal_share"]
         col_idx = th["ks"].index(ks) if ks in th["ks"] else None
         vals = [np.nan if col_idx is None or row[col_idx] is None else row[col_idx] for row in share]
-        ax.bar(x + (j - (len(shown) - 1) / 2) * width, vals, width, color=cols[labels.index(g)], label=_dn(m, g))
+        ax.bar(x + (j - (len(shown) - 1) / 2) * width, vals, width, color=palette[g], label=_dn(m, g))
     ax.set_xticks(x, buckets, rotation=30, fontsize=8)
     ax.set_xlabel("difficulty bucket of p̂")
     ax.set_ylabel(f"share of total ŝ_{ks}")
@@ -266,7 +313,8 @@ def _per_problem(m: dict[str, Any], per_problem: dict[str, dict[str, np.ndarray]
     ax.plot([0, 1], [0, 1], color="black", lw=0.8)
     ax.set_xlabel(f"p̂ in {_dn(m, a)}")
     ax.set_ylabel(f"p̂ in {_dn(m, b)}")
-    ax.set_title(f"Per-problem success rate: {_dn(m, b)} vs {_dn(m, a)}", fontsize=10)
+    title = f"Per-problem success rate: {_dn(m, b)} vs {_dn(m, a)}"
+    ax.set_title(title if len(title) <= 64 else "Per-problem success rate", fontsize=10)  # the axes name both
     ax.set_xlim(-0.03, 1.03)
     ax.set_ylim(-0.03, 1.03)
     ax.grid(alpha=0.3)
