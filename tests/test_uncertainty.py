@@ -226,10 +226,10 @@ def test_no_spread_interval_uses_the_problems_counted_at_that_k():
     cur = curve([4, 8, 8], [0, 3, 5], [1, 8], k_exceeds_n="drop", method="analytic")
     assert cur.problems.tolist() == [3, 2]
     assert cur.lo[1] == pytest.approx(0.025 ** (1 / 2), rel=1e-12) and cur.hi[1] == 1.0
-    # k = 1 has spread: the t interval, untouched.
+    # k = 1 has spread: the t interval, clipped to [0, 1].
     x = np.array([0, 3 / 8, 5 / 8])
     half = stats.t.ppf(0.975, 2) * x.std(ddof=1) / np.sqrt(3)
-    np.testing.assert_allclose([cur.lo[0], cur.hi[0]], [x.mean() - half, x.mean() + half], rtol=1e-12)
+    np.testing.assert_allclose([cur.lo[0], cur.hi[0]], [max(x.mean() - half, 0), min(x.mean() + half, 1)], rtol=1e-12)
 
 
 def test_dropped_counts_the_largest_budget_wherever_it_sits_in_k():
@@ -246,3 +246,19 @@ def test_describe_comparison_warns_only_below_small_p():
         text = "\n".join(describe_comparison(res))
         assert (f"only {P} problems: the band is a large-sample approximation" in text) is warned
         assert ("may cover less than 95%" in text) is warned
+
+
+def test_intervals_stay_inside_the_range_of_the_quantity():
+    # Three problems: the t interval of pass@1 would be about [−0.45, 1.11]; a mean of values in [0, 1] is in [0, 1].
+    cur = curve([8, 8, 8], [0, 4, 8], [1], method="analytic")
+    assert cur.lo[0] == 0.0 and cur.hi[0] == 1.0
+    x = np.array([0.0, 0.5, 1.0])
+    half = stats.t.ppf(0.975, 2) * x.std(ddof=1) / np.sqrt(3)
+    assert 0.5 - half < 0 and 0.5 + half > 1  # the clipping did something
+    # max@k has no known range: its t interval is left as it is.
+    cm = curve(rewards=[np.array([0.0]), np.array([5.0]), np.array([10.0])], k=[1], metric="max", method="analytic")
+    assert cm.lo[0] < 0
+    # Two problems: mean ± c·se of a difference passes ±1; the band is clipped, the verdict unchanged.
+    res = compare(([4, 4], [0, 0]), ([4, 4], [4, 0]), [1, 2], n_boot=500)
+    assert (res.lo >= -1).all() and (res.hi <= 1).all()
+    assert res.hi.max() == 1.0 and res.inconclusive.tolist() == [1, 2]

@@ -195,7 +195,7 @@ def curve_from_rows(
     """A :class:`Curve` from a per-problem estimate matrix rows (P, K) over budgets ks (K,).
 
     ``method="analytic"``: mean ± t_{m−1} quantile × sd/√m (central-limit
-    interval over problems). ``method="bootstrap"``: percentile problem-level
+    interval over problems; clipped to [0, 1] for the [0, 1]-bounded metrics). ``method="bootstrap"``: percentile problem-level
     bootstrap (:func:`bootstrap_ci`). The analytic SE is reported either way.
     Where fewer than two problems contribute, lo, hi and se are NaN: there is no
     spread over problems to build an interval from.
@@ -224,6 +224,8 @@ def curve_from_rows(
         with np.errstate(invalid="ignore"):
             q = stats.t.ppf(0.5 + ci / 2.0, np.maximum(m - 1, 1))
         lo, hi = mean - q * se, mean + q * se
+        if _in_unit_interval(rows, mask, metric):  # a mean of [0, 1] values: clipped to the support
+            lo, hi = np.maximum(lo, 0.0), np.minimum(hi, 1.0)
     elif method == "bootstrap":
         lo, hi = bootstrap_ci(rows, ci=ci, n_boot=n_boot, seed=seed, mask=mask)
     else:
@@ -231,7 +233,7 @@ def curve_from_rows(
     # No spread over ≥ 2 problems: both methods give the point [v, v]; use the support instead.
     flat = (m >= 2) & _no_spread(rows, mask)
     if flat.any():
-        lo, hi = _no_spread_interval(m, ci, flat, rows, mask, bounded=metric in _UNIT_METRICS, lo=lo, hi=hi)
+        lo, hi = _no_spread_interval(m, ci, flat, rows, mask, bounded=_in_unit_interval(rows, mask, metric), lo=lo, hi=hi)
         se = np.where(flat, 0.0, se)  # not the ~1e-17 that the rounded mean of equal values leaves
     # One problem has no spread to measure: a bootstrap of it is a point, not an interval.
     lone = m < 2
@@ -250,6 +252,11 @@ def curve_from_rows(
         method=method,
         dropped=dropped,
     )
+
+
+def _in_unit_interval(rows: np.ndarray, mask: np.ndarray, metric: str) -> bool:
+    """The metric's per-problem estimates are bounded in [0, 1], and these rows are."""
+    return metric in _UNIT_METRICS and bool(np.all((rows >= 0.0) | ~mask) and np.all((rows <= 1.0) | ~mask))
 
 
 def _no_spread(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -274,8 +281,7 @@ def _no_spread_interval(
     """lo, hi with the ``flat`` columns replaced by the support-based interval of
     :func:`curve_from_rows` (exact for [0, 1]-bounded metrics; NaN otherwise)."""
     lo, hi = lo.astype(np.float64, copy=True), hi.astype(np.float64, copy=True)
-    inside = bounded and bool(np.all((rows >= 0.0) | ~mask) and np.all((rows <= 1.0) | ~mask))
-    if not inside:
+    if not bounded:
         lo[flat], hi[flat] = np.nan, np.nan
         return lo, hi
     v = np.where(mask, rows, np.nan)[np.argmax(mask, axis=0), np.arange(rows.shape[1])]  # the common value
@@ -589,8 +595,10 @@ def compare(
     pb = pass_at_k(n_b, c_b, ks, ids=ids)
     rows = pb - pa
     mean, se, critical, degenerate = sup_t_band(rows, alpha=alpha, n_boot=n_boot, seed=seed)
-    lo = np.where(degenerate, -1.0, mean - critical * se)
-    hi = np.where(degenerate, 1.0, mean + critical * se)
+    # A difference of two probabilities lies in [−1, 1]: the band is clipped there (with few problems
+    # mean ± c·se can pass it); no verdict changes, since clipping keeps the sign of lo and of hi.
+    lo = np.where(degenerate, -1.0, np.maximum(mean - critical * se, -1.0))
+    hi = np.where(degenerate, 1.0, np.minimum(mean + critical * se, 1.0))
     better, worse = ks[lo > 0], ks[hi < 0]
     inconclusive = ks[(lo <= 0) & (hi >= 0)]
     first_loss_end = int(worse[0]) if worse.size else None
