@@ -50,6 +50,9 @@ def data(tmp_path_factory) -> dict[str, Path]:
         "one": '{"id": "a", "c": 3, "n": 8}\n',
         "thumbs": '{"id": ":thumbs_up:", "c": 9, "n": 8}\n',
         ":A:": '{"id": "a", "c": 1, "n": 8}\n{"id": "b", "c": 2, "n": 8}\n',
+        # lm-evaluation-harness: one row per (filter, doc); compare has no --by, so its advice differs
+        "filters": "".join(f'{{"doc_id": {d}, "filter": "{f}", "exact_match": {(d + j) % 2}}}\n'
+                           for d in range(2) for j, f in enumerate(["strict", "flex"])),
         # verl-style ±1 score next to a 0/1 acc: the failure names the other reward-like column
         "pm1": '{"id": "a", "score": -1, "acc": 0}\n{"id": "a", "score": 1, "acc": 1}\n',
         # answer "b" of q2 is graded both ways: pass@k is fine, majority voting is not
@@ -189,6 +192,10 @@ def bad_cases(d: dict[str, Path]) -> list[tuple[list[str], list[str]]]:
         (["eval", str(d["pm1"])], ["rewards are not all 0/1 (first at ", "pm1.jsonl:1); use --threshold T",
                                    "also reward-like: acc", "--reward-col"]),
         (["compare", str(d["pm1"]), g], ["pm1.jsonl: rewards are not all 0/1", "also reward-like: acc"]),
+        (["eval", str(d["filters"])], ["filters.jsonl:2: problem '0' has rows from several 'filter' values",
+                                       "pass by='filter' (--by filter)"]),
+        (["compare", str(d["filters"]), g], ["filters.jsonl:2: problem '0'", "compare takes one group per file",
+                                             f"'passlens report {d['filters']} --by filter'"]),
         # two machine outputs on stdout cannot be told apart
         (["eval", g, "--json", "-", "--csv", "-"], ["--json - and --csv -: only one output can go to stdout"]),
     ]

@@ -418,8 +418,14 @@ def compare_cmd(
     assert b is not None
     cols = _column_options(id_col, reward_col, c_col, n_col, None, None)
     tables = []
+    from .io import MixedGroupError  # (compare reads files anyway: polars is loaded either way)
+
     for f in (a, b):
-        data = _read([f], threshold=threshold, **cols)
+        try:
+            data = _read([f], threshold=threshold, **cols)
+        except MixedGroupError as exc:  # read()'s advice is --by, which compare does not take
+            _fail(f"{exc.located}; compare takes one group per file: give one file per {exc.column!r} value, "
+                  f"or compare them with 'passlens report {f} --by {exc.column}'")
         if len(data.groups) != 1:
             _fail(f"{f}: holds {len(data.groups)} groups ({', '.join(data.groups)}); compare takes one model per file")
         t = next(iter(data.groups.values()))

@@ -84,6 +84,7 @@ from ._validate import as_counts
 
 __all__ = [
     "InputError",
+    "MixedGroupError",
     "ProblemTable",
     "Dataset",
     "COLUMN_SPELLINGS",
@@ -148,6 +149,15 @@ _GLOB_CHARS = re.compile(r"[*?\[\]]")
 
 class InputError(ValueError):
     """Bad input: a one-line message ``"<file>:<line>: <problem>"`` or ``"<file>: <problem>"``."""
+
+
+class MixedGroupError(InputError):
+    """A problem's rows carry several values of a model / checkpoint / step / filter ``column``;
+    ``located`` is the message up to the advice (which names ``by=``, the fix for :func:`read`)."""
+
+    def __init__(self, located: str, column: str) -> None:
+        super().__init__(f"{located}; pass by={column!r} (--by {column}) to compare them separately")
+        self.located, self.column = located, column
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly, not with ==
@@ -1410,11 +1420,9 @@ class _Job:
         return f" in group {str(group)!r}" if self.multi else ""
 
     def mixed(self, pos: int, group: Any, pid: Any, col: str, values: list[Any]) -> InputError:
-        return InputError(
+        return MixedGroupError(
             f"{self.where(pos)}: problem {_pid(pid)}{self.in_group(group)} has rows from several {col!r} "
-            f"values {[None if v is None else str(v) for v in values]}; pass by={col!r} (--by {col}) "
-            "to compare them separately"
-        )
+            f"values {[None if v is None else str(v) for v in values]}", col)
 
 
 def _bad_row_message(rec: dict[str, Any], m: _Mapping, binary: bool) -> str:
