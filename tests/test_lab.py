@@ -566,3 +566,88 @@ def test_save_run_into_a_file_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"^cannot create output folder .*: Not a directory$"):
         save_run(None, _small(), f / "sub")
     assert make_out_dir(tmp_path) == tmp_path  # an existing directory is reused
+
+
+# ----------------------------------------------------------------------------- reproduce: run seed
+
+#: Quick-mode measurements at run seed 0, recorded from the code before ``run_claims`` took a seed.
+_SEED0_CLAIM1_FREQ = [0.02175, 0.04225, 0.0845, 0.15575, 0.29025, 0.104, 0.188, 0.33825, 0.5535, 0.81125,
+                      0.30225, 0.498, 0.7645, 0.94125, 0.99625, 0.608, 0.8345, 0.97475, 0.9995, 1.0]
+_SEED0_CLAIM6_SHARE = [0.1873] * 3 + [0.85315] * 3 + [0.98235] * 3
+_SEED0_CLAIM12 = {"start": (0.5821456433323622, 0.13807861328125), "end": (0.00021484375, 0.0004132500000000001)}
+_SEED0_A8 = {8: {"s": 113.36347472582106, "loo": 13.124031919072122, "loo-1": 2.0630950552305762,
+                 "naive": 128.72418864298254, "naive+baseline": 37.67832952982282},
+             16: {"s": 54.98051789960993, "loo": 3.5162939666637336, "loo-1": 0.8539146201831396,
+                  "naive": 66.12985301563525, "naive+baseline": 15.355331500645157}}
+_SEED0_A8_BINARY = {"loo": 0.0032596991323369682, "loo-1": 0.004171407419856986}
+_SEED0_N1 = (0.7412806940801678, {"rloo": 0.9225, "pkpo:k=8": 1.495, "coverage:k=8": 2.24625})
+_SEEDED_IDS = ["1", "4", "6", "12", "A8", "N1"]  # every kind of draw: default_rng streams, runs 9–13, variance_table, LabConfig
+
+
+def _claim_measurements(rows: list) -> dict:
+    by = {r.id: r.data for r in rows}
+    return {
+        "1": [c[2] for c in by["1"]["cells"]],
+        "4": by["4"]["alpha"],
+        "6": [row[2] for row in by["6"]["rows"]],
+        "12": {t: (by["12"][t]["diff"], by["12"][t]["var_reduction"]) for t in ("start", "end")},
+        "A8": (by["A8"]["continuous"], {e: by["A8"]["binary_n32_p0.2"][e] for e in ("loo", "loo-1")}),
+        "N1": (by["N1"]["level"], {o: v["distinct_correct"] for o, v in by["N1"]["final"].items()}),
+    }
+
+
+def test_run_claims_seed_0_keeps_the_published_draws() -> None:
+    from passlens.lab import run_claims
+
+    rows = run_claims(quick=True, only=_SEEDED_IDS)
+    assert [r.seed for r in rows] == [0] * len(_SEEDED_IDS)
+    m0 = _claim_measurements(rows)
+    assert m0["1"] == _SEED0_CLAIM1_FREQ and m0["6"] == _SEED0_CLAIM6_SHARE  # counts / R: exact
+    for tag, want in _SEED0_CLAIM12.items():
+        np.testing.assert_allclose(m0["12"][tag], want, rtol=1e-9)
+    for n, table in _SEED0_A8.items():
+        np.testing.assert_allclose([m0["A8"][0][n][e] for e in table], list(table.values()), rtol=1e-9)
+    np.testing.assert_allclose([m0["A8"][1][e] for e in _SEED0_A8_BINARY], list(_SEED0_A8_BINARY.values()), rtol=1e-9)
+    np.testing.assert_allclose(m0["N1"][0], _SEED0_N1[0], rtol=1e-9)
+    assert m0["N1"][1] == pytest.approx(_SEED0_N1[1], rel=1e-9)
+
+
+def test_run_claims_other_seed_redraws_every_stochastic_input() -> None:
+    from passlens.lab import run_claims
+    from passlens.lab.claims import claim_04
+
+    rows = run_claims(quick=True, only=_SEEDED_IDS, seed=7)
+    assert [r.seed for r in rows] == [7] * len(_SEEDED_IDS)
+    m7 = _claim_measurements(rows)
+    assert m7["4"] == claim_04(quick=True).data["alpha"]  # an exact identity has no draws
+    assert m7["1"] != _SEED0_CLAIM1_FREQ and m7["6"] != _SEED0_CLAIM6_SHARE
+    assert all(m7["12"][t] != pytest.approx(v, rel=1e-6) for t, v in _SEED0_CLAIM12.items())  # runs 9–13's inits, 12's draws
+    assert m7["A8"][0][8]["loo"] != pytest.approx(_SEED0_A8[8]["loo"], rel=1e-6)  # its own draws
+    assert m7["A8"][1]["loo"] != pytest.approx(_SEED0_A8_BINARY["loo"], rel=1e-6)  # variance_table's seed
+    assert m7["N1"][0] != pytest.approx(_SEED0_N1[0], rel=1e-6)  # LabConfig populations
+
+
+def test_run_claims_rejects_a_bad_seed() -> None:
+    from passlens.lab import run_claims
+
+    for bad in (-1, 2**32, 1.5, True):
+        with pytest.raises(ValueError, match=r"^--seed must be"):
+            run_claims(quick=True, only=["4"], seed=bad)  # type: ignore[arg-type]
+
+
+def test_claim_1_exact_binomial_test_survives_a_single_rare_miss() -> None:
+    """At run seed 46 one of 4000 groups misses at p = .6, k = 16 (probability 4e-7 per group): z ≈ 24,
+    which the former |z| < 4.5 bound called a failure of a true claim (~1.7% of seeds at full size)."""
+    from passlens.lab.claims import claim_01
+
+    r = claim_01(quick=True, seed=46)
+    assert r.data["max_z"] > 4.5 and r.holds and r.data["min_p"] > 5e-6
+
+
+def test_claim_2_finite_difference_bound_has_a_rounding_floor() -> None:
+    """At run seed 2 a draw has ‖∇J_16‖ ≈ 3e-10, below what a difference quotient at h = 1e-6 resolves:
+    the relative FD error is ≈ 0.36 while its absolute error is rounding noise (≈ 3e-10)."""
+    from passlens.lab.claims import claim_02
+
+    r = claim_02(quick=True, seed=2)
+    assert r.data["fd_rel"] > 1e-6 and r.data["fd_abs"] < 1e-9 and r.data["fd_ratio"] < 0.1 and r.holds

@@ -242,6 +242,25 @@ def test_reproduce_only_rejects_empty_and_blank_ids(only: str, needle: str) -> N
     _one_line_error(_run("reproduce", "--quick", "--only", only), needle)
 
 
+@pytest.mark.parametrize(
+    "seed,needle",
+    [("-1", "--seed must be between 0 and 4294967295, got -1"), ("4294967296", "--seed must be between 0 and 4294967295"),
+     ("abc", "--seed: expected an integer, got 'abc'")],
+)
+def test_reproduce_rejects_a_bad_seed(seed: str, needle: str) -> None:
+    _one_line_error(_run("reproduce", "--quick", "--only", "4", f"--seed={seed}"), needle)
+
+
+def test_reproduce_seed_is_in_the_title_and_claims_json(tmp_path: Path) -> None:
+    r = _run("reproduce", "--quick", "--only", "1,4", "--seed", "3", "--out", str(tmp_path / "rep"))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    assert "[quick] [seed 3]" in r.stdout
+    rows = json.loads((tmp_path / "rep" / "claims.json").read_text())
+    assert [(row["id"], row["seed"]) for row in rows] == [("1", 3), ("4", 3)]
+    r0 = _run("reproduce", "--quick", "--only", "4")
+    assert r0.returncode == 0 and "[seed" not in r0.stdout  # seed 0: the published title
+
+
 def test_lab_run_k_may_be_repeated(tmp_path: Path) -> None:
     out = tmp_path / "k"
     r = _run("lab", "run", *_TINY, "--k", "4", "--k", "2,1", "--k-ref", "2", "--out", str(out))
