@@ -1280,6 +1280,7 @@ def test_bundled_deepscaler() -> None:
 def test_public_surface() -> None:
     assert set(pio.__all__) == {
         "InputError",
+        "MixedGroupError",
         "ProblemTable",
         "Dataset",
         "COLUMN_SPELLINGS",
