@@ -326,12 +326,12 @@ def eval_cmd(
             table.n,
             table.c,
             ks,
-            metric=metric,  # type: ignore[arg-type]
+            metric=metric,  # type: ignore[arg-type]  # checked against METRIC_NAMES above
             rewards=table.rewards,
             votes=table.votes,
             correct=table.vote_correct,
             ci=ci,
-            method=method,  # type: ignore[arg-type]
+            method=method,  # type: ignore[arg-type]  # checked above
             n_boot=n_boot,
             seed=seed,
             k_exceeds_n="drop" if drop else "raise",
@@ -579,6 +579,7 @@ def _usage_message(exc: Any) -> str:
     mod = _click_exceptions()
     name = type(exc).__name__
     param = getattr(exc, "param", None)
+    label: str | None
     if name == "MissingParameter":
         what = getattr(exc, "param_type", None) or getattr(param, "param_type_name", None) or "parameter"
         label = _param_name(param) if param is not None else _one_line(exc.format_message())

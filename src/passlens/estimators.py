@@ -21,9 +21,10 @@ an error unless the caller asks for NaN.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._combinatorics import _log_terms, log_comb_ratio
 from ._majority import maj_at_k
@@ -51,9 +52,9 @@ def _shape_output(out: np.ndarray, scalar_problems: bool, scalar_k: bool) -> np.
 
 
 def _from_comb_ratio(
-    n: object,
-    c: object,
-    k: object,
+    n: ArrayLike,
+    c: ArrayLike,
+    k: ArrayLike,
     *,
     count_correct: bool,
     transform: Callable[[np.ndarray], np.ndarray],
@@ -75,9 +76,9 @@ def _from_comb_ratio(
 
 
 def pass_at_k(
-    n: object,
-    c: object,
-    k: object,
+    n: ArrayLike,
+    c: ArrayLike,
+    k: ArrayLike,
     *,
     k_exceeds_n: KPolicy = "raise",
     ids: Sequence[object] | np.ndarray | None = None,
@@ -109,9 +110,9 @@ def pass_at_k(
 
 
 def pass_hat_k(
-    n: object,
-    c: object,
-    k: object,
+    n: ArrayLike,
+    c: ArrayLike,
+    k: ArrayLike,
     *,
     k_exceeds_n: KPolicy = "raise",
     ids: Sequence[object] | np.ndarray | None = None,
@@ -127,7 +128,7 @@ def pass_hat_k(
     return _from_comb_ratio(n, c, k, count_correct=False, transform=np.exp, k_exceeds_n=k_exceeds_n, ids=ids)
 
 
-def pad_rewards(rewards: object, ids: Sequence[object] | np.ndarray | None = None) -> np.ndarray:
+def pad_rewards(rewards: Iterable[ArrayLike], ids: Sequence[object] | np.ndarray | None = None) -> np.ndarray:
     """Rewards as a float (P, n_max) array, NaN-padded, each row sorted ascending.
 
     Args:
@@ -142,7 +143,7 @@ def pad_rewards(rewards: object, ids: Sequence[object] | np.ndarray | None = Non
     if isinstance(rewards, np.ndarray) and rewards.ndim == 2:
         mat = rewards.astype(np.float64, copy=True)
     else:
-        rows = [np.asarray(r, dtype=np.float64) for r in rewards]  # type: ignore[union-attr]
+        rows = [np.asarray(r, dtype=np.float64) for r in rewards]
         for i, r in enumerate(rows):
             if r.ndim != 1:
                 raise ValueError(f"rewards of {problem_label(i, ids)} must be 1-D, got shape {r.shape}")
@@ -182,8 +183,8 @@ def _max_weights(n: int, ks: np.ndarray) -> np.ndarray:
 
 
 def max_at_k(
-    rewards: object,
-    k: object,
+    rewards: Iterable[ArrayLike],
+    k: ArrayLike,
     *,
     k_exceeds_n: KPolicy = "raise",
     ids: Sequence[object] | np.ndarray | None = None,
@@ -231,7 +232,7 @@ def max_at_k(
 def coverage_at_k(
     votes: Sequence[object],
     correct: Sequence[object],
-    k: object,
+    k: ArrayLike,
     *,
     k_exceeds_n: KPolicy = "raise",
     ids: Sequence[object] | np.ndarray | None = None,

@@ -75,7 +75,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import polars as pl
@@ -409,7 +409,7 @@ def _scan_file(src: _Source, **options: Any) -> pl.LazyFrame:
         if src.data is not None:
             return pl.scan_ndjson(src.data, **options)
         if _NDJSON_HAS_GLOB:
-            return pl.scan_ndjson(path, glob=False, **options)
+            return pl.scan_ndjson(path, glob=False, **options)  # type: ignore[call-arg, unused-ignore]  # glob= exists in some polars versions only
         return pl.scan_ndjson(_GLOB_CHARS.sub(r"[\g<0>]", path), **options)
     if src.kind == "csv":
         return pl.scan_csv(path, glob=False, **options)
@@ -850,7 +850,7 @@ def _normalize(
     schema = _schema(src, overrides) if overrides else schema0
     if m.lists:  # one row per problem → one row per sample (checked equal lengths: _check_lists)
         lf = lf.explode(list(m.lists))
-        schema = pl.Schema({k: (v.inner if k in m.lists else v) for k, v in schema.items()})
+        schema = pl.Schema({k: (cast(pl.List, v).inner if k in m.lists else v) for k, v in schema.items()})
     used = [col for col in (m.id, m.reward, m.c, m.n, m.answer, m.sample, m.by) if col is not None]
     ident = pl.col(m.id).cast(keys["_id"])
     if keys["_id"] == pl.String:
@@ -1729,6 +1729,7 @@ def _first_nonbinary(job: _Job, flagged: Any, groups: set[Any]) -> dict[Any, str
 
 def _read_counts(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str, ProblemTable], int]:
     m = job.maps[0]
+    assert m.c is not None and m.n is not None
     if opts.threshold is not None:
         notes.append("threshold ignored: the inputs hold counts, not rewards")
     df: pl.DataFrame = job.run(lambda: job.frame(True).collect(engine="streaming")).sort("_pos")
@@ -1747,6 +1748,7 @@ def _read_counts(job: _Job, opts: _Options, notes: list[str]) -> tuple[dict[str,
             return _num(x)
         f, row = _decode(int(df["_pos"][i]))
         src, col = job.sources[f], (m.c, m.n)[which]
+        assert col is not None
         text = _raw_field(src, row, col) if src.kind in ("jsonl", "csv") else df[f"_raw{which}"][i]
         return text if text else f"{_num(x)} (rounded)"
 

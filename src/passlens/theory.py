@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._combinatorics import log_comb_ratio
 from ._json import json_ready
@@ -150,6 +151,14 @@ def _m_log1m(p: np.ndarray, m: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------
 
 
+@overload
+def alpha(p: float, k: int) -> float: ...
+@overload
+def alpha(p: np.ndarray | Sequence[float], k: object) -> np.ndarray: ...
+@overload
+def alpha(p: object, k: np.ndarray | Sequence[int]) -> np.ndarray: ...
+@overload
+def alpha(p: object, k: object) -> np.ndarray | float: ...
 def alpha(p: object, k: object) -> np.ndarray | float:
     """Per-problem pass@k gradient weight α_k(p) = k (1 − p)^{k−1}.
 
@@ -175,6 +184,14 @@ def alpha(p: object, k: object) -> np.ndarray | float:
     return _finish(out, scalar_k)
 
 
+@overload
+def pass_at_k_of_p(p: float, k: int) -> float: ...
+@overload
+def pass_at_k_of_p(p: np.ndarray | Sequence[float], k: object) -> np.ndarray: ...
+@overload
+def pass_at_k_of_p(p: object, k: np.ndarray | Sequence[int]) -> np.ndarray: ...
+@overload
+def pass_at_k_of_p(p: object, k: object) -> np.ndarray | float: ...
 def pass_at_k_of_p(p: object, k: object) -> np.ndarray | float:
     """Pass@k of a policy with per-problem success probability p: J_k = 1 − (1 − p)^k.
 
@@ -196,6 +213,14 @@ def pass_at_k_of_p(p: object, k: object) -> np.ndarray | float:
     return _finish(out, scalar_k)
 
 
+@overload
+def gap(p: float, k: int) -> float: ...
+@overload
+def gap(p: np.ndarray | Sequence[float], k: object) -> np.ndarray: ...
+@overload
+def gap(p: object, k: np.ndarray | Sequence[int]) -> np.ndarray: ...
+@overload
+def gap(p: object, k: object) -> np.ndarray | float: ...
 def gap(p: object, k: object) -> np.ndarray | float:
     """Pass@k minus pass@1 of a policy: J_k − J_1 = (1 − p)[1 − (1 − p)^{k−1}] ≥ 0.
 
@@ -219,6 +244,12 @@ def gap(p: object, k: object) -> np.ndarray | float:
     return _finish(out, scalar_k)
 
 
+@overload
+def gap_argmax(k: int) -> tuple[float, float]: ...
+@overload
+def gap_argmax(k: np.ndarray | Sequence[int]) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def gap_argmax(k: object) -> tuple[np.ndarray | float, np.ndarray | float]: ...
 def gap_argmax(k: object) -> tuple[np.ndarray | float, np.ndarray | float]:
     """Where the gap J_k − J_1 peaks, and its peak value.
 
@@ -245,6 +276,14 @@ def gap_argmax(k: object) -> tuple[np.ndarray | float, np.ndarray | float]:
     return _finish(p_star, scalar_k), _finish(gap_max, scalar_k)
 
 
+@overload
+def zero_signal_probability(p: float, n: int) -> float: ...
+@overload
+def zero_signal_probability(p: np.ndarray | Sequence[float], n: object) -> np.ndarray: ...
+@overload
+def zero_signal_probability(p: object, n: np.ndarray | Sequence[int]) -> np.ndarray: ...
+@overload
+def zero_signal_probability(p: object, n: object) -> np.ndarray | float: ...
 def zero_signal_probability(p: object, n: object) -> np.ndarray | float:
     """Probability that a group of n i.i.d. samples has no reward variance: (1 − p)^n + p^n.
 
@@ -267,6 +306,14 @@ def zero_signal_probability(p: object, n: object) -> np.ndarray | float:
     return _finish(out, scalar_n)
 
 
+@overload
+def signal(p: float, k: int) -> float: ...
+@overload
+def signal(p: np.ndarray | Sequence[float], k: object) -> np.ndarray: ...
+@overload
+def signal(p: object, k: np.ndarray | Sequence[int]) -> np.ndarray: ...
+@overload
+def signal(p: object, k: object) -> np.ndarray | float: ...
 def signal(p: object, k: object) -> np.ndarray | float:
     """Squared natural-gradient (Fisher) norm of the per-problem pass@k gradient: k² p (1 − p)^{2k−1}.
 
@@ -347,8 +394,8 @@ def _shape_counts(out: np.ndarray, scalar_problems: bool, scalar_k: bool) -> Any
 
 
 def alpha_hat(
-    n: object,
-    c: object,
+    n: ArrayLike,
+    c: ArrayLike,
     k: object,
     *,
     too_few_samples: KPolicy = "raise",
@@ -395,8 +442,8 @@ def alpha_hat(
 
 
 def signal_hat(
-    n: object,
-    c: object,
+    n: ArrayLike,
+    c: ArrayLike,
     k: object,
     *,
     too_few_samples: KPolicy = "raise",
@@ -444,8 +491,8 @@ def signal_hat(
 
 
 def gap_hat(
-    n: object,
-    c: object,
+    n: ArrayLike,
+    c: ArrayLike,
     k: object,
     *,
     too_few_samples: KPolicy = "raise",
@@ -486,8 +533,8 @@ def gap_hat(
 
 
 def zero_signal_hat(
-    n: object,
-    c: object,
+    n: ArrayLike,
+    c: ArrayLike,
     group_size: int,
     *,
     too_few_samples: KPolicy = "raise",
@@ -710,10 +757,10 @@ def summarize(
         ("gap", gap_problems, "n ≥ k"),
         ("signal_hat", signal_problems, "n ≥ 2k"),
     ):
-        for j in np.flatnonzero(counts < P):
+        for i in np.flatnonzero(counts < P):
             notes.append(
-                f"{name} at k={k_arr[j]}: {counts[j]}/{P} problems have {need}"
-                + ("; value is NaN" if counts[j] == 0 else "; the others are left out")
+                f"{name} at k={k_arr[i]}: {counts[i]}/{P} problems have {need}"
+                + ("; value is NaN" if counts[i] == 0 else "; the others are left out")
             )
 
     z_hat = np.asarray(zero_signal_hat(n_, c_, G, too_few_samples="nan"))  # (P,)

@@ -19,9 +19,10 @@ support instead (:func:`curve_from_rows`), never a zero-width point.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._json import json_ready
 from ._validate import KPolicy, as_counts, as_ks
@@ -297,13 +298,13 @@ def _default_ks(n_max: int) -> np.ndarray:
 
 def metric_rows(
     metric: str,
-    ks: object,
+    ks: ArrayLike,
     *,
-    n: object = None,
-    c: object = None,
-    rewards: object = None,
-    votes: object = None,
-    correct: object = None,
+    n: ArrayLike | None = None,
+    c: ArrayLike | None = None,
+    rewards: Iterable[ArrayLike] | None = None,
+    votes: Sequence[ArrayLike] | None = None,
+    correct: Sequence[ArrayLike] | None = None,
     k_exceeds_n: KPolicy = "raise",
     ids: Sequence[object] | np.ndarray | None = None,
 ) -> np.ndarray:
@@ -330,14 +331,14 @@ def metric_rows(
 
 
 def curve(
-    n: object = None,
-    c: object = None,
-    k: object = None,
+    n: ArrayLike | None = None,
+    c: ArrayLike | None = None,
+    k: ArrayLike | None = None,
     *,
     metric: Metric = "pass",
-    rewards: object = None,
-    votes: object = None,
-    correct: object = None,
+    rewards: Iterable[ArrayLike] | None = None,
+    votes: Sequence[ArrayLike] | None = None,
+    correct: Sequence[ArrayLike] | None = None,
     ci: float = 0.95,
     method: CIMethod = "bootstrap",
     n_boot: int = 2000,
@@ -389,12 +390,14 @@ def curve(
     )
 
 
-def _max_n(metric: str, *, n: object, rewards: object, votes: object) -> int:
+def _max_n(
+    metric: str, *, n: ArrayLike | None, rewards: Iterable[ArrayLike] | None, votes: Sequence[ArrayLike] | None
+) -> int:
     """Largest per-problem sample count, for the default grid 1..max n."""
     if metric == "max" and rewards is not None:
         return max(int(np.sum(~np.isnan(np.asarray(r, dtype=float)))) for r in _iter_rows(rewards))
     if metric == "maj" and votes is not None:
-        return max(int(np.sum(v)) for v in votes)  # type: ignore[union-attr]
+        return max(int(np.sum(v)) for v in votes)
     if n is None:
         raise ValueError(f"metric {metric!r} needs counts n and c (binary correctness)")
     return int(np.max(n))
@@ -635,10 +638,10 @@ def compare(
     )
 
 
-def _align(a: object, b: object) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], Any]:
+def _align(a: Any, b: Any) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], Any]:
     """Two count sets aligned problem by problem: by position for (n, c) tuples, by id for tables."""
     if hasattr(a, "ids") and hasattr(b, "ids"):
-        ids_a, ids_b = np.asarray(a.ids, dtype=object), np.asarray(b.ids, dtype=object)  # type: ignore[attr-defined]
+        ids_a, ids_b = np.asarray(a.ids, dtype=object), np.asarray(b.ids, dtype=object)
         if len(set(ids_a.tolist())) != ids_a.size or len(set(ids_b.tolist())) != ids_b.size:
             raise ValueError("problem ids must be unique within each model to pair them")
         only_a = sorted(set(ids_a.tolist()) - set(ids_b.tolist()), key=str)
@@ -650,14 +653,14 @@ def _align(a: object, b: object) -> tuple[tuple[np.ndarray, np.ndarray], tuple[n
             )
         order_b = {v: i for i, v in enumerate(ids_b.tolist())}
         perm = np.array([order_b[v] for v in ids_a.tolist()], dtype=np.int64)
-        if a.c is None or b.c is None:  # type: ignore[attr-defined]
+        if a.c is None or b.c is None:
             raise ValueError("a comparison needs binary correctness counts (c) for both models")
-        na, ca = as_counts(a.n, a.c, ids_a)  # type: ignore[attr-defined]
-        nb, cb = as_counts(np.asarray(b.n)[perm], np.asarray(b.c)[perm], ids_a)  # type: ignore[attr-defined]
+        na, ca = as_counts(a.n, a.c, ids_a)
+        nb, cb = as_counts(np.asarray(b.n)[perm], np.asarray(b.c)[perm], ids_a)
         return (na, ca), (nb, cb), ids_a
     try:
-        n_a, c_a = a  # type: ignore[misc]
-        n_b, c_b = b  # type: ignore[misc]
+        n_a, c_a = a
+        n_b, c_b = b
     except (TypeError, ValueError):
         raise ValueError("a and b must be (n, c) tuples or count tables with ids") from None
     na, ca = as_counts(n_a, c_a)

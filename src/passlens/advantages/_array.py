@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import operator
 import sys
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal, TypeGuard, overload
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "is_torch",
@@ -40,7 +43,7 @@ __all__ = [
 Restore = Callable[[np.ndarray], Any]
 
 
-def is_torch(x: object) -> bool:
+def is_torch(x: object) -> TypeGuard[torch.Tensor]:
     """True for a ``torch.Tensor`` (without importing torch)."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
@@ -49,8 +52,9 @@ def is_torch(x: object) -> bool:
 def _numpy_twin(torch_dtype: Any) -> np.dtype | None:
     """The numpy dtype with the same values as a torch float dtype (None for bfloat16)."""
     torch = sys.modules["torch"]
-    return {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32),
-            torch.float16: np.dtype(np.float16)}.get(torch_dtype)
+    twins: dict[Any, np.dtype] = {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32),
+                                  torch.float16: np.dtype(np.float16)}
+    return twins.get(torch_dtype)
 
 
 def _to_numpy(x: object) -> np.ndarray:
@@ -60,7 +64,7 @@ def _to_numpy(x: object) -> np.ndarray:
     on a busy machine waking their threads costs milliseconds for a (4096, 64) batch.
     """
     if is_torch(x):
-        t = x.detach().cpu()  # type: ignore[union-attr]
+        t = x.detach().cpu()
         if t.dtype.is_floating_point and _numpy_twin(t.dtype) is None:
             t = t.float()  # bfloat16 has no numpy twin; float32 holds it exactly
         return np.asarray(t.numpy())
@@ -71,8 +75,8 @@ def _restore_for(x: object) -> Restore:
     """A function that casts a float64 numpy result to ``x``'s type, dtype and device."""
     if is_torch(x):
         torch = sys.modules["torch"]
-        dtype = x.dtype if x.dtype.is_floating_point else torch.get_default_dtype()  # type: ignore[union-attr]
-        device = x.device  # type: ignore[union-attr]
+        dtype = x.dtype if x.dtype.is_floating_point else torch.get_default_dtype()
+        device = x.device
         twin = _numpy_twin(dtype)
         if twin is not None:  # cast in numpy (single-threaded), then wrap without copying
             return lambda out: torch.from_numpy(np.ascontiguousarray(out, dtype=twin)).to(device=device)
@@ -161,7 +165,7 @@ def check_k(k: object, n: int, who: str) -> int:
     if isinstance(k, (bool, np.bool_)):
         raise ValueError(f"{who}: k must be an integer, got {k!r}")
     try:
-        kk = operator.index(k)  # type: ignore[arg-type]
+        kk = operator.index(k)  # type: ignore[arg-type]  # any object: TypeError is caught below
     except TypeError:
         raise ValueError(f"{who}: k must be an integer, got {k!r}") from None
     if kk < 1:
@@ -190,7 +194,13 @@ def require_min_n(r: np.ndarray, min_n: int, who: str) -> None:
 _SIGN_OFF = np.int64(0x7FFF_FFFF_FFFF_FFFF)
 
 
-def packed_order(x: np.ndarray, check_distinct: bool = False, transposed: bool = False):  # type: ignore[no-untyped-def]
+@overload
+def packed_order(x: np.ndarray, check_distinct: Literal[False] = False, transposed: bool = False) -> np.ndarray | None: ...
+@overload
+def packed_order(x: np.ndarray, check_distinct: Literal[True], transposed: bool = False) -> tuple[np.ndarray, bool] | None: ...
+def packed_order(
+    x: np.ndarray, check_distinct: bool = False, transposed: bool = False
+) -> np.ndarray | tuple[np.ndarray, bool] | None:
     """Per-row argsort of float64 x (B, n) by one plain int64 sort; flat (B, n) indices, or None.
 
     With ``transposed``, the flat indices come laid out (n, B) (row j: the (j+1)-th smallest

@@ -189,14 +189,16 @@ class Pairs:
     @property
     def group(self) -> np.ndarray:
         if self._group is None:
-            B, K, _ = self._grid  # type: ignore[misc]
+            assert self._grid is not None  # set whenever group/answer were left unset
+            B, K, _ = self._grid
             self._group = np.repeat(np.arange(B, dtype=np.int64), K)
         return self._group
 
     @property
     def answer(self) -> np.ndarray:
         if self._answer is None:
-            B, K, lo = self._grid  # type: ignore[misc]
+            assert self._grid is not None  # set whenever group/answer were left unset
+            B, K, lo = self._grid
             self._answer = np.tile(np.arange(lo, lo + K, dtype=np.int64), B)
         return self._answer
 

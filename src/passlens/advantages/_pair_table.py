@@ -172,7 +172,7 @@ class PairTable:
     def capacity(self) -> int:
         return int(self.keys.shape[0])
 
-    def _scan(self, pos: np.ndarray, q: np.ndarray, w: int):  # type: ignore[no-untyped-def]
+    def _scan(self, pos: np.ndarray, q: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One insert round: slots pos, …, pos + w − 1 (mod C), pos int64 (Q,), of the keys q int64 (Q, 2).
 
         Returns (slot, hit, empty), slot int64 (Q,) and hit, empty bool (Q,): the first

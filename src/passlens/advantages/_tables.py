@@ -10,6 +10,7 @@ them once in O(n) and then gathers with fancy indexing.
 from __future__ import annotations
 
 import functools
+from typing import Callable
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from .._combinatorics import log_comb_ratio
 __all__ = ["avoid_table", "rank_weights"]
 
 
-def _frozen(fn):  # type: ignore[no-untyped-def]
+def _frozen(fn: Callable[[int, int], np.ndarray]) -> Callable[[int, int], np.ndarray]:
     """Memoise a table builder on its (int, int) arguments; the cached arrays are read-only."""
 
     @functools.lru_cache(maxsize=256)

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 
 from ._array import (
+    Restore,
     as_answers,
     as_logprobs,
     as_rewards,
@@ -144,7 +145,9 @@ def unlikeliness(
 # --------------------------------------------------------------------------- coverage
 
 
-def _coverage_inputs(rewards: object, answers: object, k: int, who: str):  # type: ignore[no-untyped-def]
+def _coverage_inputs(
+    rewards: object, answers: object, k: int, who: str
+) -> tuple[Restore, np.ndarray, int, int, int, np.ndarray, np.ndarray, np.ndarray]:
     """Validated inputs, reduced to answer classes (see :func:`passlens.advantages._classes.classes`).
 
     Returns (restore, r, B, n, k, cls, m, group):

@@ -35,7 +35,7 @@ def _as_id_list(prompt_ids: object, B: int) -> list[Hashable]:
     if prompt_ids is None:
         raise ValueError("novelty needs prompt_ids= (one id per group, length B)")
     if is_torch(prompt_ids) or isinstance(prompt_ids, np.ndarray):
-        ids = prompt_ids.tolist()  # type: ignore[union-attr]
+        ids = prompt_ids.tolist()
     elif isinstance(prompt_ids, (str, bytes)) or not isinstance(prompt_ids, Sequence):
         raise ValueError(f"prompt_ids must be a sequence of B={B} ids, got {type(prompt_ids).__name__}")
     else:
@@ -53,7 +53,7 @@ def _scalar_ids(ids: list[Hashable]) -> list[Hashable]:
     for b, p in enumerate(ids):
         if type(p) is int or type(p) is str:
             continue
-        if isinstance(p, np.generic) or (is_torch(p) and p.ndim == 0):  # type: ignore[union-attr]
+        if isinstance(p, np.generic) or (is_torch(p) and p.ndim == 0):
             ids[b] = p = p.item()  # numpy / 0-d tensor scalars key like the Python value
         try:
             hash(p)
@@ -222,7 +222,7 @@ class AnswerCounts:
 def _state_list(values: Sequence[object], name: str, integer: bool) -> np.ndarray:
     """A state dict list as int64 (integer) or float64 (S,), with no silent conversion: strings,
     booleans, fractional or out-of-range ids are errors rather than parsed, truncated or wrapped."""
-    vals = values.reshape(-1).tolist() if isinstance(values, np.ndarray) else list(values)
+    vals: list[Any] = values.reshape(-1).tolist() if isinstance(values, np.ndarray) else list(values)
     allowed = (np.integer,) if integer else (np.integer, np.floating)
     for t in set(map(type, vals)) - ({int} if integer else {int, float}):
         if not issubclass(t, allowed):
@@ -234,7 +234,7 @@ def _state_list(values: Sequence[object], name: str, integer: bool) -> np.ndarra
 
 
 def _as_int_matrix(answers: object) -> np.ndarray:
-    a = np.asarray(answers.detach().cpu().numpy() if is_torch(answers) else answers)  # type: ignore[union-attr]
+    a = np.asarray(answers.detach().cpu().numpy() if is_torch(answers) else answers)
     if a.ndim != 2:
         raise ValueError(f"answers must be a 2-D int array (B, n), got shape {a.shape}")
     return as_answers(a, a.shape, "AnswerCounts")

@@ -219,7 +219,9 @@ def _loo_suffix_weights(n: int, k: int) -> np.ndarray:
         den = (n - 1) * (n - k) * (k - 1)
         # Python ints divide with one correct rounding, at any size
         bracket = np.array([(den - n * k * (j - k + 1)) / den for j in range(1, n)])
-        m[1:] = _s_suffix_weights(n, k)[1:] * bracket  # type: ignore[index]
+        u = _s_suffix_weights(n, k)
+        assert u is not None  # k ≥ 2 here
+        m[1:] = u[1:] * bracket
     m.flags.writeable = False
     return m
 

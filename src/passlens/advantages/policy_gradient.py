@@ -110,12 +110,12 @@ def norm_params(eps: object, ddof: object, who: str) -> tuple[float, int]:
     if isinstance(ddof, bool) or ddof not in (0, 1):
         raise ValueError(f"{who}: ddof must be 0 or 1, got {ddof!r}")
     try:
-        e = float(eps)  # type: ignore[arg-type]
+        e = float(eps)  # type: ignore[arg-type]  # any object: TypeError is caught below
     except (TypeError, ValueError):
         raise ValueError(f"{who}: eps must be a float, got {eps!r}") from None
     if not np.isfinite(e) or e < 0:
         raise ValueError(f"{who}: eps must be a finite float ≥ 0, got {eps!r}")
-    return e, int(ddof)  # type: ignore[call-overload]
+    return e, int(ddof)
 
 
 def normalise_(r: np.ndarray, e: float, ddof: int) -> np.ndarray:

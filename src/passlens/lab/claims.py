@@ -87,7 +87,9 @@ def _toy(rng: np.random.Generator, M: int = 10, m_correct: int = 3, scale: float
 def _logits_for_p(p: float, M: int = 10, m_correct: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Logits putting mass p evenly on the first m_correct classes, 1 − p evenly on the rest."""
     v = np.arange(M) < m_correct
-    z = np.where(v, np.log(p / m_correct), np.log((1 - p) / (M - m_correct)))
+    z_correct: float = np.log(p / m_correct)
+    z_wrong: float = np.log((1 - p) / (M - m_correct))
+    z = np.where(v, z_correct, z_wrong)
     return z, v
 
 
@@ -154,6 +156,7 @@ def _autograd_grads(z: np.ndarray, v: np.ndarray, k: int) -> tuple[np.ndarray, n
         t = torch.tensor(z, dtype=torch.float64, requires_grad=True)
         p = (torch.softmax(t, 0) * torch.tensor(v, dtype=torch.float64)).sum()
         (1 - (1 - p) ** kk).backward()
+        assert t.grad is not None  # set by backward() on a leaf that requires grad
         out.append(t.grad.numpy().copy())
     return out[0], out[1], "torch autograd float64"
 
@@ -258,6 +261,7 @@ def claim_05(quick: bool, seed: int = 0) -> ClaimResult:
         t = torch.tensor(theta, requires_grad=True)
         pt = (torch.softmax(torch.tensor(phi) @ t, 1) * torch.tensor(v, dtype=torch.float64)).sum(1)
         (1 - (1 - pt) ** k).mean().backward()
+        assert t.grad is not None  # set by backward() on a leaf that requires grad
         ref = t.grad.numpy()
         how = "torch autograd float64"
     except ImportError:  # pragma: no cover
@@ -290,6 +294,7 @@ def claim_06(quick: bool, seed: int = 0) -> ClaimResult:
     rng = _rng(6, seed)
     R, N, k = (20000 if quick else 100000), 16, 8
     rows, ok = [], True
+    shares: dict[float, float]
     norms, shares = [], {}
     for p in (0.1, 0.01, 0.001):
         z, v = _logits_for_p(p)
@@ -468,7 +473,7 @@ def _flow(kind: str, k: int | None, z0: np.ndarray, v: np.ndarray, p_stop: float
     def reach(_t: float, z: np.ndarray) -> float:
         return float(softmax(z) @ v) - p_stop
 
-    reach.terminal = True  # type: ignore[attr-defined]
+    reach.terminal = True  # type: ignore[attr-defined]  # solve_ivp reads this event attribute
     sol = solve_ivp(f, (0.0, 1e9), z0, method="RK45", rtol=1e-10, atol=1e-12, events=reach, dense_output=True)
     t_end = float(sol.t_events[0][0]) if sol.t_events[0].size else float(sol.t[-1])
     # dense output refined between the solver's own (adaptive) steps: the flow spans many time scales
@@ -668,7 +673,7 @@ def claim_a8(quick: bool, seed: int = 0) -> ClaimResult:
                 a = np.asarray(advantage(name, g, k=k, **params))
             var[label.replace("pkpo:variant=", "")] = float(np.var((a * score).mean(axis=1), ddof=1))
         table[n] = var
-        lowest, highest = min(var, key=var.get), max(var, key=var.get)  # type: ignore[arg-type]
+        lowest, highest = min(var, key=var.get), max(var, key=var.get)  # type: ignore[arg-type]  # var.get never returns None for its own keys
         ok &= lowest == "loo-1" and highest.startswith("naive")
         parts.append(f"n={n}: " + ", ".join(f"{e} {v:.3g}" for e, v in sorted(var.items(), key=lambda kv: kv[1])))
     # the binary one-problem table of passlens.advantages.variance, for contrast (not part of the criterion)
@@ -712,7 +717,7 @@ def claim_n1(quick: bool, seed: int = 0) -> ClaimResult:
     df = pl.DataFrame([row for o in objs for row in run_objective(o, pops, cfg)["rows"]])
     last = df.filter(pl.col("step") == cfg.steps)
     cols = ("pass@1", "pass@8", "gap@8", "coverage@8", "distinct_correct", "entropy_correct")
-    final = {o: {c: float(last.filter(pl.col("objective") == o)[c].mean()) for c in cols} for o in objs}
+    final = {o: {c: float(last.filter(pl.col("objective") == o)[c].mean()) for c in cols} for o in objs}  # type: ignore[arg-type]  # polars types Series.mean() as any literal or None; a numeric column gives a float
     level = min(final[o]["pass@1"] for o in objs) - 1e-9  # the pass@1 every objective reaches
     matched = {o: {c: _at_level(df, o, c, level) for c in ("distinct_correct", "coverage@8", "gap@8", "entropy_correct")} for o in objs}
     cov, others = matched["coverage:k=8"], [matched["rloo"], matched["pkpo:k=8"]]
@@ -733,7 +738,7 @@ def claim_n1(quick: bool, seed: int = 0) -> ClaimResult:
         spops = build_populations(scfg)
         sdf = pl.DataFrame([row for o in objs for row in run_objective(o, spops, scfg)["rows"]])
         slast = sdf.filter(pl.col("step") == scfg.steps)
-        sampled = {o: {c: float(slast.filter(pl.col("objective") == o)[c].mean()) for c in ("pass@1", "distinct_correct", "coverage@8", "gap@8")}
+        sampled = {o: {c: float(slast.filter(pl.col("objective") == o)[c].mean()) for c in ("pass@1", "distinct_correct", "coverage@8", "gap@8")}  # type: ignore[arg-type]  # polars types Series.mean() as any literal or None; a numeric column gives a float
                    for o in objs}
         val += (
             "; sampled n=16 (500 problems, 500 steps) final pass@1 "

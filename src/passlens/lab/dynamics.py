@@ -385,7 +385,7 @@ def run_objective(
     rng = np.random.default_rng([config.seed, 7919])
     state = None
     if obj.mode == "sampled":
-        entry = REGISTRY[obj.estimator]  # type: ignore[index]
+        entry = REGISTRY[obj.estimator]  # type: ignore[index]  # sampled objectives name an estimator
         state = entry.new_state() if entry.new_state is not None else None
         row_ids = np.arange(S * Pt)
     rows: list[dict[str, Any]] = []
@@ -462,7 +462,7 @@ def run_objective(
         and not obj.beta and config.lr * bound <= 50.0
     ):
         threads = auto_threads(int(config.threads), pi.size, workers)
-        fused = TabularExactStep(obj.kind, obj.k, V, config.lr, dtype=pi.dtype, threads=threads)  # type: ignore[arg-type]
+        fused = TabularExactStep(obj.kind, obj.k, V, config.lr, dtype=pi.dtype, threads=threads)  # type: ignore[arg-type]  # exact objectives have a kind
     try:
         step = 0
         while True:
@@ -520,7 +520,7 @@ def _gradient(
     r = np.take_along_axis(vflat, y, axis=1).astype(np.float64)  # (S P, n)
     logp = np.log(np.maximum(np.take_along_axis(pflat, y, axis=1), np.finfo(np.float64).tiny))
     adv = np.asarray(
-        advantage(obj.estimator, r, answers=y, logprobs=logp, state=state, prompt_ids=row_ids, **obj.params)  # type: ignore[arg-type]
+        advantage(obj.estimator, r, answers=y, logprobs=logp, state=state, prompt_ids=row_ids, **obj.params)  # type: ignore[arg-type]  # sampled objectives name an estimator
     )  # (S P, n)
     g = sampled_logit_gradient(pflat, y, adv).reshape(S, P, M).astype(pi.dtype, copy=False)
     if obj.beta:

@@ -173,6 +173,7 @@ def parse_objective(spec: str, mode: str = "exact", *, n: int | None = None) -> 
             if name in REGISTRY:
                 extra = f" ({name} is biased or heuristic: it has no exact target; use --mode sampled)"
             raise ValueError(f"unknown exact objective {name!r}{extra}; valid: {_valid_list('exact')}")
+        kind: str | None
         kind, needs_k = EXACT_NAMES[name]
         if name in REGISTRY:
             parse_spec(name + (":" + ",".join(f"{a}={b}" for a, b in raw.items()) if raw else ""))  # validate params
@@ -379,6 +380,7 @@ def logit_gradient(
         if kind == "pass@1":
             c = np.ones_like(p64)
         elif kind == "pass@k":
+            assert k is not None
             c = k * np.clip(q64, 0.0, 1.0) ** (k - 1)  # (…,) α_k(p)
         else:
             pc = np.clip(p64, 1e-300, 1.0)

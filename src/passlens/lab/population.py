@@ -132,7 +132,7 @@ def _place(
     among wrong ones); the correct block is then shifted by
     δ = logit(p) − LSE(z_correct) + LSE(z_wrong), so Σ_{a correct} π(a) = p exactly.
     """
-    P = p_target.shape[0]
+    P: int = p_target.shape[0]
     lo, hi = n_correct
     k = rng.integers(lo, hi + 1, size=P)  # (P,) correct classes per problem
     order = np.argsort(rng.random((P, M)), axis=1)  # (P, M) random permutation per row

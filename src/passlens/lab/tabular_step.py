@@ -112,7 +112,7 @@ class TabularExactStep:
         M = v.shape[-1]
         v = v.reshape(-1, M)
         R = v.shape[0]
-        dt = np.dtype(dtype)  # type: ignore[call-overload]
+        dt = np.dtype(dtype)  # type: ignore[call-overload]  # any dtype-like; numpy rejects others
         wrong = (~v).astype(dt)
         t = max(1, min(int(threads), R))
         bounds: Sequence[int] = [R * i // t for i in range(t + 1)]

@@ -445,15 +445,15 @@ def _verdict(
                 }
             )
         if cmp["worse"] or cmp["better"]:
-            text = []
+            parts = []
             if cmp["better"]:
-                text.append(f"better at {_plural(len(cmp['better']), 'budget')} (k = {format_k_ranges(cmp['better'])})")
+                parts.append(f"better at {_plural(len(cmp['better']), 'budget')} (k = {format_k_ranges(cmp['better'])})")
             if cmp["worse"]:
-                text.append(f"worse at {_plural(len(cmp['worse']), 'budget')} (k = {format_k_ranges(cmp['worse'])})")
+                parts.append(f"worse at {_plural(len(cmp['worse']), 'budget')} (k = {format_k_ranges(cmp['worse'])})")
             cross = f"; the mean curves cross at k = {cmp['crossover']}" if cmp["crossover"] is not None else ""
             out.append(
                 {
-                    "text": f"{name_b} is {'nominally ' if few else ''}significantly " + " and ".join(text) + cross + ".",
+                    "text": f"{name_b} is {'nominally ' if few else ''}significantly " + " and ".join(parts) + cross + ".",
                     "refs": {"better": cmp["better"], "worse": cmp["worse"], "crossover": cmp["crossover"]},
                 }
             )

@@ -47,8 +47,8 @@ def load_groups(
     from .. import io as pio
 
     cols = {k: v for k, v in columns.items() if v is not None}
-    paths = [Path(p) for p in paths]
-    if not paths:
+    path_list: list[Path] = [Path(p) for p in paths]
+    if not path_list:
         base, rl = pio.bundled_deepscaler()
         groups, inputs = _per_file([base, rl], ["base", "rl"], threshold, cols)
         inputs["source"] = (
@@ -56,31 +56,31 @@ def load_groups(
             "(1060 prompts, n = 128)"
         )
         return groups, inputs, "model"
-    if len(paths) == 1 and paths[0].is_dir():
-        evals = paths[0] / "evals"
+    if len(path_list) == 1 and path_list[0].is_dir():
+        evals = path_list[0] / "evals"
         if not evals.is_dir():
-            raise ValueError(f"{paths[0]}: a directory, but not a run directory (no evals/ subfolder); give row files")
+            raise ValueError(f"{path_list[0]}: a directory, but not a run directory (no evals/ subfolder); give row files")
         files = sorted(p for p in evals.rglob("*") if p.is_file() and p.suffix.lower() in RUN_EXTENSIONS)
         if not files:
             raise ValueError(f"{evals}: no row files ({', '.join(RUN_EXTENSIONS)}) found")
         data = pio.read([str(f) for f in files], by=by or "step", threshold=threshold, **cols)
-        inputs = {"files": data.files, "sha256": data.sha256, "notes": list(data.notes), "source": f"run {paths[0]}"}
-        n = _run_group_size(paths[0], inputs["notes"])
+        inputs = {"files": data.files, "sha256": data.sha256, "notes": list(data.notes), "source": f"run {path_list[0]}"}
+        n = _run_group_size(path_list[0], inputs["notes"])
         if n is not None:
             inputs["group_size"] = n
             inputs["source"] += f" (trained on groups of n = {n})"
         return dict(data.groups), inputs, by or "step"
-    for p in paths:
+    for p in path_list:
         if p.is_dir():
             raise ValueError(f"{p}: a directory; give row files, or one run directory with evals/")
-    if len(paths) > 1 and by is None:
-        stems = [p.stem for p in paths]
-        labels = [s if stems.count(s) == 1 else f"{p.parent.name}/{s}" for s, p in zip(stems, paths)]
+    if len(path_list) > 1 and by is None:
+        stems = [p.stem for p in path_list]
+        labels = [s if stems.count(s) == 1 else f"{p.parent.name}/{s}" for s, p in zip(stems, path_list)]
         if len(set(labels)) != len(labels):
             labels = [f"{i + 1}:{s}" for i, s in enumerate(stems)]
-        groups, inputs = _per_file(paths, labels, threshold, cols)
+        groups, inputs = _per_file(path_list, labels, threshold, cols)
         return groups, inputs, "file"
-    data = pio.read([str(p) for p in paths], by=by, threshold=threshold, **cols)
+    data = pio.read([str(p) for p in path_list], by=by, threshold=threshold, **cols)
     inputs = {"files": data.files, "sha256": data.sha256, "notes": list(data.notes)}
     return dict(data.groups), inputs, by
 

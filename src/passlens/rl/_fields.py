@@ -117,7 +117,7 @@ def build_section(cls: type, value: Any, where: str) -> Any:
     ``_validate(where: str)`` method (its ``__post_init__`` calls ``_validate(cls.__name__ + ".")``).
     """
     if isinstance(value, cls):
-        obj = value  # rechecked under its path: its fields may have been changed since it was made
+        obj: Any = value  # rechecked under its path: its fields may have been changed since it was made
     elif isinstance(value, Mapping):
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(str(k) for k in value if k not in known)

@@ -15,7 +15,7 @@ __all__ = ["atomic_write", "write_json", "write_parquet", "save_checkpoint", "lo
 FORMAT = "passlens-rl-1"
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` on a sibling temporary path, then rename it over ``path``
     (a reader never sees a half-written file; a killed writer leaves the old one)."""
     path = Path(path)

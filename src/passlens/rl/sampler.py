@@ -7,7 +7,7 @@ the recorded log-probabilities are those of π, which the trainer recomputes).
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import Literal, Sequence, overload
 
 import torch
 import torch.nn.functional as F
@@ -163,6 +163,18 @@ def sample(
         return Samples(ptok.clone(), pvalid.clone(), out.clone(), mask.clone(), lps.clone(), n)
 
 
+@overload
+def sequence_logprobs(
+    model: GPT, samples: Samples, temperature: float = 1.0, with_entropy: Literal[False] = False
+) -> tuple[torch.Tensor, None]: ...
+@overload
+def sequence_logprobs(
+    model: GPT, samples: Samples, temperature: float = 1.0, *, with_entropy: Literal[True]
+) -> tuple[torch.Tensor, torch.Tensor]: ...
+@overload
+def sequence_logprobs(
+    model: GPT, samples: Samples, temperature: float = 1.0, with_entropy: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]: ...
 def sequence_logprobs(
     model: GPT, samples: Samples, temperature: float = 1.0, with_entropy: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor | None]:

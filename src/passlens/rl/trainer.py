@@ -376,7 +376,7 @@ class Trainer:
             except Exception as exc:  # polars raises many types for a damaged file
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise ValueError(f"--resume {self.out}: metrics.parquet is unreadable ({first[:120]})") from None
-            last = int(steps.max() or 0) if len(steps) else 0
+            last = int(steps.max() or 0) if len(steps) else 0  # type: ignore[arg-type]  # polars types Series.max() as any literal; the step column is integer
         evals = set()
         for f in (self.out / "evals").glob("step_*.*"):
             if f.suffix in (".json", ".parquet") and f.stem[5:].isdigit():

@@ -24,7 +24,7 @@ class Addition(Task):
     default_difficulty = 2
 
     @property
-    def max_answer_len(self) -> int:  # type: ignore[override]
+    def max_answer_len(self) -> int:  # type: ignore[override]  # per-instance value of the class default
         return self.difficulty + 2
 
     def _make(self, rng: random.Random) -> Problem:

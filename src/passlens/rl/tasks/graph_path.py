@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any, Mapping
 
 from . import Problem, Task
 
@@ -28,7 +29,7 @@ class GraphPath(Task):
         return min(4 + self.difficulty, 10)
 
     @property
-    def max_answer_len(self) -> int:  # type: ignore[override]
+    def max_answer_len(self) -> int:  # type: ignore[override]  # per-instance value of the class default
         return self.nodes + 1
 
     def _make(self, rng: random.Random) -> Problem | None:
@@ -46,7 +47,7 @@ class GraphPath(Task):
     def _key(data: dict) -> str:
         return " ".join(f"{a}{b}" for a, b in data["edges"]) + f"|{data['source']}>{data['target']}"
 
-    def _adjacency(self, data: dict) -> dict[int, set[int]]:
+    def _adjacency(self, data: Mapping[str, Any]) -> dict[int, set[int]]:
         adj: dict[int, set[int]] = {v: set() for v in range(self.nodes)}
         for a, b in data["edges"]:
             adj[a].add(b)
@@ -55,8 +56,9 @@ class GraphPath(Task):
 
     def _paths(self, data: dict) -> list[str]:
         """All simple paths source → target (at most ``max_paths``), by depth-first search."""
+        out: list[str]
         adj, t, out = self._adjacency(data), data["target"], []
-        stack = [(data["source"], (data["source"],))]
+        stack: list[tuple[int, tuple[int, ...]]] = [(data["source"], (data["source"],))]
         while stack and len(out) < self.max_paths:
             v, path = stack.pop()
             if v == t:
