@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import random
+import re
+from collections import Counter
 
 import pytest
 
@@ -39,6 +42,17 @@ def test_addition_verifier() -> None:
     assert t.references(p) == ["57"]
 
 
+def test_addition_accepts_every_sum_at_high_difficulty() -> None:
+    # the digit cap (24) must not reject a correct sum of two 24-digit operands (25 digits)
+    t = make_task("addition", difficulty=24)
+    p = Problem("big", {"a": 10**24 - 1, "b": 10**24 - 1})
+    s = str(p.data["a"] + p.data["b"])
+    assert len(s) == 25 and len(s) <= t.max_answer_len
+    assert t.verify(p, s) == 1.0 and t.verify(p, "0" + s) == 1.0 and t.answer_class(p, "0" + s) == s
+    assert t.verify(p, "9" * 10_000) == 0.0
+    assert make_task("addition").verify(Problem("23+34", {"a": 23, "b": 34}), "0" * 23 + "57") == 0.0  # 25 digits
+
+
 # -- countdown ----------------------------------------------------------------------------
 CD = Problem("3,5,7,9>22", {"numbers": [3, 5, 7, 9], "target": 22})
 
@@ -72,6 +86,70 @@ def test_countdown_verifier_rejects_garbage_and_rule_breaking() -> None:
         assert t.answer_class(CD, bad) is None, why
     for bad in HOSTILE:
         assert t.verify(CD, bad) == 0.0, repr(bad[:20])
+
+
+def _reference_countdown(numbers: list[int], target: int, text: str) -> float:
+    """Independent oracle: Python's own parser on the leading-zero-stripped text, explicit checks."""
+    t = text.strip()
+    if not t or len(t) > 64 or any(ch not in "0123456789+-*() " for ch in t):
+        return 0.0
+    if any(len(x) > 4 for x in re.findall(r"[0-9]+", t)):
+        return 0.0
+    depth = deepest = 0
+    for ch in t:
+        depth += (ch == "(") - (ch == ")")
+        deepest = max(deepest, depth)
+    if deepest > 8:
+        return 0.0
+    try:
+        body = ast.parse(re.sub(r"[0-9]+", lambda m: str(int(m.group())), t), mode="eval").body
+    except SyntaxError:
+        return 0.0
+    used: list[int] = []
+
+    def value(n: ast.AST) -> int | None:
+        if isinstance(n, ast.Constant) and type(n.value) is int:
+            used.append(n.value)
+            return n.value
+        if isinstance(n, ast.BinOp) and type(n.op) in (ast.Add, ast.Sub, ast.Mult):
+            a, b = value(n.left), value(n.right)
+            if a is None or b is None:
+                return None
+            return a + b if isinstance(n.op, ast.Add) else a - b if isinstance(n.op, ast.Sub) else a * b
+        return None  # unary ops, calls, tuples, other operators
+
+    v = value(body)
+    have = Counter(numbers)
+    return float(v == target and all(c <= have[x] for x, c in Counter(used).items()))
+
+
+def test_countdown_verifier_matches_an_independent_oracle_on_adversarial_answers() -> None:
+    t = make_task("countdown", difficulty=2)
+    rng = random.Random(0)
+    junk = ["", " ", "+", "-", "*", "0", "(", ")", "=", "+0", "*1", "-0", "\n", "x"]
+    checked = 0
+    for p in t.problems("train", 12, seed=5):
+        nums, target = list(p.data["numbers"]), p.data["target"]
+        cands = list(t.references(p)) + [str(target), f"{target}+0", f"{target}*1"]
+        for r in t.references(p):
+            cands += [r + j for j in junk] + [j + r for j in junk] + ["(" * 8 + r + ")" * 8, "(" * 9 + r + ")" * 9]
+            cands.append(re.sub(r"[0-9]+", lambda m: "0" + m.group(), r))
+            for _ in range(20):  # random single-character edits
+                i = rng.randrange(len(r) + 1)
+                cands.append(r[:i] + rng.choice("0123456789+-*() ") + r[i + rng.randrange(2):])
+        for _ in range(150):  # random expressions over the numbers, with reuse and foreign numbers
+            items = [str(x) for x in rng.sample(nums, rng.randint(1, len(nums)))]
+            items += [str(rng.choice(nums))] * (rng.random() < 0.2) + [str(rng.randint(0, 20))] * (rng.random() < 0.1)
+            while len(items) > 1:
+                a, b = items.pop(rng.randrange(len(items))), items.pop(rng.randrange(len(items)))
+                items.append(("({}{}{})" if rng.random() < 0.6 else "{}{}{}").format(a, rng.choice("+-*"), b))
+            cands.append(items[0])
+        for c in cands:
+            ref = _reference_countdown(nums, target, c)
+            assert t.verify(p, c) == ref, (p.id, c)
+            assert (t.answer_class(p, c) is not None) == (ref == 1.0), (p.id, c)
+            checked += 1
+    assert checked > 3000
 
 
 def test_countdown_check_names_the_reason() -> None:

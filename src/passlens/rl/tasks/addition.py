@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import random
-import re
 
 from . import Problem, Task
 
 __all__ = ["Addition"]
 
-_NUMBER = re.compile(r"[0-9]{1,24}")
+MAX_DIGITS = 24
 
 
 class Addition(Task):
     """``a+b=`` with a, b of ``difficulty`` digits (default 2); the answer is the decimal sum.
 
-    The verifier accepts only an optionally space-padded run of at most 24 digits
-    (leading zeros allowed); anything else (signs, expressions, code) scores 0.
+    The verifier accepts only an optionally whitespace-padded run of ASCII digits (leading zeros
+    allowed), at most ``max(24, max_answer_len)`` of them so that every sum is accepted at any
+    difficulty; anything else (signs, expressions, code) scores 0.
     """
 
     name = "addition"
@@ -37,7 +37,8 @@ class Addition(Task):
 
     def _parse(self, answer: str) -> int | None:
         text = answer.strip()
-        if not _NUMBER.fullmatch(text):
+        # ASCII digits only (isdigit alone would admit other scripts); a length cap before int()
+        if not (len(text) <= max(MAX_DIGITS, self.max_answer_len) and text.isascii() and text.isdigit()):
             return None
         return int(text)
 

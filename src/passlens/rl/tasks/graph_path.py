@@ -13,7 +13,7 @@ __all__ = ["GraphPath"]
 class GraphPath(Task):
     """Undirected graph on nodes 0..N−1 (N = 4 + difficulty, at most 10) given as an edge list.
 
-    Prompt ``01 03 12 23|0>3:``; answer a node sequence such as ``013`` or ``0123``: it must
+    Prompt ``01 03 12 23|0>2:``; answer a node sequence such as ``012`` or ``032``: it must
     start at the source, end at the target, visit no node twice and follow edges. The answer
     class is the path itself (written without separators). Problems have at least two simple
     paths and the endpoints are not adjacent.
