@@ -10,7 +10,7 @@ from typing import Callable, Literal, Sequence
 
 import numpy as np
 
-__all__ = ["as_counts", "as_ks", "as_votes", "check_k_le_n", "k_mask", "problem_label", "KPolicy"]
+__all__ = ["as_counts", "as_ks", "pow2_grid", "as_votes", "check_k_le_n", "k_mask", "problem_label", "KPolicy"]
 
 KPolicy = Literal["raise", "nan"]
 
@@ -98,6 +98,14 @@ def as_ks(k: object) -> np.ndarray:
     if (ks < 1).any():
         raise ValueError(f"k must be ≥ 1, got {int(ks[ks < 1][0])}")
     return ks
+
+
+def pow2_grid(n_max: int) -> np.ndarray:
+    """The budget ladder 1, 2, 4, … ≤ n_max, plus n_max itself: int64 (K,)."""
+    ks = [1 << i for i in range(max(1, n_max).bit_length()) if (1 << i) <= n_max]
+    if n_max not in ks:
+        ks.append(n_max)
+    return np.array(ks, dtype=np.int64)
 
 
 def check_k_le_n(

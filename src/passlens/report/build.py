@@ -33,7 +33,7 @@ import numpy as np
 
 from .._combinatorics import log_comb_ratio
 from .._json import json_ready
-from .._validate import as_counts
+from .._validate import as_counts, pow2_grid
 from ..estimators import coverage_at_k
 from ..uncertainty import SMALL_P, format_k_ranges
 
@@ -146,14 +146,6 @@ def phat_histogram(n: object, c: object, bins: int = HIST_BINS) -> dict[str, Any
 
 # ---------------------------------------------------------------------------------------
 # helpers
-
-
-def pow2_grid(n_max: int) -> np.ndarray:
-    """1, 2, 4, … ≤ n_max, plus n_max itself: int64 (K,)."""
-    ks = [1 << i for i in range(max(1, n_max).bit_length()) if (1 << i) <= n_max]
-    if n_max not in ks:
-        ks.append(n_max)
-    return np.array(ks, dtype=np.int64)
 
 
 def log_grid(n_max: int, points: int = 48) -> np.ndarray:
