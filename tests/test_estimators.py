@@ -170,9 +170,9 @@ def test_bad_counts_raise_with_the_offending_index(n, c, match):
 
 
 def test_bad_k_raises():
-    with pytest.raises(ValueError, match="k must be ≥ 1"):
+    with pytest.raises(ValueError, match="k must be an integer ≥ 1: got k=0"):
         pass_at_k(5, 1, 0)
-    with pytest.raises(ValueError, match="k must be integers"):
+    with pytest.raises(ValueError, match="k must be an integer ≥ 1: got k=1.5"):
         pass_at_k(5, 1, 1.5)
     with pytest.raises(ValueError, match="no rewards"):
         max_at_k([np.array([]), np.array([1.0])], 1)
@@ -181,11 +181,11 @@ def test_bad_k_raises():
 
 
 def test_k_and_counts_beyond_int64_are_errors_not_wrapped():
-    with pytest.raises(ValueError, match=r"k too large: index 0 has k=9223372036854775808"):
+    with pytest.raises(ValueError, match=r"k must be < 2⁵³: got k=9223372036854775808"):
         pass_at_k(5, 2, 2**63)
     with pytest.raises(ValueError, match=r"n too large: problem index 0"):
         pass_at_k(np.uint64(2**63 + 5), 2, 2)
-    with pytest.raises(ValueError, match=r"too large to be represented exactly as a float: index 1 has k=1e\+19"):
+    with pytest.raises(ValueError, match=r"k must be < 2⁵³: got k=1e\+19 at index 1"):
         pass_at_k(5, 2, [1, 1e19])
 
 

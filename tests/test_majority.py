@@ -377,9 +377,9 @@ def test_bad_input_raises_naming_the_problem(votes, correct, match):
 
 def test_bad_budgets_and_ids_raise():
     votes, correct = [np.array([1, 1])], [np.array([True, False])]
-    with pytest.raises(ValueError, match="k must be ≥ 1"):
+    with pytest.raises(ValueError, match="k must be an integer ≥ 1: got k=0"):
         maj_at_k(votes, correct, 0)
-    with pytest.raises(ValueError, match="must be integers"):
+    with pytest.raises(ValueError, match="must be an integer ≥ 1: got k=1.5"):
         maj_at_k(votes, correct, 1.5)
     with pytest.raises(ValueError, match="ids has 2 entries for 1 problems"):
         maj_at_k(votes, correct, 1, ids=["a", "b"])

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from scipy.stats import binom
 
 from passlens import theory as th
+from passlens.lab import shared_policy as sp
 
 try:
     import torch
@@ -302,8 +303,13 @@ def test_estimators_raise_naming_the_problem_when_n_is_too_small() -> None:
         th.alpha_hat([4], [5], 2)
     assert th.alpha_hat(3, 0, 4) == 4.0 and th.alpha_hat(4, 1, 4) == pytest.approx(1.0)  # n = k − 1 is enough
     assert th.signal_hat(8, 1, 4) == pytest.approx(2.0)  # n = 2k is enough: (k/2)·1·C(7, 7)/C(8, 8)
-    out = th.signal_hat([7, 8], [3, 3], [1, 4], too_few_samples="nan")
+    out = th.signal_hat([7, 8], [3, 3], [1, 4], k_exceeds_n="nan")
     assert out.shape == (2, 2) and math.isnan(out[0, 1]) and not np.isnan(out[[0, 1, 1], [0, 0, 1]]).any()
+    with pytest.warns(DeprecationWarning, match="too_few_samples= is deprecated"):  # the old name, one release
+        old = th.signal_hat([7, 8], [3, 3], [1, 4], too_few_samples="nan")
+    np.testing.assert_array_equal(old, out)
+    with pytest.raises(ValueError, match="k_exceeds_n must be 'raise' or 'nan'"):
+        th.gap_hat(4, 1, 2, k_exceeds_n="drop")  # type: ignore[arg-type]
     assert th.alpha_hat(1, 0, 1) == 1.0 and th.signal_hat(10, 0, 2) == 0 and th.signal_hat(10, 10, 2) == 0
 
 
@@ -493,9 +499,9 @@ def test_dataset_gradient_is_the_alpha_weighted_sum_and_rotates(k: int) -> None:
         # ∇ Σ_x w_x J_k(x) = Σ_x w_x α_k(p_x) ∇J_1(x), per-problem gradients from autograd; 1e-10.
         assert np.max(np.abs(gk - (w * th.alpha(p, k)) @ per)) <= 1e-10
         # the numpy analytic gradients agree with autograd; 1e-12.
-        p_np, dp_np = th.linear_softmax_success(phi, correct, theta)
+        p_np, dp_np = sp.linear_softmax_success(phi, correct, theta)
         assert np.max(np.abs(p_np - p)) <= 1e-12 and np.max(np.abs(dp_np - per)) <= 1e-12
-        cos, gk_np, g1_np = th.dataset_gradient_cosine(
+        cos, gk_np, g1_np = sp.dataset_gradient_cosine(
             phi, correct, theta, k, weights=None if trial % 2 == 0 else w, return_gradients=True
         )
         assert np.max(np.abs(gk_np - gk)) <= 1e-12 and np.max(np.abs(g1_np - g1)) <= 1e-12
@@ -506,6 +512,14 @@ def test_dataset_gradient_is_the_alpha_weighted_sum_and_rotates(k: int) -> None:
     assert max(cosines) < 1 - 1e-3
 
 
+def test_the_shared_policy_tools_keep_a_deprecated_alias_in_theory() -> None:
+    for name in ("linear_softmax_success", "dataset_gradient_cosine"):
+        with pytest.warns(DeprecationWarning, match=f"moved to passlens.lab.shared_policy.{name}"):
+            assert getattr(th, name) is getattr(sp, name)
+    with pytest.raises(AttributeError):
+        th.no_such_function  # noqa: B018
+
+
 def test_prompt_interference_can_reverse_the_direction() -> None:
     # Two problems, one shared parameter: a hard problem whose ∇p points down and an
     # easy one whose ∇p points up (and is larger). α_8 up-weights the hard one ~10⁴-fold,
@@ -513,15 +527,15 @@ def test_prompt_interference_can_reverse_the_direction() -> None:
     phi = np.array([[[-4.0], [0.0]], [[1.0], [0.0]]])  # (P=2, M=2, D=1)
     correct = np.array([[True, False], [True, False]])
     theta = np.array([1.0])
-    cos, gk, g1 = th.dataset_gradient_cosine(phi, correct, theta, 8, return_gradients=True)
+    cos, gk, g1 = sp.dataset_gradient_cosine(phi, correct, theta, 8, return_gradients=True)
     assert g1[0] > 0 and gk[0] < 0 and cos == pytest.approx(-1.0, abs=1e-15)
-    assert th.dataset_gradient_cosine(phi, correct, theta, 1) == pytest.approx(1.0, abs=1e-15)
+    assert sp.dataset_gradient_cosine(phi, correct, theta, 1) == pytest.approx(1.0, abs=1e-15)
     with pytest.raises(ValueError, match="theta must have shape"):
-        th.dataset_gradient_cosine(phi, correct, np.ones(2), 2)
+        sp.dataset_gradient_cosine(phi, correct, np.ones(2), 2)
     with pytest.raises(ValueError, match="correct must be 0/1: problem index 1, answer 0"):
-        th.linear_softmax_success(phi, np.array([[1, 0], [2, 0]]), theta)
+        sp.linear_softmax_success(phi, np.array([[1, 0], [2, 0]]), theta)
     with pytest.raises(ValueError, match="k must be an int"):
-        th.dataset_gradient_cosine(phi, correct, theta, 0)
+        sp.dataset_gradient_cosine(phi, correct, theta, 0)
 
 
 @needs_torch

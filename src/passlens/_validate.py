@@ -10,7 +10,7 @@ from typing import Callable, Literal, Sequence
 
 import numpy as np
 
-__all__ = ["as_counts", "as_ks", "pow2_grid", "as_votes", "check_k_le_n", "k_mask", "problem_label", "KPolicy"]
+__all__ = ["as_counts", "as_budgets", "as_ks", "check_policy", "check_enough_samples", "pow2_grid", "as_votes", "check_k_le_n", "k_mask", "problem_label", "KPolicy"]
 
 KPolicy = Literal["raise", "nan"]
 
@@ -87,17 +87,44 @@ def as_counts(
     return n_arr, c_arr
 
 
+def as_budgets(k: object, name: str = "k") -> tuple[np.ndarray, bool]:
+    """Validate budgets: an int or an int array (K,), every entry an integer ≥ 1 and < 2⁵³.
+
+    The one budget check of the package (k of pass@k, the group size G, …).
+
+    Returns:
+      (int64 (K,), whether ``k`` was a scalar).
+
+    Raises:
+      ValueError: not 0-d or 1-D, empty, non-numeric, a non-integer or an entry < 1
+        (naming its index), or one ≥ 2⁵³ (used as float64 too, where it would round).
+    """
+    arr = np.asarray(k)
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be an int or a 1-D int array, got shape {arr.shape}")
+    scalar = arr.ndim == 0
+    arr = np.atleast_1d(arr)
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty")
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"{name} must be integers, got dtype {arr.dtype}")
+    bad = ~np.isfinite(arr) | (arr != np.round(arr)) | (arr < 1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        where = "" if scalar else f" at index {i}"
+        raise ValueError(f"{name} must be an integer ≥ 1: got {name}={arr[i].item()!r}{where}")
+    # Budgets are used as float64 (exact below 2⁵³) and int64; larger ones would round or wrap.
+    big = arr >= 2**53
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        where = "" if scalar else f" at index {i}"
+        raise ValueError(f"{name} must be < 2⁵³: got {name}={arr[i].item()!r}{where}")
+    return arr.astype(np.int64), scalar
+
+
 def as_ks(k: object) -> np.ndarray:
-    """Validate budgets ``k``: int or int array (K,), every k ≥ 1. Returns int64 (K,)."""
-    ks = np.asarray(k)
-    if ks.ndim > 1:
-        raise ValueError(f"k must be an int or a 1-D int array, got shape {ks.shape}")
-    ks = _as_integral(np.atleast_1d(ks), "k", None, label=lambda i: f"index {i}")
-    if ks.size == 0:
-        raise ValueError("k is empty")
-    if (ks < 1).any():
-        raise ValueError(f"k must be ≥ 1, got {int(ks[ks < 1][0])}")
-    return ks
+    """Validate budgets ``k`` (:func:`as_budgets`). Returns int64 (K,)."""
+    return as_budgets(k)[0]
 
 
 def pow2_grid(n_max: int) -> np.ndarray:
@@ -108,26 +135,57 @@ def pow2_grid(n_max: int) -> np.ndarray:
     return np.array(ks, dtype=np.int64)
 
 
+def check_policy(policy: object) -> KPolicy:
+    """The policy for budgets a problem has too few samples for: "raise" or "nan"."""
+    if policy not in ("raise", "nan"):
+        raise ValueError(f"k_exceeds_n must be 'raise' or 'nan', got {policy!r}")
+    return policy
+
+
+def check_enough_samples(
+    n: np.ndarray,
+    need: np.ndarray,
+    ks: np.ndarray,
+    ids: Sequence[object] | np.ndarray | None,
+    policy: KPolicy,
+    what: str | None = None,
+) -> np.ndarray:
+    """Mask (P, K) of problems with fewer samples than budget k needs; raise unless ``policy == "nan"``.
+
+    An estimand that is a degree-d polynomial in p has an unbiased estimator from n
+    Bernoulli draws only when n ≥ d (Walder & Karkhanis 2025, App. A.1): pass@k needs
+    n ≥ k, α̂_k n ≥ k − 1, ŝ_k n ≥ 2k. Such entries are an error, or NaN when the
+    caller asked for that explicitly.
+
+    Args:
+      n: int (P,) samples per problem; need: int (K,) samples each budget needs;
+      ks: int (K,) the budgets (for the message); ids: problem ids or None;
+      policy: "raise" or "nan"; what: the estimator's name for the message (None:
+        the pass@k message "k=… exceeds n=…").
+    """
+    check_policy(policy)
+    short = n[:, None] < need[None, :]  # (P, K)
+    if policy == "raise" and short.any():
+        i, j = (int(v) for v in np.argwhere(short)[0])
+        if what is None:
+            count = int(short.any(axis=1).sum())
+            raise ValueError(
+                f"k={ks[j]} exceeds n={n[i]} for {problem_label(i, ids)}"
+                f" ({count} problem(s) have n < max k); no unbiased estimate exists for k > n"
+            )
+        count = int(short[:, j].sum())
+        raise ValueError(
+            f"{what} needs n ≥ {need[j]} for k={ks[j]}: {problem_label(i, ids)} has n={n[i]}"
+            f" ({count} problem(s) too small); no unbiased estimate exists from fewer samples"
+        )
+    return short
+
+
 def check_k_le_n(
     n: np.ndarray, ks: np.ndarray, ids: Sequence[object] | np.ndarray | None, policy: KPolicy
 ) -> np.ndarray:
-    """Mask (P, K) of entries with k > n; raise unless ``policy == "nan"``.
-
-    No unbiased estimator of pass@k exists from n < k samples (the estimand is a
-    degree-k polynomial in p; Walder & Karkhanis 2025, App. A.1), so such entries
-    are an error, or NaN when the caller asked for that explicitly.
-    """
-    if policy not in ("raise", "nan"):
-        raise ValueError(f"k_exceeds_n must be 'raise' or 'nan', got {policy!r}")
-    too_big = ks[None, :] > n[:, None]  # (P, K)
-    if policy == "raise" and too_big.any():
-        i, j = (int(v) for v in np.argwhere(too_big)[0])
-        count = int(too_big.any(axis=1).sum())
-        raise ValueError(
-            f"k={ks[j]} exceeds n={n[i]} for {problem_label(i, ids)}"
-            f" ({count} problem(s) have n < max k); no unbiased estimate exists for k > n"
-        )
-    return too_big
+    """Mask (P, K) of entries with k > n (:func:`check_enough_samples` with need = k)."""
+    return check_enough_samples(n, ks, ks, ids, policy)
 
 
 def k_mask(
@@ -135,8 +193,7 @@ def k_mask(
 ) -> np.ndarray | None:
     """As :func:`check_k_le_n`, but None when no k exceeds any n — the common case,
     decided in O(P + K) without building the (P, K) mask."""
-    if policy not in ("raise", "nan"):
-        raise ValueError(f"k_exceeds_n must be 'raise' or 'nan', got {policy!r}")
+    check_policy(policy)
     if n.size == 0 or int(ks.max()) <= int(n.min()):  # (no problems: nothing exceeds)
         return None
     return check_k_le_n(n, ks, ids, policy)

@@ -185,7 +185,7 @@ def exploration_metrics(
         out["always_solved"] = float(np.mean(c == n))
         out["polarized"] = float(np.mean((c == 0) | (c == n)))
         if group_size is not None:
-            z = np.asarray(theory.zero_signal_hat(n, c, int(group_size), too_few_samples="nan"))
+            z = np.asarray(theory.zero_signal_hat(n, c, int(group_size), k_exceeds_n="nan"))
             z_ok = ~np.isnan(z)
             if z_ok.any():
                 out[f"zero_signal@{int(group_size)}"] = float(z[z_ok].mean())

@@ -24,7 +24,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..theory import alpha, dataset_gradient_cosine, gap, pass_at_k_of_p
+from ..theory import alpha, gap, pass_at_k_of_p
+from .shared_policy import dataset_gradient_cosine
 from .dynamics import LabConfig, build_populations, run_objective, sample_answers
 from .objectives import logit_gradient, softmax
 from .tracking import entropy, success

@@ -31,6 +31,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 import torch
 
+from .._validate import pow2_grid
 from ..advantages import REGISTRY, advantage, parse_spec
 from ._fields import ConfigError, Float, Int, Str, build_section, check_fields
 from .checkpoint import load_checkpoint, save_checkpoint, write_json, write_parquet
@@ -223,7 +224,7 @@ def eval_summary(rows: list[dict[str, Any]], n: int, group_size: int, entropy: f
     R = np.array([r["reward"] for r in rows]).reshape(P, n)  # (P, n)
     c = (R >= 1.0).sum(1).astype(np.int64)  # (P,)
     nn_ = np.full(P, n, dtype=np.int64)  # (P,)
-    ks = np.array(sorted({1 << i for i in range(n.bit_length()) if 1 << i <= n} | {n}), dtype=np.int64)
+    ks = pow2_grid(n)
     cur = curve(nn_, c, ks, n_boot=1000, seed=seed)
     th = theory.summarize(nn_, c, ks=ks, group_size=min(group_size, n))
     distinct = [len({rows[i * n + j]["answer"] for j in range(n) if R[i, j] >= 1.0}) for i in range(P)]
