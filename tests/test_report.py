@@ -242,9 +242,18 @@ def test_series_by_step_with_answers(tmp_path):
         assert got == pytest.approx(want, abs=1e-12)
         assert m["trend"]["distinct_correct_mean"][m["labels"].index(str(step))] == pytest.approx(want)
         assert "maj" in m["groups"][str(step)]["curves"]
+        # coverage@k has a curve with intervals wherever answers exist, equal to the estimator's mean
+        cov = m["groups"][str(step)]["curves"]["coverage"]
+        ans = m["groups"][str(step)]["answers"]
+        for k, est in zip(ans["coverage_k"], ans["coverage_mean"]):
+            assert cov["estimate"][cov["k"].index(k)] == pytest.approx(est, rel=1e-12)
+        assert all(lo <= e <= hi for lo, e, hi in zip(cov["lo"], cov["estimate"], cov["hi"]) if lo is not None)
+        assert cov["estimate"][0] == pytest.approx(m["groups"][str(step)]["curves"]["pass"]["estimate"][0])  # @1
+    assert m["schema_version"] == 1
     assert (out / "series.png").exists()
     html = (out / "report.html").read_text()
     assert "Distinct correct answers" in html and "Series: diagnostics against step" in html
+    assert "<h3>coverage@k" in html and ",coverage,1," in (out / "curves.csv").read_text()
     assert any(s["text"].startswith("Distinct correct answers per problem") for s in m["verdict"])
 
 

@@ -326,7 +326,7 @@ def eval_cmd(
             table.n,
             table.c,
             ks,
-            metric=metric,  # type: ignore[arg-type]  # checked against METRIC_NAMES above
+            metric=metric,  # checked against METRIC_NAMES above
             rewards=table.rewards,
             votes=table.votes,
             correct=table.vote_correct,

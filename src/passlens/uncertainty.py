@@ -26,7 +26,9 @@ from numpy.typing import ArrayLike
 
 from ._json import json_ready
 from ._validate import KPolicy, as_counts, as_ks
-from .estimators import maj_at_k, max_at_k, pass_at_k, pass_hat_k
+from .estimators import pass_at_k
+from .metrics import METRICS, metric_rows
+from .metrics import metric as registry_entry
 
 __all__ = [
     "Curve",
@@ -42,7 +44,8 @@ __all__ = [
     "beta_posterior_pass_at_k",
 ]
 
-Metric = Literal["pass", "passhat", "max", "maj"]
+#: A registry name (:data:`passlens.metrics.METRICS`): "pass", "passhat", "max", "maj", "coverage".
+Metric = str
 CIMethod = Literal["bootstrap", "analytic"]
 
 #: Bootstrap replicates are drawn in blocks of this many to bound memory.
@@ -53,7 +56,7 @@ _BOOT_BLOCK = 256
 SMALL_P = 50
 
 #: Metrics whose per-problem estimates lie in [0, 1] (a support known before seeing data).
-_UNIT_METRICS = frozenset({"pass", "passhat", "maj"})
+_UNIT_METRICS = frozenset(name for name, m in METRICS.items() if m.bounded)
 
 
 @dataclass(frozen=True)
@@ -296,40 +299,6 @@ def _default_ks(n_max: int) -> np.ndarray:
     return np.arange(1, n_max + 1, dtype=np.int64)
 
 
-def metric_rows(
-    metric: str,
-    ks: ArrayLike,
-    *,
-    n: ArrayLike | None = None,
-    c: ArrayLike | None = None,
-    rewards: Iterable[ArrayLike] | None = None,
-    votes: Sequence[ArrayLike] | None = None,
-    correct: Sequence[ArrayLike] | None = None,
-    k_exceeds_n: KPolicy = "raise",
-    ids: Sequence[object] | np.ndarray | None = None,
-) -> np.ndarray:
-    """Per-problem unbiased estimates (P, K) of ``metric`` from its sufficient statistic.
-
-    metric: "pass" and "passhat" need (n, c); "max" needs ``rewards`` (list of P
-    1-D float arrays or NaN-padded (P, n)); "maj" needs ``votes`` and ``correct``
-    (see :func:`passlens.maj_at_k`).
-    """
-    if metric in ("pass", "passhat"):
-        if n is None or c is None:
-            raise ValueError(f"metric {metric!r} needs counts n and c (binary correctness)")
-        fn = pass_at_k if metric == "pass" else pass_hat_k
-        return fn(n, c, ks, k_exceeds_n=k_exceeds_n, ids=ids)
-    if metric == "max":
-        if rewards is None:
-            raise ValueError("metric 'max' needs per-sample rewards")
-        return max_at_k(rewards, ks, k_exceeds_n=k_exceeds_n, ids=ids)
-    if metric == "maj":
-        if votes is None or correct is None:
-            raise ValueError("metric 'maj' needs per-sample answers (vote counts per answer)")
-        return maj_at_k(votes, correct, ks, k_exceeds_n=k_exceeds_n, ids=ids)
-    raise ValueError(f"metric must be one of 'pass', 'passhat', 'max', 'maj'; got {metric!r}")
-
-
 def curve(
     n: ArrayLike | None = None,
     c: ArrayLike | None = None,
@@ -346,19 +315,19 @@ def curve(
     k_exceeds_n: Literal["raise", "drop"] = "raise",
     ids: Sequence[object] | np.ndarray | None = None,
 ) -> Curve:
-    """Dataset-level pass@k (or pass^k, max@k, maj@k) curve with confidence intervals.
+    """Dataset-level curve of a registry metric (pass@k, pass^k, max@k, maj@k, coverage@k) with intervals.
 
-    θ̂_k = (1/P) Σ_x est_k(x), with est_k the unbiased per-problem estimator
-    (:func:`passlens.pass_at_k`, :func:`passlens.pass_hat_k`,
-    :func:`passlens.max_at_k` or :func:`passlens.maj_at_k`), and an interval over
-    problems (module docstring).
+    θ̂_k = (1/P) Σ_x est_k(x), with est_k the metric's unbiased per-problem estimator
+    (:data:`passlens.metrics.METRICS`: :func:`passlens.pass_at_k`,
+    :func:`passlens.pass_hat_k`, :func:`passlens.max_at_k`, :func:`passlens.maj_at_k`,
+    :func:`passlens.coverage_at_k`), and an interval over problems (module docstring).
 
     Args:
       n, c: int arrays (P,) of samples and successes (metrics "pass", "passhat").
       k: int or int array (K,); default every k from 1 to max n.
-      metric: "pass" | "passhat" | "max" | "maj". "max" needs ``rewards`` (list
-        of P 1-D float arrays, or float (P, n) NaN-padded); "maj" needs
-        ``votes`` and ``correct`` (lists of per-answer counts and flags).
+      metric: a registry name: "pass" | "passhat" (need ``n``, ``c``) | "max" (needs
+        ``rewards``: list of P 1-D float arrays, or float (P, n) NaN-padded) | "maj" |
+        "coverage" (need ``votes`` and ``correct``: lists of per-answer counts and flags).
       ci: two-sided confidence level.
       method: "bootstrap" (percentile, problem-level, seeded) or "analytic".
       n_boot, seed: bootstrap replicates and seed.
@@ -374,7 +343,7 @@ def curve(
         raise ValueError(f"k_exceeds_n must be 'raise' or 'drop', got {k_exceeds_n!r}")
     policy: KPolicy = "nan" if k_exceeds_n == "drop" else "raise"
     if k is None:
-        k = _default_ks(_max_n(metric, n=n, rewards=rewards, votes=votes))
+        k = _default_ks(registry_entry(metric).max_n(n=n, rewards=rewards, votes=votes))
     ks = as_ks(k)
     rows = metric_rows(
         metric, ks, n=n, c=c, rewards=rewards, votes=votes, correct=correct, k_exceeds_n=policy, ids=ids
@@ -388,25 +357,6 @@ def curve(
     return curve_from_rows(
         rows, ks, mask=mask, ci=ci, method=method, n_boot=n_boot, seed=seed, metric=metric, dropped=dropped
     )
-
-
-def _max_n(
-    metric: str, *, n: ArrayLike | None, rewards: Iterable[ArrayLike] | None, votes: Sequence[ArrayLike] | None
-) -> int:
-    """Largest per-problem sample count, for the default grid 1..max n."""
-    if metric == "max" and rewards is not None:
-        return max(int(np.sum(~np.isnan(np.asarray(r, dtype=float)))) for r in _iter_rows(rewards))
-    if metric == "maj" and votes is not None:
-        return max(int(np.sum(v)) for v in votes)
-    if n is None:
-        raise ValueError(f"metric {metric!r} needs counts n and c (binary correctness)")
-    return int(np.max(n))
-
-
-def _iter_rows(rewards: object) -> Any:
-    if isinstance(rewards, np.ndarray) and rewards.ndim == 2:
-        return list(rewards)
-    return rewards
 
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Exploration metrics of a flat batch of scored samples, grouped by prompt (framework-free).
 
-What a trainer logs at a training or validation step, computed with the package's
-unbiased estimators from per-sample rows (N,) and a prompt index (N,):
+What a trainer logs at a training or validation step, computed with the metric registry's
+unbiased estimators (:data:`passlens.metrics.METRICS`) from per-sample rows (N,) and a
+prompt index (N,):
 
 * ``pass@k`` (Chen et al. 2021, Eq. 1) and ``pass^k`` (all k correct), k on the
   ladder 1, 2, 4, …, n — not a bootstrap with replacement, which is biased (verl's
@@ -20,14 +21,13 @@ exists for k > n); ``prompts@k`` counts them when some prompts have fewer.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .. import theory
-from .._majority import maj_at_k
 from .._validate import pow2_grid
-from ..estimators import coverage_at_k, max_at_k, pass_at_k, pass_hat_k
+from ..metrics import METRICS, label
 from ._grouping import Groups, answer_ids, group_index, to_numpy
 
 __all__ = ["exploration_metrics", "as_correct"]
@@ -143,18 +143,19 @@ def exploration_metrics(
     out: dict[str, float] = {"prompts": float(P), "samples": float(N)}
     used_at: dict[int, int] = {}
 
-    def add(label: str, per_prompt: np.ndarray) -> None:
-        mean, used = _mean_over_valid(per_prompt)
+    def add(name: str, **statistic: Any) -> None:
+        """Mean over prompts of the registry metric ``name``, one entry per budget with a prompt."""
+        mean, used = _mean_over_valid(METRICS[name].rows(k_arr, k_exceeds_n="nan", **statistic))
         for k, m, u in zip(k_arr.tolist(), mean.tolist(), used.tolist()):
             if u:
-                out[f"{label}@{k}" if label != "pass^" else f"pass^{k}"] = m
+                out[label(name, k)] = m
             used_at.setdefault(k, u)
 
     c = np.zeros(P, dtype=np.int64)
     if ok is not None:
         c = np.bincount(g, weights=ok, minlength=P).astype(np.int64)  # (P,)
-        add("pass", pass_at_k(n, c, k_arr, k_exceeds_n="nan"))
-        add("pass^", pass_hat_k(n, c, k_arr, k_exceeds_n="nan"))
+        add("pass", n=n, c=c)
+        add("passhat", n=n, c=c)
 
     distinct: np.ndarray | None = None
     conflicts = 0
@@ -168,8 +169,8 @@ def exploration_metrics(
         if keep.size:
             kept_votes = [votes[i] for i in keep]
             kept_flags = [flags[i] for i in keep]
-            add("maj", maj_at_k(kept_votes, kept_flags, k_arr, k_exceeds_n="nan"))
-            add("coverage", coverage_at_k(kept_votes, kept_flags, k_arr, k_exceeds_n="nan"))
+            add("maj", votes=kept_votes, correct=kept_flags)
+            add("coverage", votes=kept_votes, correct=kept_flags)
             distinct = np.array([int(f.sum()) for f in kept_flags], dtype=np.int64)
 
     if rewards is not None:
@@ -178,7 +179,7 @@ def exploration_metrics(
             raise ValueError(f"rewards has shape {r.shape}, the batch has {N} samples; they must match")
         if ok is None or not bool(np.isin(r, (0.0, 1.0)).all()):
             per_prompt = np.split(r[groups.ordered()], groups.starts[1:-1])
-            add("max", max_at_k(per_prompt, k_arr, k_exceeds_n="nan"))
+            add("max", rewards=per_prompt)
 
     if ok is not None:
         out["never_solved"] = float(np.mean(c == 0))

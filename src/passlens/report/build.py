@@ -44,7 +44,13 @@ __all__ = [
     "distinct_correct",
     "phat_histogram",
     "LARGE_CELLS",
+    "SCHEMA_VERSION",
 ]
+
+#: Version of the metrics.json layout. 1: the first versioned one (the layout of passlens 0.1.0,
+#: with ``curves.coverage`` where answers exist). Readers should check it; fields are only added
+#: within a version.
+SCHEMA_VERSION = 1
 
 #: Above this many (problem × budget) cells per group the report switches to its large-input plan:
 #: analytic curve intervals on a log-spaced k grid, the comparison on powers of two with fewer draws.
@@ -258,7 +264,8 @@ def _group_metrics(label: str, table: Any, settings: ReportSettings, notes: list
     if table.rewards is not None:
         curves["max"] = curve(rewards=table.rewards, k=ks, metric="max", **common).to_dict()
     if table.votes is not None and table.vote_correct is not None:
-        curves["maj"] = curve(votes=table.votes, correct=table.vote_correct, k=ks, metric="maj", **common).to_dict()
+        for name in ("maj", "coverage"):
+            curves[name] = curve(votes=table.votes, correct=table.vote_correct, k=ks, metric=name, **common).to_dict()
 
     theory_ks = pow2_grid(n_min)
     summ = theory.summarize(n, c, ks=theory_ks, group_size=settings.group_size, ids=ids).to_dict()
@@ -606,6 +613,7 @@ def build_report(
             "with fewer multiplier draws (see each comparison's n_boot)."
         )
     metrics: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
         "passlens_version": __version__,
         "kind": kind,
         "label_name": label_name,

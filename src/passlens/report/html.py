@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from .plots import FIGURE_TITLES
+from ..metrics import METRICS
 from ..uncertainty import SMALL_P, format_k_ranges
 
 __all__ = ["render_html"]
@@ -114,8 +115,7 @@ def _curves_section(m: dict[str, Any], figs: dict[str, bytes]) -> str:
     if "curves.png" in figs:
         out.append(_figure("curves.png", figs["curves.png"]))
     lev = int(round(100 * m["settings"]["ci"]))
-    names = {"pass": "pass@k", "passhat": "pass^k", "max": "max@k", "maj": "maj@k"}
-    for met, label in names.items():
+    for met, label in ((m.name, m.label) for m in METRICS.values()):
         groups = [g for g in m["labels"] if met in m["groups"][g]["curves"]]
         if not groups:
             continue

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..metrics import METRICS
+
 __all__ = ["make_figures", "FIGURE_TITLES"]
 
 #: File name → caption, in page order.
@@ -22,7 +24,7 @@ FIGURE_TITLES: dict[str, str] = {
     "per_problem.png": "Per-problem p̂ before vs after",
 }
 
-_METRIC_LABEL = {"pass": "pass@k", "passhat": "pass^k", "max": "max@k", "maj": "maj@k"}
+_METRIC_LABEL = {m.name: m.label for m in METRICS.values()}
 
 #: Longest group name drawn in a figure (legend, axis label, title); longer ones keep both ends.
 MAX_NAME = 32
@@ -100,7 +102,7 @@ def _numeric_labels(labels: list[str]) -> tuple[np.ndarray, bool]:
 
 def _curves(m: dict[str, Any]) -> Any:
     labels = m["labels"]
-    metrics = [k for k in ("pass", "passhat", "max", "maj") if any(k in m["groups"][g]["curves"] for g in labels)]
+    metrics = [k for k in METRICS if any(k in m["groups"][g]["curves"] for g in labels)]
     ncols = min(2, len(metrics))
     nrows = (len(metrics) + 1) // 2
     fig, axes = _figure(7.5 if ncols == 1 else 10.5, 3.8 * nrows, ncols=ncols, nrows=nrows,
