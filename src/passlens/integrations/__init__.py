@@ -13,8 +13,8 @@ This package imports no framework: the framework-free core lives here
 an index in any order), and each adapter module imports its framework when imported.
 """
 
-from ._grouping import GroupedAdvantage, Groups, answer_ids, group_index, grouped_advantage, grouped_advantage_info
-from ._metrics import exploration_metrics
+from ..grouping import GroupedAdvantage, Groups, answer_ids, group_index, grouped_advantage, grouped_advantage_info
+from ..diagnostics import exploration_metrics
 
 __all__ = [
     "grouped_advantage",

@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..advantages import REGISTRY, advantage, parse_spec
-from ._grouping import answer_ids, to_numpy
+from ..grouping import answer_ids, to_numpy
 
 __all__ = [
     "group_advantages",

@@ -50,8 +50,8 @@ from typing import Any, Callable, Hashable, Literal, Mapping, Sequence
 import numpy as np
 
 from ..advantages import REGISTRY, EstimatorSpec, parse_spec
-from ._grouping import GroupedAdvantage, SmallGroups, group_size_problem, grouped_advantage_info, object_array
-from ._metrics import exploration_metrics
+from ..grouping import GroupedAdvantage, SmallGroups, group_size_problem, grouped_advantage_info, object_array
+from ..diagnostics import exploration_metrics
 
 __all__ = [
     "PasslensGRPOTrainer",

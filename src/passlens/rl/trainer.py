@@ -32,9 +32,11 @@ import numpy as np
 import torch
 
 from .._validate import pow2_grid
+from ..diagnostics import exploration_metrics
 from ..advantages import REGISTRY, advantage, parse_spec
 from ._fields import ConfigError, Float, Int, Str, build_section, check_fields
 from .checkpoint import load_checkpoint, save_checkpoint, write_json, write_parquet
+from .losses import clipped_policy_loss, k3_kl, mean_token_entropy
 from .model import GPT, ModelConfig
 from .sampler import Samples, sample, sequence_logprobs
 from .tasks import TASKS, Problem, Task, answer_id, make_task
@@ -228,15 +230,17 @@ def eval_summary(rows: list[dict[str, Any]], n: int, group_size: int, entropy: f
     cur = curve(nn_, c, ks, n_boot=1000, seed=seed)
     th = theory.summarize(nn_, c, ks=ks, group_size=min(group_size, n))
     distinct = [len({rows[i * n + j]["answer"] for j in range(n) if R[i, j] >= 1.0}) for i in range(P)]
+    # the collapse indicators as every other part of the package computes them (report, trainer adapters)
+    m = exploration_metrics(R.reshape(-1) >= 1.0, np.repeat(np.arange(P), n), ks=[1])
     return {
         "problems": P,
         "n": n,
         "pass_at_k": cur.to_dict(),
         "gap": {int(k): (None if not math.isfinite(g) else float(g)) for k, g in zip(th.ks, th.gap_mean)},
         "theory": th.to_dict(),
-        "polarized_fraction": float(np.mean((c == 0) | (c == n))),
-        "never_solved": float(np.mean(c == 0)),
-        "always_solved": float(np.mean(c == n)),
+        "polarized_fraction": m["polarized"],
+        "never_solved": m["never_solved"],
+        "always_solved": m["always_solved"],
         "distinct_correct_mean": float(np.mean(distinct)),
         "distinct_correct": distinct,
         "entropy": entropy,
@@ -517,7 +521,6 @@ class Trainer:
                         prompt_ids=idx.astype(np.int64), **self.obj_params)  # (B, n)
         A = torch.as_tensor(np.asarray(adv, dtype=np.float32).reshape(-1), device=self.device)  # (N,)
         old = s.logprobs  # (N, M)
-        N = B * n
         base_lp = None
         if cfg.kl_coef > 0:
             with torch.no_grad():
@@ -526,16 +529,13 @@ class Trainer:
         self.model.train()
         for _ in range(cfg.ppo_epochs):
             new, ent = sequence_logprobs(self.model, s, cfg.temperature, with_entropy=True)  # (N, M), (N, M)
-            ratio = torch.exp(new - old)  # (N, M); = 1 on the first epoch
-            pg = torch.minimum(ratio * A[:, None], ratio.clamp(1 - cfg.clip_eps, 1 + cfg.clip_eps) * A[:, None])
-            loss = -(pg * s.mask).sum() / N  # sum over tokens, mean over samples
+            loss, ratio = clipped_policy_loss(new, old, A, s.mask, cfg.clip_eps)  # ratio = 1 on the first epoch
             ntok = s.mask.sum().clamp(min=1)
-            ent_mean = ent.sum() / ntok
+            ent_mean = mean_token_entropy(ent, s.mask)
             loss = loss - cfg.entropy_coef * ent_mean
             kl = torch.zeros(())
             if base_lp is not None:
-                r = (base_lp - new) * s.mask  # (N, M)
-                kl = ((torch.exp(r) - r - 1) * s.mask).sum() / N  # k3 per sequence, mean over samples
+                kl = k3_kl(base_lp, new, s.mask)
                 loss = loss + cfg.kl_coef * kl
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -550,11 +550,12 @@ class Trainer:
         self.step += 1
         self.last_batch = (s, rewards, adv)  # for inspection (tests, notebooks)
         distinct = [len({c for c in classes[g * n:(g + 1) * n] if c is not None}) for g in range(B)]
+        m = exploration_metrics((rewards >= 1.0).reshape(-1), np.repeat(np.arange(B), n), ks=[1])
         return {
             "step": self.step,
             "reward": float(rewards.mean()),
-            "pass1": float((rewards >= 1.0).mean()),
-            "solved_groups": float((rewards >= 1.0).any(1).mean()),
+            "pass1": m["pass@1"],
+            "solved_groups": 1.0 - m["never_solved"],
             "zero_adv_frac": float((np.abs(adv) < 1e-12).all(1).mean()),
             "distinct_correct": float(np.mean(distinct)),
             "completion_len": float(s.mask.sum(1).float().mean()),

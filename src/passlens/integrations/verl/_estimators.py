@@ -14,8 +14,8 @@ import numpy as np
 
 from ...advantages import REGISTRY
 from ...advantages._array import is_torch
-from .._grouping import Groups, answer_ids, group_index, grouped_advantage_info, object_array, to_numpy
-from .._metrics import exploration_metrics
+from ...grouping import Groups, answer_ids, group_index, grouped_advantage_info, object_array, to_numpy
+from ...diagnostics import exploration_metrics
 from ._config import _REGISTERED, _SUB, PREFIX, Settings, _section, _settings
 
 __all__ = ["estimator", "register", "state_dict", "load_state_dict"]

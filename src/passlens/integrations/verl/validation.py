@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .._metrics import exploration_metrics
+from ...diagnostics import exploration_metrics
 from ._config import Settings, _warn_once
 
 __all__ = ["validation_metrics"]

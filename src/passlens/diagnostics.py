@@ -25,12 +25,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import theory
-from .._validate import pow2_grid
-from ..metrics import METRICS, label
-from ._grouping import Groups, answer_ids, group_index, to_numpy
+from . import theory
+from ._validate import pow2_grid
+from .grouping import Groups, answer_ids, group_index, object_array, to_numpy
+from .metrics import METRICS, label
 
-__all__ = ["exploration_metrics", "as_correct"]
+__all__ = ["exploration_metrics", "ExplorationTracker", "as_correct"]
 
 
 def as_correct(values: object, name: str = "correct") -> np.ndarray:
@@ -198,3 +198,66 @@ def exploration_metrics(
         if u < P:
             out[f"prompts@{k}"] = float(u)
     return out
+
+
+class ExplorationTracker:
+    """:func:`exploration_metrics` over samples given in several calls (``update`` → ``compute`` → ``reset``).
+
+    In the style of torchmetrics' ``Metric``: :meth:`update` adds a batch of scored samples
+    (any prompt may appear in several updates; its samples are pooled), :meth:`compute`
+    returns the metrics of everything added since the last :meth:`reset`. The samples are
+    kept as given (O(samples) memory): max@k needs every reward, and the (n, c) counts and
+    answer votes are formed once, at compute.
+
+    Args:
+      ks: budgets (default: the ladder 1, 2, 4, …, n_max).
+      group_size: training group size G for ``zero_signal@G``.
+    """
+
+    def __init__(self, *, ks: Sequence[int] | np.ndarray | None = None, group_size: int | None = None) -> None:
+        self.ks = ks
+        self.group_size = group_size
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every sample."""
+        self._correct: list[np.ndarray] = []
+        self._index: list[np.ndarray] = []
+        self._answers: list[np.ndarray] | None = None
+        self._rewards: list[np.ndarray] | None = None
+
+    def update(self, correct: object, index: object, *, answers: object = None, rewards: object = None) -> None:
+        """Add samples: ``correct`` (N,) 0/1, ``index`` (N,) prompt keys, optional ``answers`` and ``rewards`` (N,).
+
+        Every update must give answers (and rewards) if the first one did, or none of them.
+        """
+        ok = as_correct(correct)
+        idx = object_array(index) if not isinstance(index, np.ndarray) else index
+        if idx.shape != ok.shape:
+            raise ValueError(f"index has shape {idx.shape}, correct has {ok.shape}; they must match")
+        first = not self._correct
+        for name, value in (("answers", answers), ("rewards", rewards)):
+            kept = getattr(self, f"_{name}")
+            if not first and (value is None) != (kept is None):
+                raise ValueError(f"{name} were {'not ' if kept is None else ''}given in earlier updates; "
+                                 f"give them in every update or in none")
+            if value is not None:
+                arr = object_array(value) if name == "answers" and not isinstance(value, np.ndarray) else to_numpy(value)
+                if arr.shape != ok.shape:
+                    raise ValueError(f"{name} has shape {arr.shape}, correct has {ok.shape}; they must match")
+                if first:
+                    setattr(self, f"_{name}", [])
+                getattr(self, f"_{name}").append(arr)
+        self._correct.append(ok)
+        self._index.append(idx)
+
+    def compute(self) -> dict[str, float]:
+        """:func:`exploration_metrics` of every sample added since the last reset."""
+        if not self._correct:
+            return {"prompts": 0.0, "samples": 0.0}
+        return exploration_metrics(
+            np.concatenate(self._correct), np.concatenate(self._index),
+            answers=None if self._answers is None else np.concatenate(self._answers),
+            rewards=None if self._rewards is None else np.concatenate(self._rewards),
+            ks=self.ks, group_size=self.group_size,
+        )

@@ -17,7 +17,8 @@ Conventions (shared by every adapter):
   (advantage 0, counted in :class:`GroupedAdvantage`); never a silent wrong value;
 * numpy or torch in, the same type, dtype and device out (the math runs in numpy).
 
-numpy and polars only: nothing here imports a training framework.
+numpy and polars only: nothing here imports a training framework. The trainer adapters of
+:mod:`passlens.integrations` and the package's own RL loop share it.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from typing import Any, Callable, Iterator, Literal
 
 import numpy as np
 
-from ..advantages import REGISTRY, advantage, parse_spec
-from ..advantages._array import MAX_REWARD, is_torch
+from .advantages import REGISTRY, advantage, parse_spec
+from .advantages._array import MAX_REWARD, is_torch
 
 __all__ = [
     "Groups",

@@ -1,5 +1,5 @@
-"""The framework-free core of the trainer integrations: grouping a flat batch by an index,
-the registry's advantages per group, answer ids, and the exploration metrics of a batch.
+"""A flat batch grouped by an index (passlens.grouping) and its exploration metrics
+(passlens.diagnostics): the framework-free core of the trainer integrations and the RL loop.
 
 Every fast path is checked against the obvious loop: one ``passlens.advantage`` call per
 group, one estimator call per prompt."""
@@ -20,14 +20,8 @@ from hypothesis import strategies as st
 import passlens
 from passlens import theory
 from passlens.advantages import REGISTRY, AnswerCounts, advantage, format_spec
-from passlens.integrations import (
-    answer_ids,
-    exploration_metrics,
-    group_index,
-    grouped_advantage,
-    grouped_advantage_info,
-)
-from passlens.integrations._metrics import as_correct
+from passlens.diagnostics import ExplorationTracker, as_correct, exploration_metrics
+from passlens.grouping import answer_ids, group_index, grouped_advantage, grouped_advantage_info
 
 # One parameter set per registry estimator, with k small enough for groups of 4.
 SPECS: dict[str, dict[str, Any]] = {
@@ -419,6 +413,23 @@ def test_binary_rewards_add_no_max_at_k_and_bad_correctness_is_named() -> None:
         exploration_metrics(None, [0, 0, 1])
     assert as_correct(torch.tensor([True, False])).tolist() == [True, False]
     assert exploration_metrics([], []) == {"prompts": 0.0, "samples": 0.0}
+
+
+def test_tracker_pools_updates_like_one_batch() -> None:
+    b = _metric_batch(seed=4)
+    ref = exploration_metrics(b["ok"], b["group"], answers=b["answers"], rewards=b["rewards"], group_size=4)
+    t = ExplorationTracker(group_size=4)
+    cuts = [0, 50, 51, 170, b["ok"].size]  # a prompt's samples split over several updates
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        t.update(b["ok"][lo:hi], b["group"][lo:hi], answers=b["answers"][lo:hi], rewards=b["rewards"][lo:hi])
+    assert t.compute() == ref
+    t.reset()
+    assert t.compute() == {"prompts": 0.0, "samples": 0.0}
+    t.update([1, 0], ["a", "a"])
+    with pytest.raises(ValueError, match="answers were not given in earlier updates"):
+        t.update([1], ["b"], answers=["x"])
+    with pytest.raises(ValueError, match="index has shape"):
+        t.update([1, 0], ["b"])
 
 
 def test_importing_the_core_imports_no_framework() -> None:
