@@ -8,13 +8,15 @@
 * :mod:`passlens.integrations.openrlhf`: a pure function on OpenRLHF's
   (prompts, n_samples_per_prompt) rewards and a patch recipe.
 
-This package imports no framework: the framework-free core lives here
-(:func:`grouped_advantage`: the registry's advantages over a flat batch grouped by
-an index in any order), and each adapter module imports its framework when imported.
+This package imports no framework; each adapter module imports its framework when
+imported. The adapters share a framework-free core, re-exported here:
+:func:`grouped_advantage` (the registry's advantages over a flat batch grouped by an
+index in any order; :mod:`passlens.grouping`) and :func:`exploration_metrics` (unbiased
+pass@k and collapse indicators of a batch; :mod:`passlens.diagnostics`).
 """
 
-from ..grouping import GroupedAdvantage, Groups, answer_ids, group_index, grouped_advantage, grouped_advantage_info
 from ..diagnostics import exploration_metrics
+from ..grouping import GroupedAdvantage, Groups, answer_ids, group_index, grouped_advantage, grouped_advantage_info
 
 __all__ = [
     "grouped_advantage",
