@@ -25,7 +25,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._json import json_ready
-from ._validate import KPolicy, as_counts, as_ks
+from ._validate import KPolicy, as_counts, as_ks, k_mask
+from .histogram import PairHistogram, count_histogram, pair_histogram
 from .estimators import pass_at_k
 from .metrics import METRICS, metric_rows
 from .metrics import metric as registry_entry
@@ -121,8 +122,23 @@ def _check_level(ci: float) -> None:
         raise ValueError(f"confidence level must be in (0, 1), got {ci}")
 
 
-def _column_moments(rows: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-column mean, SE = sd/√m and m over the entries where ``mask`` (P, K) is True."""
+def _column_moments(rows: np.ndarray, mask: np.ndarray, weights: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-column mean, SE = sd/√m and m over the entries where ``mask`` (P, K) is True.
+
+    With ``weights`` (H,), rows (H, K) are distinct problems and weights[h] how many problems
+    share row h (a histogram of the sufficient statistic): the moments of the P = Σ w problems.
+    """
+    if weights is not None:
+        w = np.where(mask, weights[:, None].astype(np.float64), 0.0)  # (H, K)
+        m = w.sum(axis=0)
+        x = np.where(mask, rows, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (w * x).sum(axis=0) / m
+            # centred before squaring (no E[x²] − E[x]² cancellation), as in the per-problem path
+            var = (w * (x - mean) ** 2).sum(axis=0) / (m - 1)
+            se = np.sqrt(var / m)
+        return mean, se, m.astype(np.int64)
     m = mask.sum(axis=0)
     if m.min(initial=rows.shape[0]) == rows.shape[0]:  # nothing masked: no (P, K) copies
         mean = rows.mean(axis=0)
@@ -144,6 +160,7 @@ def bootstrap_ci(
     n_boot: int = 2000,
     seed: int = 0,
     mask: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Percentile problem-level bootstrap interval for each column mean.
 
@@ -151,13 +168,19 @@ def bootstrap_ci(
     column mean is w·rows / Σw with w ~ Multinomial(P, 1/P) counts. Replicates
     are drawn in blocks (one matrix product each) to bound memory.
 
+    With ``weights`` (a histogram: rows (H, K) of distinct problems, weights[h] problems
+    each), a replicate draws the H cell counts at once, w ~ Multinomial(P, weights/P): the
+    same bootstrap distribution in O(n_boot · H) draws instead of O(n_boot · P). A seed gives
+    other draws than the per-problem resampling (which draws P indices per replicate).
+
     Args:
-      rows: float (P, K) per-problem estimates.
+      rows: float (P, K) per-problem estimates, or (H, K) with ``weights``.
       ci: two-sided level.
       n_boot: number of replicates.
       seed: seed of ``numpy.random.default_rng``.
       mask: optional bool (P, K); entries outside it do not count (problems
         dropped at that k).
+      weights: optional int (H,) problems per row (Σ = P).
 
     Returns:
       (lo, hi), each float (K,).
@@ -172,11 +195,17 @@ def bootstrap_ci(
     m = mask.astype(np.float64)
     rng = np.random.default_rng(seed)
     means = np.empty((n_boot, K))
+    if weights is not None:
+        total = int(weights.sum())
+        share = weights / total  # (H,)
     for start in range(0, n_boot, _BOOT_BLOCK):
         b = min(_BOOT_BLOCK, n_boot - start)
-        idx = rng.integers(0, P, size=(b, P))
-        # Resampling counts per replicate: one bincount over (replicate, problem) keys (np.add.at is ~10× slower).
-        w = np.bincount((idx + (np.arange(b) * P)[:, None]).ravel(), minlength=b * P).reshape(b, P).astype(np.float64)
+        if weights is not None:
+            w = rng.multinomial(total, share, size=b).astype(np.float64)  # (b, H) problems drawn per cell
+        else:
+            idx = rng.integers(0, P, size=(b, P))
+            # Resampling counts per replicate: one bincount over (replicate, problem) keys (np.add.at is ~10× slower).
+            w = np.bincount((idx + (np.arange(b) * P)[:, None]).ravel(), minlength=b * P).reshape(b, P).astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             means[start : start + b] = (w @ x) / (w @ m)
     tail = (1.0 - ci) / 2.0
@@ -195,8 +224,13 @@ def curve_from_rows(
     seed: int = 0,
     metric: str = "pass",
     dropped: int = 0,
+    weights: np.ndarray | None = None,
 ) -> Curve:
     """A :class:`Curve` from a per-problem estimate matrix rows (P, K) over budgets ks (K,).
+
+    ``weights`` (H,): rows (H, K) are the distinct problems of a histogram, weights[h]
+    problems each; every statistic is that of the P = Σ weights problems (the bootstrap
+    draws cell counts, :func:`bootstrap_ci`).
 
     ``method="analytic"``: mean ± t_{m−1} quantile × sd/√m (central-limit
     interval over problems; clipped to [0, 1] for the [0, 1]-bounded metrics). ``method="bootstrap"``: percentile problem-level
@@ -221,7 +255,7 @@ def curve_from_rows(
     _check_level(ci)
     if mask is None:
         mask = ~np.isnan(rows)
-    mean, se, m = _column_moments(rows, mask)
+    mean, se, m = _column_moments(rows, mask, weights)
     if method == "analytic":
         from scipy import stats  # imported on use: scipy.stats costs ~1 s at import
 
@@ -231,7 +265,7 @@ def curve_from_rows(
         if _in_unit_interval(rows, mask, metric):  # a mean of [0, 1] values: clipped to the support
             lo, hi = np.maximum(lo, 0.0), np.minimum(hi, 1.0)
     elif method == "bootstrap":
-        lo, hi = bootstrap_ci(rows, ci=ci, n_boot=n_boot, seed=seed, mask=mask)
+        lo, hi = bootstrap_ci(rows, ci=ci, n_boot=n_boot, seed=seed, mask=mask, weights=weights)
     else:
         raise ValueError(f"method must be 'bootstrap' or 'analytic', got {method!r}")
     # No spread over ≥ 2 problems: both methods give the point [v, v]; use the support instead.
@@ -345,18 +379,52 @@ def curve(
     if k is None:
         k = _default_ks(registry_entry(metric).max_n(n=n, rewards=rewards, votes=votes))
     ks = as_ks(k)
-    rows = metric_rows(
-        metric, ks, n=n, c=c, rewards=rewards, votes=votes, correct=correct, k_exceeds_n=policy, ids=ids
-    )
+    weights = None
+    if registry_entry(metric).statistic == "counts" and n is not None and c is not None:
+        rows, weights = _count_rows(metric, ks, n, c, policy, ids)
+    else:
+        rows = metric_rows(
+            metric, ks, n=n, c=c, rewards=rewards, votes=votes, correct=correct, k_exceeds_n=policy, ids=ids
+        )
     mask = ~np.isnan(rows)
-    dropped = int((~mask[:, int(np.argmax(ks))]).sum()) if rows.size else 0  # at the largest k, wherever it sits
-    used = mask.sum(axis=0)
+    counted = mask.astype(np.int64) if weights is None else mask * weights[:, None]  # problems per entry
+    if weights is None:
+        dropped = int((~mask[:, int(np.argmax(ks))]).sum()) if rows.size else 0  # at the largest k, wherever it sits
+    else:
+        dropped = int(weights[~mask[:, int(np.argmax(ks))]].sum())
+    used = counted.sum(axis=0)
     if (used == 0).any():
         j = int(np.flatnonzero(used == 0)[0])
         raise ValueError(f"no problem has n ≥ k={int(ks[j])}")
     return curve_from_rows(
-        rows, ks, mask=mask, ci=ci, method=method, n_boot=n_boot, seed=seed, metric=metric, dropped=dropped
+        rows, ks, mask=mask, ci=ci, method=method, n_boot=n_boot, seed=seed, metric=metric, dropped=dropped,
+        weights=weights,
     )
+
+
+#: Largest (a-pairs × b-pairs) joint table :func:`_pair_moments` builds densely.
+_DENSE_JOINT = 4_000_000
+
+#: Up to this many (problem × budget) cells a curve of a count metric resamples problems one by
+#: one (the draws of earlier versions, seed for seed); beyond, it works on the (n, c) histogram.
+PER_PROBLEM_CELLS = 2_000_000
+
+
+def _count_rows(metric: str, ks: np.ndarray, n: ArrayLike, c: ArrayLike, policy: KPolicy,
+                ids: Sequence[object] | np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows of a count metric from the (n, c) histogram: (H, K) with weights (H,) for large inputs,
+    or the per-problem (P, K) rows (the same values, expanded) with weights None for small ones.
+
+    The estimator runs once per distinct (n, c) pair either way; only the resampling differs
+    (:func:`bootstrap_ci`).
+    """
+    n_, c_ = as_counts(n, c, ids)
+    k_mask(n_, ks, ids, policy)  # a k > n error names the problem, as the per-problem estimator would
+    hist = count_histogram(n_, c_)
+    rows = metric_rows(metric, ks, n=hist.n, c=hist.c, k_exceeds_n="nan")  # (H, K)
+    if n_.size * ks.size <= PER_PROBLEM_CELLS:
+        return rows[hist.inverse], None
+    return rows, hist.weights
 
 
 # ---------------------------------------------------------------------------
@@ -494,6 +562,85 @@ def sup_t_band(
     return mean, se, critical, degenerate
 
 
+def _sup_t_band_histogram(
+    hist: PairHistogram, ks: np.ndarray, *, alpha: float, n_boot: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
+    """:func:`sup_t_band` of the pass@k differences of a paired histogram, without (P, K) matrices.
+
+    Given the data, the multiplier statistic's numerator Σ_x e_x D̃_x is N(0, C) with
+    C = Σ_x D̃_x D̃_xᵀ (K, K), D̃_x = (b_x − b̄) − (a_x − ā). So T* = √((P − 1)/P) · max_k |Z_k|
+    with Z ~ N(0, R), R the correlation matrix of C: the same distribution as the
+    per-problem draws (a seed gives other draws). C comes from the marginal histograms:
+
+        C = Ãᵀ W_a Ã + B̃ᵀ W_b B̃ − X − Xᵀ,   X = Σ_j w_j Ã_{a(j)} B̃_{b(j)}ᵀ,
+
+    with Ã, B̃ the centred rows of the distinct a- and b-pairs and j over the distinct
+    tuples: O(J·K + (H_a + H_b)·K²) instead of O(n_boot · P · K). Its diagonal (the
+    variances, which decide the SEs and the zero-variance budgets) is computed directly
+    from the tuples' centred differences, with no cancellation between the four terms.
+
+    Returns:
+      (a_mean, b_mean, diff_mean, se, critical value, degenerate) as :func:`sup_t_band` (K,).
+    """
+    if not (0.0 < alpha < 1.0):
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if n_boot < 2:
+        raise ValueError(f"n_boot must be ≥ 2, got {n_boot}")
+    a_mean, b_mean, var, cov = _pair_moments(hist, ks)
+    P = float(hist.weights.sum())
+    se = np.sqrt(var / (P - 1) / P)
+    degenerate = se <= 1e-15
+    live = np.flatnonzero(~degenerate)
+    rng = np.random.default_rng(seed)
+    if live.size == 0:
+        return a_mean, b_mean, b_mean - a_mean, se, 0.0, degenerate
+    sd = np.sqrt(var[live])
+    corr = cov[np.ix_(live, live)] / np.outer(sd, sd)
+    lam, vec = np.linalg.eigh(corr)
+    factor = vec * np.sqrt(np.clip(lam, 0.0, None))  # corr = factor factorᵀ (clipped rounding below 0)
+    t_max = np.empty(n_boot)
+    for start in range(0, n_boot, _BOOT_BLOCK):
+        b = min(_BOOT_BLOCK, n_boot - start)
+        z = rng.standard_normal((b, live.size)) @ factor.T  # (b, K_live) ~ N(0, corr)
+        t_max[start : start + b] = np.max(np.abs(z), axis=1)
+    critical = float(np.quantile(t_max * np.sqrt((P - 1) / P), 1.0 - alpha))
+    return a_mean, b_mean, b_mean - a_mean, se, critical, degenerate
+
+
+def _pair_moments(hist: PairHistogram, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Means of pass@k of A and B (K,), Σ_x D̃_xk² (K,) and C = Σ_x D̃_x D̃_xᵀ (K, K) of a paired histogram
+    (see :func:`_sup_t_band_histogram`; C's diagonal is the directly computed Σ D̃²)."""
+    wa = hist.a.weights.astype(np.float64)  # (Ha,)
+    wb = hist.b.weights.astype(np.float64)  # (Hb,)
+    wj = hist.weights.astype(np.float64)  # (J,)
+    P = float(wj.sum())
+    fa = pass_at_k(hist.a.n, hist.a.c, ks)  # (Ha, K)
+    fb = pass_at_k(hist.b.n, hist.b.c, ks)  # (Hb, K)
+    a_mean, b_mean = wa @ fa / P, wb @ fb / P
+    ta, tb = fa - a_mean, fb - b_mean  # centred rows
+    Ha, Hb = ta.shape[0], tb.shape[0]
+    if Ha * Hb <= _DENSE_JOINT:  # the usual case (one n per model: Ha, Hb ≤ n + 1): a dense joint table
+        joint = np.zeros((Ha, Hb))
+        joint[hist.joint_a, hist.joint_b] = wj  # problems per (a-pair, b-pair)
+        m = joint @ tb  # (Ha, K): Σ_j w_j B̃_{b(j)} per a-pair
+        var = np.empty(ks.size)
+        for k in range(ks.size):  # Σ_x D̃² straight from the differences: no cancellation between terms
+            d = tb[None, :, k] - ta[:, None, k]  # (Ha, Hb)
+            var[k] = (joint * d * d).sum()
+    else:  # many distinct pairs (n varies by problem): blocks of distinct tuples
+        var = np.zeros(ks.size)
+        m = np.zeros((Ha, ks.size))
+        for start in range(0, wj.size, 8192):  # blocks bound the (J, K) temporaries
+            j = slice(start, start + 8192)
+            d = tb[hist.joint_b[j]] - ta[hist.joint_a[j]]  # (J_block, K) centred differences
+            var += wj[j] @ (d * d)
+            np.add.at(m, hist.joint_a[j], wj[j, None] * tb[hist.joint_b[j]])
+    x = ta.T @ m  # (K, K)
+    cov = (ta.T * wa) @ ta + (tb.T * wb) @ tb - x - x.T  # (K, K)
+    np.fill_diagonal(cov, var)
+    return a_mean, b_mean, var, cov
+
+
 def compare(
     a: object,
     b: object,
@@ -544,10 +691,17 @@ def compare(
     ks = np.arange(1, n_min + 1, dtype=np.int64) if k is None else as_ks(k)
     if np.any(np.diff(ks) <= 0):
         raise ValueError("k grid must be strictly increasing")
-    pa = pass_at_k(n_a, c_a, ks, ids=ids)  # (P, K)
-    pb = pass_at_k(n_b, c_b, ks, ids=ids)
-    rows = pb - pa
-    mean, se, critical, degenerate = sup_t_band(rows, alpha=alpha, n_boot=n_boot, seed=seed)
+    k_mask(n_a, ks, ids, "raise")  # k > n names the problem
+    k_mask(n_b, ks, ids, "raise")
+    P = int(n_a.size)
+    if P * ks.size <= PER_PROBLEM_CELLS:  # per-problem multiplier draws: a seed reproduces earlier versions
+        pa = pass_at_k(n_a, c_a, ks, ids=ids)  # (P, K)
+        pb = pass_at_k(n_b, c_b, ks, ids=ids)
+        mean, se, critical, degenerate = sup_t_band(pb - pa, alpha=alpha, n_boot=n_boot, seed=seed)
+        a_mean, b_mean = pa.mean(axis=0), pb.mean(axis=0)
+    else:  # through the (n_a, c_a, n_b, c_b) histogram: the same band distribution without (P, K) matrices
+        a_mean, b_mean, mean, se, critical, degenerate = _sup_t_band_histogram(
+            pair_histogram(n_a, c_a, n_b, c_b), ks, alpha=alpha, n_boot=n_boot, seed=seed)
     # A difference of two probabilities lies in [−1, 1]: the band is clipped there (with few problems
     # mean ± c·se can pass it); no verdict changes, since clipping keeps the sign of lo and of hi.
     lo = np.where(degenerate, -1.0, np.maximum(mean - critical * se, -1.0))
@@ -563,7 +717,6 @@ def compare(
         contiguous = bool(np.all(np.diff(first_loss) == 1))
         if contiguous:
             interval = (int(first_loss[0]), first_loss_end)
-    a_mean, b_mean = pa.mean(axis=0), pb.mean(axis=0)
     cross = np.flatnonzero((b_mean[:-1] >= a_mean[:-1]) & (b_mean[1:] < a_mean[1:]))
     return Comparison(
         k=ks,
@@ -580,7 +733,7 @@ def compare(
         first_loss=first_loss,
         first_loss_interval=interval,
         crossover=int(ks[cross[0] + 1]) if cross.size else None,
-        problems=int(rows.shape[0]),
+        problems=P,
         alpha=alpha,
         n_boot=n_boot,
         seed=seed,

@@ -10,6 +10,7 @@ import numpy as np
 from .._json import json_ready
 from .._validate import as_budgets, as_counts, pow2_grid
 from ..gradient_estimators import alpha_hat, gap_hat, signal_hat, zero_signal_hat
+from ..histogram import count_histogram
 from .closed_forms import zero_signal_probability
 
 __all__ = ["TheorySummary", "summarize", "DEFAULT_BUCKETS", "DEFAULT_QUANTILES"]
@@ -95,6 +96,33 @@ class TheorySummary:
         return {name: json_ready(getattr(self, name)) for name in self.__dataclass_fields__}
 
 
+def _wsum(w: np.ndarray, x: np.ndarray) -> Any:
+    """Σ_h w_h x_h over the first axis, as a numpy reduction: the same digits in every process
+    (a BLAS product splits the sum by thread count)."""
+    return (w.reshape((-1,) + (1,) * (x.ndim - 1)) * x).sum(axis=0)
+
+
+def _weighted_count(w: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """int64 (K,): problems (Σ weights) per column of the mask ok (H, K)."""
+    return np.rint(_wsum(w, ok)).astype(np.int64)
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """``np.quantile(np.repeat(values, weights), levels)`` without repeating (numpy's default
+    "linear" method: position (P − 1)·q in the sorted sample, interpolated as numpy's lerp)."""
+    order = np.argsort(values, kind="stable")
+    v, cum = values[order], np.cumsum(weights[order])  # sorted distinct values, cumulative counts
+    P = int(cum[-1])
+    pos = (P - 1) * levels  # (Q,)
+    lo = np.floor(pos).astype(np.int64)
+    t = pos - lo
+    below = v[np.searchsorted(cum, lo, side="right")]  # the sample's lo-th smallest value
+    above = v[np.searchsorted(cum, np.minimum(lo + 1, P - 1), side="right")]
+    diff = above - below
+    # numpy's lerp: a + (b − a)·t, and b − (b − a)·(1 − t) for t ≥ 1/2 (exact at both ends)
+    return np.where(t >= 0.5, above - diff * (1 - t), below + diff * t)
+
+
 def _default_ks(n: np.ndarray) -> np.ndarray:
     """Powers of two 1, 2, 4, … up to the largest n (n itself only when it is one)."""
     ladder = pow2_grid(int(n.max()))
@@ -160,42 +188,49 @@ def summarize(
         raise ValueError(f"quantiles must be non-empty levels in [0, 1], got {levels.tolist()}")
 
     notes: list[str] = []
-    p_hat = c_ / n_  # (P,)
     K = k_arr.size
+    # Every per-problem quantity below is a function of (n, c): compute it once per distinct pair
+    # and weigh by the number of problems sharing the pair (10⁶ problems at one n: ≤ n + 1 rows).
+    hist = count_histogram(n_, c_)
+    hn, hc = hist.n, hist.c  # (H,)
+    w = hist.weights.astype(np.float64)  # (H,)
+    p_hat = hc / hn  # (H,)
 
-    a_hat = np.asarray(alpha_hat(n_, c_, k_arr, k_exceeds_n="nan"))  # (P, K)
+    a_hat = np.asarray(alpha_hat(hn, hc, k_arr, k_exceeds_n="nan")).reshape(-1, K)  # (H, K)
     alpha_ok = ~np.isnan(a_hat)
-    alpha_problems = alpha_ok.sum(axis=0)
+    alpha_problems = _weighted_count(w, alpha_ok)
     alpha_mean = np.full(K, np.nan)
     alpha_q = np.full((K, levels.size), np.nan)
     for j in range(K):
         if alpha_problems[j]:
-            col = a_hat[alpha_ok[:, j], j]
-            alpha_mean[j] = col.mean()
-            alpha_q[j] = np.quantile(col, levels)
+            ok = alpha_ok[:, j]
+            alpha_mean[j] = _wsum(w[ok], a_hat[ok, j]) / alpha_problems[j]
+            alpha_q[j] = _weighted_quantile(a_hat[ok, j], hist.weights[ok], levels)
 
-    gap_terms = np.asarray(gap_hat(n_, c_, k_arr, k_exceeds_n="nan"))  # (P, K)
+    gap_terms = np.asarray(gap_hat(hn, hc, k_arr, k_exceeds_n="nan")).reshape(-1, K)  # (H, K)
     gap_ok = ~np.isnan(gap_terms)
-    gap_problems = gap_ok.sum(axis=0)
+    gap_problems = _weighted_count(w, gap_ok)
     with np.errstate(invalid="ignore"):
-        gap_mean = np.where(gap_problems > 0, np.nansum(gap_terms, axis=0) / np.maximum(gap_problems, 1), np.nan)
+        gap_mean = np.where(gap_problems > 0, _wsum(w, np.where(gap_ok, gap_terms, 0.0)) / np.maximum(gap_problems, 1),
+                            np.nan)
 
-    s_hat = np.asarray(signal_hat(n_, c_, k_arr, k_exceeds_n="nan"))  # (P, K)
+    s_hat = np.asarray(signal_hat(hn, hc, k_arr, k_exceeds_n="nan")).reshape(-1, K)  # (H, K)
     sig_ok = ~np.isnan(s_hat)
-    signal_problems = sig_ok.sum(axis=0)
-    signal_total = np.where(signal_problems > 0, np.nansum(s_hat, axis=0), np.nan)
+    signal_problems = _weighted_count(w, sig_ok)
+    signal_total = np.where(signal_problems > 0, _wsum(w, np.where(sig_ok, s_hat, 0.0)), np.nan)
 
     # buckets: 0 for p̂ = 0, last for p̂ = 1, else 1 + position among the cuts (right-closed intervals)
     B = cuts.size + 3
-    bucket = np.searchsorted(cuts, p_hat, side="left") + 1
-    bucket[c_ == 0] = 0
-    bucket[c_ == n_] = B - 1
-    bucket_counts = np.bincount(bucket, minlength=B)
+    bucket = np.searchsorted(cuts, p_hat, side="left") + 1  # (H,)
+    bucket[hc == 0] = 0
+    bucket[hc == hn] = B - 1
+    bucket_counts = np.bincount(bucket, weights=w, minlength=B).astype(np.int64)
     share = np.full((B, K), np.nan)
     for j in range(K):
         tot = signal_total[j]
         if np.isfinite(tot) and tot > 0:
-            sums = np.bincount(bucket[sig_ok[:, j]], weights=s_hat[sig_ok[:, j], j], minlength=B)
+            ok = sig_ok[:, j]
+            sums = np.bincount(bucket[ok], weights=w[ok] * s_hat[ok, j], minlength=B)
             share[:, j] = sums / tot
 
     for name, counts, need in (
@@ -209,10 +244,10 @@ def summarize(
                 + ("; value is NaN" if counts[i] == 0 else "; the others are left out")
             )
 
-    z_hat = np.asarray(zero_signal_hat(n_, c_, G, k_exceeds_n="nan"))  # (P,)
+    z_hat = np.asarray(zero_signal_hat(hn, hc, G, k_exceeds_n="nan")).reshape(-1)  # (H,)
     z_ok = ~np.isnan(z_hat)
-    zero_problems = int(z_ok.sum())
-    zero_fraction = float(z_hat[z_ok].mean()) if zero_problems else float("nan")
+    zero_problems = int(hist.weights[z_ok].sum())
+    zero_fraction = float(_wsum(w[z_ok], z_hat[z_ok]) / zero_problems) if zero_problems else float("nan")
     if zero_problems < P:
         notes.append(
             f"zero-signal fraction at G={G}: {zero_problems}/{P} problems have n ≥ G"
@@ -222,12 +257,12 @@ def summarize(
                 else "; the others are left out"
             )
         )
-    zero_plugin = float(np.mean(zero_signal_probability(p_hat, G)))
+    zero_plugin = float(_wsum(w, np.asarray(zero_signal_probability(p_hat, G))) / P)
 
     return TheorySummary(
         n_problems=P,
         ks=k_arr,
-        pass1_mean=float(p_hat.mean()),
+        pass1_mean=float(_wsum(w, p_hat) / P),
         alpha_mean=alpha_mean,
         alpha_quantile_levels=levels,
         alpha_quantiles=alpha_q,
