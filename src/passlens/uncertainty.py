@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike
 
 from ._json import json_ready
 from ._validate import KPolicy, as_counts, as_ks, k_mask
+from ._pairing import align_by_id
 from .histogram import PairHistogram, count_histogram, pair_histogram
 from .estimators import pass_at_k
 from .metrics import METRICS, metric_rows
@@ -257,10 +258,10 @@ def curve_from_rows(
         mask = ~np.isnan(rows)
     mean, se, m = _column_moments(rows, mask, weights)
     if method == "analytic":
-        from scipy import stats  # imported on use: scipy.stats costs ~1 s at import
+        from scipy import special  # stdtrit is what scipy.stats.t.ppf calls, without stats' ~1 s import
 
         with np.errstate(invalid="ignore"):
-            q = stats.t.ppf(0.5 + ci / 2.0, np.maximum(m - 1, 1))
+            q = special.stdtrit(np.maximum(m - 1, 1), 0.5 + ci / 2.0)  # t quantile, m − 1 degrees of freedom
         lo, hi = mean - q * se, mean + q * se
         if _in_unit_interval(rows, mask, metric):  # a mean of [0, 1] values: clipped to the support
             lo, hi = np.maximum(lo, 0.0), np.minimum(hi, 1.0)
@@ -744,18 +745,8 @@ def compare(
 def _align(a: Any, b: Any) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], Any]:
     """Two count sets aligned problem by problem: by position for (n, c) tuples, by id for tables."""
     if hasattr(a, "ids") and hasattr(b, "ids"):
-        ids_a, ids_b = np.asarray(a.ids, dtype=object), np.asarray(b.ids, dtype=object)
-        if len(set(ids_a.tolist())) != ids_a.size or len(set(ids_b.tolist())) != ids_b.size:
-            raise ValueError("problem ids must be unique within each model to pair them")
-        only_a = sorted(set(ids_a.tolist()) - set(ids_b.tolist()), key=str)
-        only_b = sorted(set(ids_b.tolist()) - set(ids_a.tolist()), key=str)
-        if only_a or only_b:
-            raise ValueError(
-                f"the two models cover different problems: {len(only_a)} only in A (e.g. {only_a[:3]}),"
-                f" {len(only_b)} only in B (e.g. {only_b[:3]}); a paired comparison needs the same problems"
-            )
-        order_b = {v: i for i, v in enumerate(ids_b.tolist())}
-        perm = np.array([order_b[v] for v in ids_a.tolist()], dtype=np.int64)
+        ids_a = np.asarray(a.ids, dtype=object)
+        perm = align_by_id(ids_a, b.ids)
         if a.c is None or b.c is None:
             raise ValueError("a comparison needs binary correctness counts (c) for both models")
         na, ca = as_counts(a.n, a.c, ids_a)

@@ -33,6 +33,7 @@ import numpy as np
 
 from .._combinatorics import log_comb_ratio
 from .._json import json_ready
+from .._pairing import PairingError, align_by_id
 from .._validate import as_counts, pow2_grid
 from ..estimators import coverage_at_k
 from ..uncertainty import SMALL_P, format_k_ranges
@@ -303,11 +304,12 @@ def _pair_metrics(
     """Paired comparison of B against A plus problems lost and gained; None when not pairable."""
     from ..uncertainty import compare, describe_comparison
 
-    ids_a, ids_b = set(ta.ids.tolist()), set(tb.ids.tolist())
-    if ids_a != ids_b:
+    try:
+        perm = align_by_id(ta.ids, tb.ids)
+    except PairingError as e:
         notes.append(
-            f"{lb} vs {la}: not compared — {len(ids_a - ids_b)} problems only in {la or 'A'}, "
-            f"{len(ids_b - ids_a)} only in {lb or 'B'}; a paired comparison needs the same problems"
+            f"{lb} vs {la}: not compared — {len(e.only_a)} problems only in {la or 'A'}, "
+            f"{len(e.only_b)} only in {lb or 'B'}; a paired comparison needs the same problems"
         )
         return None
     n_min = int(min(ta.n.min(), tb.n.min()))
@@ -322,9 +324,7 @@ def _pair_metrics(
     else:
         ks = np.arange(1, n_min + 1, dtype=np.int64)
     cmp = compare(ta, tb, ks, alpha=settings.alpha, n_boot=n_boot, seed=settings.seed)
-    # per-problem view, aligned by id (both tables are sorted by id, but align explicitly)
-    order_b = {v: i for i, v in enumerate(tb.ids.tolist())}
-    perm = np.array([order_b[v] for v in ta.ids.tolist()], dtype=np.int64)
+    # per-problem view, aligned by id (tables are sorted by id, but align explicitly)
     ca, na = ta.c, ta.n
     cb, nb = tb.c[perm], tb.n[perm]
     lost = (ca > 0) & (cb == 0)
