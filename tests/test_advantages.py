@@ -539,3 +539,10 @@ def test_answer_counts_match_a_dict_loop() -> None:
     assert got.keys() == ref.keys()
     for key in ref:
         assert got[key] == pytest.approx(ref[key], rel=1e-12)
+
+
+def test_grpo_adds_its_default_epsilon_to_the_std() -> None:
+    """A = (r − r̄)/(std(r, ddof=1) + 1e-6): ε outside the square root (as verl and TRL), visible on a tiny spread."""
+    r = np.array([[0.0, 0.0, 0.0, 1e-3], [0.0, 1.0, 1.0, 0.0]])
+    want = (r - r.mean(axis=1, keepdims=True)) / (r.std(axis=1, ddof=1, keepdims=True) + 1e-6)
+    np.testing.assert_allclose(advantage("grpo", r), want, rtol=1e-12)

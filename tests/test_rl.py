@@ -145,6 +145,20 @@ def test_one_rl_step_raises_logprob_of_rewarded_completions(tmp_path: Path) -> N
     assert (delta * A).sum() > 0  # first-order: Δ log π aligns with the advantages
 
 
+def test_rewards_are_grouped_by_prompt_when_prompts_and_samples_differ(tmp_path: Path) -> None:
+    """Sample i belongs to prompt i // n: rewards are (B, n) rows per prompt, and the estimator sees those rows."""
+    from passlens import advantage
+    from passlens.rl.trainer import _decode_all
+
+    tr = Trainer(tiny_cfg(prompts_per_step=3, n=5, lr=3e-3), tmp_path / "run")
+    tr.train_step()
+    s, rewards, adv = tr.last_batch
+    assert rewards.shape == (3, 5) and np.asarray(adv).shape == (3, 5)
+    expect = np.array([float(t[:1].isdigit()) for t in _decode_all(tr.tok, s)]).reshape(3, 5)
+    np.testing.assert_array_equal(rewards, expect)
+    np.testing.assert_allclose(np.asarray(adv), advantage("rloo", expect), rtol=1e-12)
+
+
 def _every_registry_spec() -> list[str]:
     from passlens.advantages import REGISTRY
 

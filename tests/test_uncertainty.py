@@ -262,3 +262,17 @@ def test_intervals_stay_inside_the_range_of_the_quantity():
     res = compare(([4, 4], [0, 0]), ([4, 4], [4, 0]), [1, 2], n_boot=500)
     assert (res.lo >= -1).all() and (res.hi <= 1).all()
     assert res.hi.max() == 1.0 and res.inconclusive.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("cells", [0, 10**12])
+def test_analytic_se_is_the_sample_sd_over_root_p(monkeypatch: pytest.MonkeyPatch, cells: int) -> None:
+    """SE_k = sd_k (ddof = 1) / √P when no problem is dropped, on the per-problem and the histogram paths."""
+    from passlens import uncertainty
+
+    monkeypatch.setattr(uncertainty, "PER_PROBLEM_CELLS", cells)
+    rng = np.random.default_rng(0)
+    n = np.full(40, 8)
+    c = rng.binomial(8, rng.uniform(size=40))
+    rows = passlens.pass_at_k(n, c, [1, 2, 4])
+    cur = curve(n, c, [1, 2, 4], method="analytic")
+    np.testing.assert_allclose(cur.se, rows.std(axis=0, ddof=1) / np.sqrt(40), rtol=1e-12)
