@@ -274,3 +274,12 @@ def test_coverage_at_k_bounds_and_errors():
             coverage_at_k([[1, 1]], [flags], 1)
     with pytest.raises(ValueError, match="ids has 1 entries for 2 problems"):
         coverage_at_k([[1], [2]], [[True], [False]], 1, ids=["a"])
+
+
+def test_max_at_k_refuses_nan_rewards_instead_of_reading_them_as_padding():
+    with pytest.raises(ValueError, match="NaN reward in problem index 0 at sample 1"):
+        max_at_k([np.array([0.1, np.nan])], [1])
+    with pytest.raises(ValueError, match=r"NaN reward in problem 'b' \(index 1\) at sample 0"):
+        max_at_k([np.array([0.2, 0.5]), np.array([np.nan, 0.3])], [1], ids=["a", "b"])
+    padded = max_at_k(np.array([[0.2, 0.5], [0.3, np.nan]]), [1])  # the (P, n) form: NaN is padding
+    np.testing.assert_allclose(padded, [[0.35], [0.3]])

@@ -133,12 +133,12 @@ def pad_rewards(rewards: Iterable[ArrayLike], ids: Sequence[object] | np.ndarray
 
     Args:
       rewards: a list of 1-D float arrays (variable n), or a float (P, n) array
-        whose NaN entries are padding.
+        whose NaN entries are padding (the one form where NaN means "no sample").
       ids: optional (P,) problem ids used in error messages.
 
     Raises:
-      ValueError: infinite rewards, a problem with no reward, or a ragged row
-        that is not 1-D.
+      ValueError: a NaN in a list row (a lost value there, not padding), infinite
+        rewards, a problem with no reward, or a ragged row that is not 1-D.
     """
     if isinstance(rewards, np.ndarray) and rewards.ndim == 2:
         mat = rewards.astype(np.float64, copy=True)
@@ -147,6 +147,9 @@ def pad_rewards(rewards: Iterable[ArrayLike], ids: Sequence[object] | np.ndarray
         for i, r in enumerate(rows):
             if r.ndim != 1:
                 raise ValueError(f"rewards of {problem_label(i, ids)} must be 1-D, got shape {r.shape}")
+            if np.isnan(r).any():
+                j = int(np.flatnonzero(np.isnan(r))[0])
+                raise ValueError(f"NaN reward in {problem_label(i, ids)} at sample {j}")
         width = max((r.size for r in rows), default=0)
         mat = np.full((len(rows), width), np.nan)
         for i, r in enumerate(rows):
