@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cli_batch import run_cli_batch
 
-from passlens.cli import K_MAX, MAX_BUDGETS, UserError, describe_ks, parse_k_list, parse_ks
+from passlens.cli import K_MAX, MAX_BUDGETS, UserError, parse_k_list, parse_ks
 from passlens.cli_report import parse_k_spec
 
 ENV = {"COLUMNS": "200", "NO_COLOR": "1", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
@@ -117,12 +117,6 @@ def test_range_limit_is_checked_before_expanding() -> None:
         parse_k_list(f"1-{MAX_BUDGETS},{MAX_BUDGETS + 5}")
     with pytest.raises(UserError, match="--show: cannot parse 'bogus'"):
         parse_k_list("bogus", "--show")
-
-
-def test_describe_ks() -> None:
-    assert describe_ks([1, 2, 3, 4, 8]) == "1–4, 8"
-    assert describe_ks([1, 2, 8]) == "1, 2, 8"
-    assert describe_ks(range(1, 40, 2)) == "1, 3, 5, 7, 9, 11, …, 39"
 
 
 # ---------------------------------------------------------------------------------------

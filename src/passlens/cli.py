@@ -13,7 +13,7 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, List, NoReturn, Optional, TypeVar
+from typing import Any, Callable, List, NoReturn, Optional, TypeVar
 
 import numpy as np
 import typer
@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
+from .report.text import describe_ks
 
 __all__ = ["app", "main", "parse_ks", "parse_k_list", "UserError"]
 
@@ -78,20 +79,6 @@ def _fail_not_binary(where: str, table: Any, notes: list[str], alternatives: str
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def describe_ks(values: Iterable[int], limit: int = 8) -> str:
-    """Budgets as compact text: runs of consecutive k as 'a–b', e.g. '1–10, 16, 32'; long lists elided."""
-    runs: list[list[int]] = []
-    for v in sorted(set(int(x) for x in values)):
-        if runs and v == runs[-1][1] + 1:
-            runs[-1][1] = v
-        else:
-            runs.append([v, v])
-    parts = [f"{a}" if a == b else f"{a}, {b}" if b == a + 1 else f"{a}–{b}" for a, b in runs]
-    if len(parts) > limit:
-        parts = [*parts[: limit - 2], "…", parts[-1]]
-    return ", ".join(parts)
 
 
 # [0-9], not \d: \d also matches e.g. Arabic-Indic digits, which int() would read as budgets.
@@ -399,7 +386,8 @@ def compare_cmd(
 
     Example: passlens compare base.jsonl rl.jsonl --k all --alpha 0.05
     """
-    from .uncertainty import compare, describe_comparison
+    from .report.text import describe_comparison
+    from .uncertainty import compare
 
     if (a is None) != (b is None):
         _fail("give two files (A and B), or none for the bundled DeepScaleR example")

@@ -14,8 +14,9 @@ import base64
 from html import escape
 from typing import Any
 
+from ..uncertainty import SMALL_P
 from .plots import FIGURE_TITLES
-from ..uncertainty import SMALL_P, format_k_ranges
+from .text import format_k_ranges
 
 __all__ = ["render_html"]
 
