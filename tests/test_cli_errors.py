@@ -19,7 +19,7 @@ import pytest
 from cli_batch import run_cli_batch
 
 from passlens.cli import K_MAX, MAX_BUDGETS, UserError, parse_k_list, parse_ks
-from passlens.cli_report import parse_k_spec
+from passlens.cli.report import parse_k_spec
 
 ENV = {"COLUMNS": "200", "NO_COLOR": "1", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
 HUGE = "99999999999999999999"  # > 2⁶⁴: overflowed int64 conversions before
@@ -343,9 +343,9 @@ def test_answer_graded_both_ways_keeps_pass_at_k_with_a_note(batch) -> None:
 
 def test_conversion_errors_read_the_same_whatever_converts_them() -> None:
     """typer with pydantic conversion and click's own types word a bad value differently; both read alike."""
-    from passlens.cli import _bad_value, _click_exceptions
+    from passlens.cli._errors import _bad_value, click_exceptions
 
-    mod = _click_exceptions()
+    mod = click_exceptions()
     for message, want in [("'abc' is not a valid float.", "expected a number, got 'abc'"),
                           ("'1.5' is not a valid integer.", "expected an integer, got '1.5'"),
                           ("'abc' is not a valid int.", "expected an integer, got 'abc'"),

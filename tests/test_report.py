@@ -19,7 +19,7 @@ import passlens
 from passlens import compare, curve, theory
 from passlens import io as pio
 from passlens.cli import app
-from passlens.cli_report import parse_k_spec
+from passlens.cli.report import parse_k_spec
 from passlens.report import (
     ReportSettings,
     build_report,
