@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
-import numpy as np
 import typer
-from rich.markup import escape
-from rich.table import Table
 
+from ..report.tables import comparison_notes, comparison_table
 from ..report.text import describe_ks
 from ._common import (
     N_BOOT_MAX,
@@ -26,18 +24,6 @@ from ._common import (
 
 __all__ = ["compare_cmd"]
 
-
-def _missing(x: Any) -> bool:
-    return x is None or not np.isfinite(x)
-
-
-def _fmt(x: Any) -> str:
-    """A statistic with 4 decimals; 'n/a' where it is undefined (None or NaN, e.g. the SE of one problem)."""
-    return "n/a" if _missing(x) else f"{x:.4f}"
-
-
-def _fmt_signed(x: Any) -> str:
-    return "n/a" if _missing(x) else f"{x:+.4f}"
 
 
 def compare_cmd(
@@ -63,7 +49,6 @@ def compare_cmd(
 
     Example: passlens compare base.jsonl rl.jsonl --k all --alpha 0.05
     """
-    from ..report.text import describe_comparison
     from ..uncertainty import compare
 
     if (a is None) != (b is None):
@@ -108,36 +93,9 @@ def compare_cmd(
         if absent:
             fail(f"--show: k={describe_ks(absent)} not among the compared budgets (--k: {describe_ks(grid)})")
     res = compare(ta, tb, ks, alpha=alpha, n_boot=n_boot, seed=seed)
-    if show == "all":
-        shown = set(res.k.tolist())
-    elif show == "pow2":  # powers of 2, both ends of the grid, and the budgets where the verdict changes
-        shown = set(parse_ks("pow2", n_min, n_min).tolist()) | {int(res.k[0]), int(res.k[-1])}
-        verdict = (res.lo > 0).astype(int) - (res.hi < 0).astype(int)
-        change = np.flatnonzero(np.diff(verdict) != 0)
-        shown |= set(res.k[change].tolist()) | set(res.k[change + 1].tolist())
-    else:
-        shown = set(show_list or [])
-    band = f"{int(round((1 - alpha) * 100))}% simultaneous band"
-    tab = Table(title=f"pass@k, B − A over {res.problems} paired problems", title_justify="left")
-    for col in ("k", "A", "B", "B − A", band, "verdict"):
-        tab.add_column(col, justify="right")
-    for i, kk in enumerate(res.k.tolist()):
-        if kk not in shown:
-            continue
-        verdict = "[green]B better[/]" if res.lo[i] > 0 else "[red]B worse[/]" if res.hi[i] < 0 else "inconclusive"
-        band_cell = "n/a" if _missing(res.lo[i]) or _missing(res.hi[i]) else escape(
-            f"[{_fmt_signed(res.lo[i])}, {_fmt_signed(res.hi[i])}]"
-        )
-        tab.add_row(str(kk), _fmt(res.a[i]), _fmt(res.b[i]), _fmt_signed(res.diff[i]), band_cell, verdict)
-    con.print(tab)
-    for line in describe_comparison(res):
-        con.print(f"  {escape(line)}")
-    if res.crossover is not None:
-        con.print(f"  mean curves cross at k = {res.crossover} (point estimate)")
-    con.print(
-        f"  sup-t critical value {res.critical:.3f} ({res.n_boot} multiplier draws, seed {res.seed});"
-        " inconclusive is not evidence of equality"
-    )
+    con.print(comparison_table(res, show=show if show_list is None else show_list))
+    for note in comparison_notes(res):
+        con.print(note)
     if json_out:
         payload = res.to_dict() | {"files": {"a": str(a), "b": str(b)}}
         write_machine("--json", json_out, "json", [], payload)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, List, Optional
 
-import numpy as np
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from ..report.text import describe_ks
+from ..report.tables import METRIC_LABELS, curve_notes, curve_table
 from ._common import (
     N_BOOT_MAX,
     check_shared_options,
@@ -25,20 +23,8 @@ from ._common import (
 
 __all__ = ["eval_cmd", "METRIC_NAMES"]
 
-METRIC_NAMES = {"pass": "pass@k", "passhat": "pass^k", "max": "max@k", "maj": "maj@k"}
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _missing(x: Any) -> bool:
-    return x is None or not np.isfinite(x)
-
-
-def _fmt(x: Any) -> str:
-    """A statistic with 4 decimals; 'n/a' where it is undefined (None or NaN, e.g. the SE of one problem)."""
-    return "n/a" if _missing(x) else f"{x:.4f}"
+#: The metrics eval computes, and how the tables write them.
+METRIC_NAMES = METRIC_LABELS
 
 
 def eval_cmd(
@@ -109,30 +95,9 @@ def eval_cmd(
         )
         results[group] = cur.to_dict() | {"problems_total": int(table.n.size)}
         records.extend({"group": group, **row} for row in cur.rows())
-        where = "" if not group else f" — {label_name}={group}" if label_name else f" — {group}"
-        title = f"{METRIC_NAMES[metric]}{escape(where)}  ({_plural(int(table.n.size), 'problem')})"
-        tab = Table(title=title, title_justify="left")
-        for col in ("k", "estimate", f"{int(ci * 100)}% CI", "SE", "problems"):
-            tab.add_column(col, justify="right")
-        no_interval: list[tuple[int, int]] = []  # (k, problems) where no interval exists
-        for row in cur.rows():
-            missing = row["problems"] < 2 or _missing(row["lo"]) or _missing(row["hi"])
-            if missing:
-                no_interval.append((row["k"], row["problems"]))
-            ci_cell = "n/a" if missing else escape(f"[{_fmt(row['lo'])}, {_fmt(row['hi'])}]")
-            se_cell = "n/a" if row["problems"] < 2 else _fmt(row["se"])
-            tab.add_row(str(row["k"]), _fmt(row["estimate"]), ci_cell, se_cell, str(row["problems"]))
-        con.print(tab)
-        few = [kk for kk, p in no_interval if p < 2]
-        if few:
-            who = "one problem" if all(p == 1 for _, p in no_interval if p < 2) else "fewer than 2 problems"
-            con.print(f"  note: k={describe_ks(few)}: {who}, no interval", highlight=False)
-        flat = [kk for kk, p in no_interval if p >= 2]
-        if flat:  # see curve_from_rows: no spread, and max@k has no known range to bound the mean
-            con.print(f"  note: k={describe_ks(flat)}: no spread over problems, unknown reward range: no interval",
-                      highlight=False)
-        if cur.dropped:
-            con.print(f"  {cur.dropped} problem(s) with n < {int(ks[-1])} left out at k={int(ks[-1])} (--drop-small-n)")
+        con.print(curve_table(cur, problems=int(table.n.size), group=group, label_name=label_name))
+        for note in curve_notes(cur):
+            con.print(note)
     notes = list(data.notes)
     if threshold is not None and metric == "max":
         notes.append(f"--threshold {threshold:g} ignored: --metric max uses the raw rewards")

@@ -13,8 +13,8 @@ from typing import Any, List, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
+from ..report.tables import lab_summary
 from ._common import comma_items, wide_console
 
 __all__ = ["lab_app", "run_cmd", "show_cmd"]
@@ -203,44 +203,8 @@ def _load(directory: Path) -> tuple[Any, dict[str, Any]]:
 
 
 def _print_summary(df: Any, cfg: dict[str, Any]) -> None:
-    import polars as pl
-
-    k = int(cfg["k_ref"])
-    cols = ["pass@1", f"pass@{k}", f"gap@{k}", f"coverage@{k}", "distinct_correct", "entropy_correct", "entropy", "polarized", "cos_k_1"]
-    if cfg["mode"] == "sampled":
-        cols.append("zero_adv_frac")
-    last = df.filter(pl.col("step") == pl.col("step").max().over("objective", "seed"))
-    seeds = last["seed"].n_unique()
-    title = escape(f"final step {int(last['step'].max())}: mean ± sd over {seeds} seed(s)  [{cfg['mode']}, {cfg['policy']}, "
-                   f"P={cfg.get('problems')}, M={cfg['answers']}]")
-    wide_console.print(_summary_table(last, cols, title))
-    wide_console.print(escape(f"  distinct_correct: correct answers with π > {cfg.get('eps', 0.05)}; cos_k_1 = dataset cos(∇pass@{k}, ∇pass@1)"))
-    if cfg.get("heldout"):
-        held = [f"heldout_{c}" for c in ("pass@1", f"pass@{k}", f"gap@{k}", f"coverage@{k}", "distinct_correct", "entropy_correct")]
-        wide_console.print(_summary_table(last, held, escape(f"held out: the {cfg['heldout']} problems per population never trained on"), strip="heldout_"))
-
-
-def _summary_table(last: Any, cols: list[str], title: str, strip: str = "") -> Table:
-    """Mean ± sd over seeds of each column (those present) per objective, as a rich Table."""
-    import polars as pl
-
-    cols = [c for c in cols if c in last.columns]
-    tab = Table(title=title, title_justify="left")
-    tab.add_column("objective")
-    for c in cols:
-        tab.add_column(escape(c.removeprefix(strip)), justify="right")
-    for obj in last["objective"].unique(maintain_order=True).to_list():
-        g = last.filter(pl.col("objective") == obj)
-        cells = []
-        for c in cols:
-            x = g[c].drop_nans().drop_nulls()
-            if x.len() == 0:
-                cells.append("–")
-            else:
-                sd = float(x.std()) if x.len() > 1 else 0.0
-                cells.append(f"{float(x.mean()):.3f}±{sd:.3f}")
-        tab.add_row(escape(str(obj)), *cells)
-    return tab
+    for part in lab_summary(df, cfg):
+        wide_console.print(part)
 
 
 @lab_app.command("show")

@@ -13,8 +13,8 @@ from typing import Any, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
+from ..report.tables import claims_table
 from ._common import comma_items, wide_console
 
 __all__ = ["reproduce_cmd"]
@@ -54,13 +54,7 @@ def reproduce_cmd(
     with wide_console.status("running claims") as status:
         results = run_claims(quick=quick, only=ids, seed=seed, progress=lambda c: status.update(escape(f"claim {c}")))
     title = "Yu 2025 (arXiv 2511.16231) testable claims + anchors" + (" [quick]" if quick else "") + (f" [seed {seed}]" if seed else "")
-    tab = Table(title=escape(title), title_justify="left", show_lines=True)
-    for c in ("id", "claim", "measured", "value", "criterion", "result"):
-        tab.add_column(c, overflow="fold")
-    for r in results:
-        tab.add_row(*(escape(str(x)) for x in (r.id, r.claim, r.measured, r.value, r.criterion)),
-                    "[green]holds[/]" if r.holds else "[red]FAILS[/]")
-    wide_console.print(tab)
+    wide_console.print(claims_table(results, title))
     failed = [r.id for r in results if not r.holds]
     total = sum(r.seconds for r in results)
     wide_console.print(escape(f"{len(results) - len(failed)}/{len(results)} hold" + (f"; failing: {', '.join(failed)}" if failed else "") + f"  ({total:.1f} s)"))

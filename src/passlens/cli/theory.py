@@ -12,10 +12,9 @@ from typing import Any, List, Optional, Sequence
 
 import numpy as np
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from .. import theory
+from ..report.tables import estimator_variance_table, gap_peak_table, grid_table
 from ._common import SEED_MAX, console, error_console, fail, parse_k_list
 
 __all__ = ["theory_app"]
@@ -84,22 +83,6 @@ def _plot_dir(path: Path) -> Path:
     except OSError as exc:
         fail(f"--plot: cannot create directory {str(path)!r}: {exc.strerror}")
     return path
-
-
-def _g(x: float) -> str:
-    return "nan" if not np.isfinite(x) else f"{x:.4g}"
-
-
-def _grid_table(title: str, ps: Sequence[float], ks: Sequence[int], values: np.ndarray) -> None:
-    """Print a title line, then a table with rows p and columns k; values float (P, K)."""
-    console.print(f"[bold]{title}[/]")
-    tab = Table()
-    tab.add_column("p", justify="right")
-    for kk in ks:
-        tab.add_column(f"k={kk}", justify="right")
-    for i, p in enumerate(ps):
-        tab.add_row(f"{p:g}", *(_g(v) for v in values[i]))
-    console.print(tab)
 
 
 def _save(fig: Any, path: Path) -> None:
@@ -175,18 +158,17 @@ def theory_main(
     figure_cls = _require_matplotlib() if plot is not None else None
     p_arr = np.asarray(ps)
     k_arr = np.asarray(ks, dtype=np.int64)
-    _grid_table("α_k(p) = k(1−p)^(k−1): weight of ∇pass@1 in ∇pass@k", ps, ks, theory.alpha(p_arr, k_arr))
-    _grid_table("J_k(p) = 1 − (1−p)^k: pass@k", ps, ks, theory.pass_at_k_of_p(p_arr, k_arr))
-    _grid_table("J_k − J_1: gap pass@k − pass@1", ps, ks, theory.gap(p_arr, k_arr))
-    _grid_table("k²p(1−p)^(2k−1): squared Fisher norm of ∇pass@k", ps, ks, theory.signal(p_arr, k_arr))
+    for title, values in (
+        ("α_k(p) = k(1−p)^(k−1): weight of ∇pass@1 in ∇pass@k", theory.alpha(p_arr, k_arr)),
+        ("J_k(p) = 1 − (1−p)^k: pass@k", theory.pass_at_k_of_p(p_arr, k_arr)),
+        ("J_k − J_1: gap pass@k − pass@1", theory.gap(p_arr, k_arr)),
+        ("k²p(1−p)^(2k−1): squared Fisher norm of ∇pass@k", theory.signal(p_arr, k_arr)),
+    ):
+        console.print(f"[bold]{title}[/]")
+        console.print(grid_table(ps, ks, values))
     p_star, g_max = theory.gap_argmax(k_arr)
     console.print("[bold]where the gap peaks: p* = 1 − k^(−1/(k−1))[/]")
-    tab = Table()
-    for col in ("k", "p*", "max gap"):
-        tab.add_column(col, justify="right")
-    for j, kk in enumerate(ks):
-        tab.add_row(str(kk), "—" if kk == 1 else _g(float(p_star[j])), _g(float(g_max[j])))
-    console.print(tab)
+    console.print(gap_peak_table(ks, p_star, g_max))
     if plot is not None:
         _plot_curves(figure_cls, ks, _plot_dir(plot))
 
@@ -248,17 +230,7 @@ def variance_cmd(
     console.print(
         f"[bold]variance of pass@k gradient estimators, k={k_val}, n={n_val}[/] ({draws_val} draws, seed {seed_val})"
     )
-    tab = Table()
-    tab.add_column("estimator", justify="left")
-    for col in ("p", "variance (MC)", "closed form", "MC / closed"):
-        tab.add_column(col, justify="right")
-    for row in rows:
-        closed = row.closed_form
-        ratio = _g(row.variance / closed) if closed not in (None, 0) else "—"
-        tab.add_row(
-            escape(str(row.estimator)), f"{row.p:g}", _g(row.variance), "—" if closed is None else _g(closed), ratio
-        )
-    console.print(tab)
+    console.print(estimator_variance_table(rows))
     console.print("  —: no closed form for this estimator")
     if plot is not None:
         _plot_variance(figure_cls, rows, k_val, n_val, _plot_dir(plot))

@@ -13,9 +13,9 @@ from typing import Any, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..advantages import REGISTRY
+from ..report.tables import held_out_table
 from ..rl.tasks import TASKS
 from ._common import Interrupted, console
 
@@ -52,11 +52,6 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(key)
         out[key] = value
     return out
-
-
-def _f4(x: float | None) -> str:
-    """A metric read back from JSON (None where it was NaN)."""
-    return "n/a" if x is None else f"{x:.4f}"
 
 
 def train_cmd(
@@ -167,13 +162,7 @@ def _print_last_eval(out: Path) -> None:
     if not evals:
         return
     s = json.loads(evals[-1].read_text())
-    cur = s["pass_at_k"]
-    tab = Table(title=f"held-out pass@k at step {s['step']} ({s['problems']} problems × {s['n']} samples)", title_justify="left")
-    for col in ("k", "estimate", "95% CI"):
-        tab.add_column(col, justify="right")
-    for k, e, lo, hi in zip(cur["k"], cur["estimate"], cur["lo"], cur["hi"]):
-        tab.add_row(str(k), _f4(e), f"[{_f4(lo)}, {_f4(hi)}]")
-    console.print(tab)
+    console.print(held_out_table(s))
     console.print(
         f"  polarized {s['polarized_fraction']:.3f}   distinct correct/problem {s['distinct_correct_mean']:.2f}"
         f"   entropy {s['entropy']:.3f}   rows: {escape(str(evals[-1].with_suffix('.parquet')))}"
