@@ -70,7 +70,6 @@ def _parse_ps(text: str, option: str = "--p") -> list[float]:
 def _require_matplotlib() -> Any:
     """Import matplotlib lazily; one-line error and exit 2 when it is missing."""
     try:
-        import matplotlib  # noqa: F401
         from matplotlib.figure import Figure
     except ImportError:
         fail("--plot needs matplotlib, which is not installed (pip install 'passlens[plot]')")

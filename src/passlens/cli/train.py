@@ -6,7 +6,6 @@ checkpoints raise ValueError with one line; the entry point prints it and exits 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any, Optional

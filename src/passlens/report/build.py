@@ -31,7 +31,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._combinatorics import log_comb_ratio
 from .._json import json_ready
 from .._validate import as_counts, pow2_grid
 from ..estimators import coverage_at_k
