@@ -96,4 +96,3 @@ def usage_message(exc: Any) -> str:
     if isinstance(exc, mod.UsageError) and ctx is not None:
         msg += f" (see '{ctx.command_path} --help')"
     return one_line(msg)
-

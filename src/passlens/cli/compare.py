@@ -25,7 +25,6 @@ from ._common import (
 __all__ = ["compare_cmd"]
 
 
-
 def compare_cmd(
     a: Optional[Path] = typer.Argument(None, help="Model A (reference) counts or samples. Default: bundled DeepScaleR base."),
     b: Optional[Path] = typer.Argument(None, help="Model B counts or samples. Default: bundled DeepScaleR RL model."),
@@ -75,7 +74,7 @@ def compare_cmd(
             data = read([f], threshold=threshold, **cols)
         except MixedGroupError as exc:  # read()'s advice is --by, which compare does not take
             fail(f"{exc.located}; compare takes one group per file: give one file per {exc.column!r} value, "
-                  f"or compare them with 'passlens report {f} --by {exc.column}'")
+                 f"or compare them with 'passlens report {f} --by {exc.column}'")
         if len(data.groups) != 1:
             fail(f"{f}: holds {len(data.groups)} groups ({', '.join(data.groups)}); compare takes one model per file")
         t = next(iter(data.groups.values()))
