@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-import passlens
 
-DATA = Path(passlens.__file__).parent / "data" / "deepscaler32k"
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "passlens", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(passlens.__file__).parents[1])},
-        timeout=120,
-    )
+@pytest.fixture(scope="module")
+def cli(cli):
+    """The entry point with nothing of the user's environment but PATH, 120 columns."""
+    return cli.configured(clean_env=True, COLUMNS="120")
 
 
-def test_compare_on_bundled_data_prints_the_published_verdict(tmp_path):
+def test_compare_on_bundled_data_prints_the_published_verdict(cli, tmp_path):
     out = tmp_path / "cmp.json"
-    res = run("compare", "--json", str(out))
+    res = cli.run("compare", "--json", str(out))
     assert res.returncode == 0, res.stderr
     assert "B better than A at k = 1–10" in res.stdout
     assert "inconclusive at k = 11–60" in res.stdout
@@ -38,16 +26,16 @@ def test_compare_on_bundled_data_prints_the_published_verdict(tmp_path):
     assert payload["problems"] == 1060
 
 
-def test_compare_two_explicit_files_matches_default():
-    res = run("compare", str(DATA / "base.jsonl"), str(DATA / "rl.jsonl"), "--k", "1,8,128", "--n-boot", "500")
+def test_compare_two_explicit_files_matches_default(cli, bundled):
+    res = cli.run("compare", str(bundled / "base.jsonl"), str(bundled / "rl.jsonl"), "--k", "1,8,128", "--n-boot", "500")
     assert res.returncode == 0, res.stderr
     assert "B better than A at k = 1, 8" in res.stdout
     assert "B worse than A at k = 128" in res.stdout
 
 
-def test_eval_table_and_machine_output(tmp_path):
+def test_eval_table_and_machine_output(cli, bundled, tmp_path):
     js, cs = tmp_path / "c.json", tmp_path / "c.csv"
-    res = run("eval", str(DATA / "rl.jsonl"), "--k", "1,2,128", "--json", str(js), "--csv", str(cs), "--method", "analytic")
+    res = cli.run("eval", str(bundled / "rl.jsonl"), "--k", "1,2,128", "--json", str(js), "--csv", str(cs), "--method", "analytic")
     assert res.returncode == 0, res.stderr
     assert "pass@k" in res.stdout and "1060 problems" in res.stdout
     payload = json.loads(js.read_text())
@@ -57,17 +45,16 @@ def test_eval_table_and_machine_output(tmp_path):
     assert cs.read_text().splitlines()[0].startswith("group,k,estimate,lo,hi,se,problems")
 
 
-def test_eval_samples_by_model_and_metrics(tmp_path):
+def test_eval_samples_by_model_and_metrics(cli, tmp_path, write_jsonl):
     rows = []
     for model, correct_answer in (("base", "4"), ("rl", "4")):
         for pid in range(6):
             for s in range(8):
                 ans = correct_answer if (s + pid) % (3 if model == "base" else 2) == 0 else str(s % 3)
                 rows.append({"problem_id": f"p{pid}", "sample_id": s, "model": model, "answer": ans, "correct": int(ans == correct_answer)})
-    f = tmp_path / "samples.jsonl"
-    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    f = write_jsonl(tmp_path / "samples.jsonl", rows)
     for metric in ("pass", "passhat", "max", "maj"):
-        res = run("eval", str(f), "--by", "model", "--metric", metric, "--k", "1,2,8", "--json", "-")
+        res = cli.run("eval", str(f), "--by", "model", "--metric", metric, "--k", "1,2,8", "--json", "-")
         assert res.returncode == 0, (metric, res.stderr)
         assert set(json.loads(res.stdout)["groups"]) == {"base", "rl"}  # stdout is the JSON alone
         assert "model=base" in res.stderr and "model=rl" in res.stderr  # the tables went to stderr
@@ -81,35 +68,31 @@ def test_eval_samples_by_model_and_metrics(tmp_path):
         ("", "bad.jsonl: empty file"),
     ],
 )
-def test_bad_files_exit_2_with_one_line_and_no_traceback(tmp_path, content, message):
+def test_bad_files_exit_2_with_one_line_and_no_traceback(cli, tmp_path, content, message):
     f = tmp_path / "bad.jsonl"
     f.write_text(content)
-    res = run("eval", str(f))
-    assert res.returncode == 2
-    assert "Traceback" not in res.stderr
-    lines = [x for x in res.stderr.splitlines() if x.strip()]
-    assert len(lines) == 1 and message in lines[0] and "bad.jsonl" in lines[0], res.stderr
+    cli.one_line_error(cli.run("eval", str(f)), message, "bad.jsonl")
 
 
-def test_k_larger_than_n_is_an_error_unless_dropped(tmp_path):
+def test_k_larger_than_n_is_an_error_unless_dropped(cli, tmp_path):
     f = tmp_path / "counts.jsonl"
     f.write_text('{"id": "a", "c": 1, "n": 4}\n{"id": "b", "c": 2, "n": 8}\n')
-    res = run("eval", str(f), "--k", "1,8")
+    res = cli.run("eval", str(f), "--k", "1,8")
     assert res.returncode == 2 and "k=8 exceeds n=4" in res.stderr and "'a'" in res.stderr
-    res = run("eval", str(f), "--k", "1,8", "--drop-small-n")
+    res = cli.run("eval", str(f), "--k", "1,8", "--drop-small-n")
     assert res.returncode == 0, res.stderr
     assert "1 problem(s) with n < 8 left out" in res.stdout
 
 
-def test_bad_options_exit_2():
-    assert run("eval", str(DATA / "rl.jsonl"), "--metric", "nope").returncode == 2
-    assert run("compare", str(DATA / "rl.jsonl")).returncode == 2
-    assert run("nonsense").returncode == 2
+def test_bad_options_exit_2(cli, bundled):
+    assert cli.run("eval", str(bundled / "rl.jsonl"), "--metric", "nope").returncode == 2
+    assert cli.run("compare", str(bundled / "rl.jsonl")).returncode == 2
+    assert cli.run("nonsense").returncode == 2
 
 
-def test_help_is_complete_with_examples():
-    res = run("--help")
+def test_help_is_complete_with_examples(cli):
+    res = cli.run("--help")
     assert res.returncode == 0 and "eval" in res.stdout and "compare" in res.stdout
     for cmd in ("eval", "compare"):
-        res = run(cmd, "--help")
+        res = cli.run(cmd, "--help")
         assert res.returncode == 0 and "Example:" in res.stdout

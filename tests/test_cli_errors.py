@@ -1,8 +1,8 @@
 """Bad options and odd user data through the real entry point: one line on stderr, exit 2, output kept literal.
 
-A few checks run ``python -m passlens`` itself; the matrices of invocations go through the same
-``passlens.cli.main`` inside ONE subprocess (``cli_batch``), since each interpreter pays seconds
-of imports on a small machine.
+A few checks run ``python -m passlens`` itself (``cli.run``); the matrices of invocations go through
+the same ``passlens.cli.main`` inside ONE subprocess (``cli.many``), since each interpreter pays
+seconds of imports on a small machine.
 """
 
 from __future__ import annotations
@@ -10,39 +10,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from cli_batch import run_cli_batch
 
-from passlens.cli import K_MAX, MAX_BUDGETS, UserError, describe_ks, parse_k_list, parse_ks
-from passlens.cli_report import parse_k_spec
+from passlens.cli import K_MAX, MAX_BUDGETS, UserError, parse_k_list, parse_ks
+from passlens.cli.report import parse_k_spec
 
-ENV = {"COLUMNS": "200", "NO_COLOR": "1", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
 HUGE = "99999999999999999999"  # > 2⁶⁴: overflowed int64 conversions before
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "passlens", *args], capture_output=True, text=True, cwd=cwd,
-                          env=dict(os.environ, **ENV), timeout=300)
-
-
-def assert_one_line_error(code: int, err: str, *fragments: str, out: str = "") -> str:
-    assert code == 2, (code, err)
-    assert "Traceback" not in err + out
-    lines = [x for x in err.splitlines() if x.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("passlens: error: "), err
-    for frag in fragments:
-        assert frag in lines[0], (frag, lines[0])
-    return lines[0]
-
-
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> dict[str, Path]:
+def data(tmp_path_factory, write_jsonl) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("data")
     files = {
         "good": '{"id": "a", "c": 1, "n": 8}\n{"id": "b", "c": 3, "n": 8}\n{"id": "c", "c": 0, "n": 8}\n',
@@ -65,14 +45,14 @@ def data(tmp_path_factory) -> dict[str, Path]:
         paths[name].write_text(text)
     models = [{"id": f"p{i}", "model": m, "c": i + (m == "m"), "n": 8} for m in ("[red]m", "m") for i in range(3)]
     paths["models"] = d / "models.jsonl"
-    paths["models"].write_text("".join(json.dumps(r) + "\n" for r in models))
+    write_jsonl(paths["models"], models)
     rewards = [{"id": f"p{i}", "sample": s, "reward": ((7 * i + 3 * s) % 10) / 10} for i in range(4) for s in range(6)]
     paths["rewards"] = d / "rewards.jsonl"
-    paths["rewards"].write_text("".join(json.dumps(r) + "\n" for r in rewards))
+    write_jsonl(paths["rewards"], rewards)
     # every problem has the same rewards: max@k has no spread and no known range, hence no interval
     flat = [{"id": f"p{i}", "sample": s, "reward": 0.5} for i in range(3) for s in range(2)]
     paths["flat"] = d / "flat.jsonl"
-    paths["flat"].write_text("".join(json.dumps(r) + "\n" for r in flat))
+    write_jsonl(paths["flat"], flat)
     paths["out"] = d / "report-out"
     return paths
 
@@ -117,12 +97,6 @@ def test_range_limit_is_checked_before_expanding() -> None:
         parse_k_list(f"1-{MAX_BUDGETS},{MAX_BUDGETS + 5}")
     with pytest.raises(UserError, match="--show: cannot parse 'bogus'"):
         parse_k_list("bogus", "--show")
-
-
-def test_describe_ks() -> None:
-    assert describe_ks([1, 2, 3, 4, 8]) == "1–4, 8"
-    assert describe_ks([1, 2, 8]) == "1, 2, 8"
-    assert describe_ks(range(1, 40, 2)) == "1, 3, 5, 7, 9, 11, …, 39"
 
 
 # ---------------------------------------------------------------------------------------
@@ -206,7 +180,7 @@ COMMANDS = [["eval"], ["compare"], ["report"], ["train"], ["reproduce"], ["theor
 
 
 @pytest.fixture(scope="module")
-def batch(data) -> dict[str, list[tuple[int, str, str]]]:
+def batch(cli, data) -> dict[str, list[subprocess.CompletedProcess[str]]]:
     groups: dict[str, list[list[str]]] = {
         "bad": [argv for argv, _ in bad_cases(data)],
         "help": [["--help"], ["--version"], [], ["eval", "--help"], ["theory", "variance", "--help"], ["lab"]],
@@ -231,60 +205,58 @@ def batch(data) -> dict[str, list[tuple[int, str, str]]]:
         ],
     }
     flat = [argv for argvs in groups.values() for argv in argvs]
-    results = iter(run_cli_batch(flat, env=ENV))
+    results = iter(cli.many(flat))
     return {name: [next(results) for _ in argvs] for name, argvs in groups.items()}
 
 
-def test_bad_options_are_one_line_errors(batch, data) -> None:
-    for (argv, fragments), (code, out, err) in zip(bad_cases(data), batch["bad"]):
-        assert_one_line_error(code, err, *fragments, out=out)
+def test_bad_options_are_one_line_errors(cli, batch, data) -> None:
+    for (argv, fragments), res in zip(bad_cases(data), batch["bad"]):
+        cli.one_line_error(res, *fragments)
     assert not data["out"].exists()  # every report case failed before writing
 
 
-def test_usage_error_through_the_real_entry_point(data) -> None:
-    res = run("eval", str(data["good"]), "--threshold", "abc")
-    line = assert_one_line_error(res.returncode, res.stderr, "--threshold: expected a number, got 'abc'", out=res.stdout)
+def test_usage_error_through_the_real_entry_point(cli, data) -> None:
+    res = cli.run("eval", str(data["good"]), "--threshold", "abc")
+    line = cli.one_line_error(res, "--threshold: expected a number, got 'abc'")
     assert "Usage:" not in line and res.stdout == ""
-    res = run("theory", "variance", "--n", HUGE)
-    assert_one_line_error(res.returncode, res.stderr, "--n: must be ≤ 1,000,000")
+    cli.one_line_error(cli.run("theory", "variance", "--n", HUGE), "--n: must be ≤ 1,000,000")
 
 
 def test_help_version_and_no_arguments(batch) -> None:
-    (code, out, _), (vcode, vout, _), (ncode, nout, _), (ecode, eout, _), (tcode, tout, _), (lcode, lout, _) = batch["help"]
-    assert code == 0 and "eval" in out and "compare" in out
-    assert vcode == 0 and vout.startswith("passlens ")
-    assert ncode == 2 and "Usage" in nout and "eval" in nout  # no arguments: the help, exit 2 as before
-    assert ecode == 0 and "Example:" in eout
-    assert tcode == 0 and "--draws" in tout
-    assert lcode == 2 and "run" in lout
+    top, version, none, ev, tv, lab = batch["help"]
+    assert top.returncode == 0 and "eval" in top.stdout and "compare" in top.stdout
+    assert version.returncode == 0 and version.stdout.startswith("passlens ")
+    assert none.returncode == 2 and "Usage" in none.stdout and "eval" in none.stdout  # no arguments: the help, exit 2
+    assert ev.returncode == 0 and "Example:" in ev.stdout
+    assert tv.returncode == 0 and "--draws" in tv.stdout
+    assert lab.returncode == 2 and "run" in lab.stdout
 
 
 def test_every_command_help_has_an_example(batch) -> None:
-    for cmd, (code, out, err) in zip(COMMANDS, batch["examples"]):
-        assert code == 0, (cmd, err)
-        assert "Example: passlens " + cmd[0] in out, cmd
+    for cmd, res in zip(COMMANDS, batch["examples"]):
+        assert res.returncode == 0, (cmd, res.stderr)
+        assert "Example: passlens " + cmd[0] in res.stdout, cmd
 
 
 # ---------------------------------------------------------------------------------------
 # user data printed as written (no rich markup, no emoji codes)
 
 
-def test_user_strings_are_not_rich_markup_or_emoji(batch) -> None:
-    (tcode, tout, terr), (acode, aout, aerr), (mcode, mout, merr) = batch["markup"]
-    line = assert_one_line_error(tcode, terr, "problem ':thumbs_up:'", out=tout)
+def test_user_strings_are_not_rich_markup_or_emoji(cli, batch) -> None:
+    thumbs, a, models = batch["markup"]
+    line = cli.one_line_error(thumbs, "problem ':thumbs_up:'")
     assert "👍" not in line
-    assert acode == 0, aerr
-    assert "pass@k — file=:A:" in aout and "🅰" not in aout and "file=good" in aout
-    assert "None=" not in aout
-    assert mcode == 0, merr
-    assert "pass@k — model=[red]m" in mout and "pass@k — model=m " in mout
+    assert a.returncode == 0, a.stderr
+    assert "pass@k — file=:A:" in a.stdout and "🅰" not in a.stdout and "file=good" in a.stdout
+    assert "None=" not in a.stdout
+    assert models.returncode == 0, models.stderr
+    assert "pass@k — model=[red]m" in models.stdout and "pass@k — model=m " in models.stdout
 
 
-def test_report_labels_are_not_emoji(tmp_path: Path) -> None:
+def test_report_labels_are_not_emoji(cli, tmp_path: Path, write_jsonl) -> None:
     rows = [{"id": f"p{i}", "model": m, "c": (i + (m == "rl:A")) % 9, "n": 8} for m in ("base:A", "rl:A") for i in range(6)]
-    f = tmp_path / "rows.jsonl"
-    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    res = run("report", str(f), "--by", "model", "--out", str(tmp_path / "rep"), "--n-boot", "20", "--no-html", "--k", "1,2,4,8")
+    f = write_jsonl(tmp_path / "rows.jsonl", rows)
+    res = cli.run("report", str(f), "--by", "model", "--out", str(tmp_path / "rep"), "--n-boot", "20", "--no-html", "--k", "1,2,4,8")
     assert res.returncode == 0, res.stderr
     assert "🅰" not in res.stdout
     assert "note: base:A: zero-signal fraction" in res.stdout and "rl:A vs base:A" in res.stdout
@@ -295,22 +267,23 @@ def test_report_labels_are_not_emoji(tmp_path: Path) -> None:
 
 
 def test_machine_output_on_stdout_is_parseable(batch) -> None:
-    (jcode, jout, jerr), (ccode, cout, cerr), (pcode, pout, perr) = batch["machine"]
-    assert jcode == 0, jerr
-    payload = json.loads(jout)  # stdout holds the JSON alone
+    js, cs, cmp = batch["machine"]
+    assert js.returncode == 0, js.stderr
+    payload = json.loads(js.stdout)  # stdout holds the JSON alone
     assert payload["groups"][""]["k"] == [1, 2]
-    assert "pass@k" in jerr and "3 problems" in jerr  # the table went to stderr
-    assert ccode == 0, cerr
-    rows = list(csv.DictReader(io.StringIO(cout)))
+    assert "pass@k" in js.stderr and "3 problems" in js.stderr  # the table went to stderr
+    assert cs.returncode == 0, cs.stderr
+    rows = list(csv.DictReader(io.StringIO(cs.stdout)))
     assert [r["k"] for r in rows] == ["1", "2"] and rows[0]["lo"] == ""  # no interval: an empty cell, not 'nan'
-    assert "n/a" in cerr
-    assert pcode == 0, perr
-    assert json.loads(pout)["k"] == [1, 2] and "B − A" in perr
+    assert "n/a" in cs.stderr
+    assert cmp.returncode == 0, cmp.stderr
+    assert json.loads(cmp.stdout)["k"] == [1, 2] and "B − A" in cmp.stderr
 
 
 def test_single_problem_prints_na_and_a_note(batch) -> None:
-    code, out, err = batch["misc"][0]
-    assert code == 0, err
+    res = batch["misc"][0]
+    out = res.stdout
+    assert res.returncode == 0, res.stderr
     assert "nan" not in out and "1 problem)" in out
     body = [line for line in out.splitlines() if line.startswith("│")]
     assert len(body) == 2 and all(line.count("n/a") == 2 for line in body)  # CI and SE
@@ -318,40 +291,41 @@ def test_single_problem_prints_na_and_a_note(batch) -> None:
 
 
 def test_no_spread_max_at_k_says_why_there_is_no_interval(batch) -> None:
-    code, out, err = batch["misc"][5]
-    assert code == 0, err
+    res = batch["misc"][5]
+    out = res.stdout
+    assert res.returncode == 0, res.stderr
     assert "3 problems" in out and "fewer than 2" not in out  # not the one-problem note
     assert "note: k=1, 2: no spread over problems, unknown reward range: no interval" in out
 
 
 def test_threshold_without_effect_says_so(batch) -> None:
-    code, out, err = batch["misc"][1]
-    assert code == 0, err
-    assert "note: --threshold 0.5 ignored: --metric max uses the raw rewards" in out
+    res = batch["misc"][1]
+    assert res.returncode == 0, res.stderr
+    assert "note: --threshold 0.5 ignored: --metric max uses the raw rewards" in res.stdout
 
 
 def test_compare_show_rows(batch) -> None:
-    (code, out, err), (scode, sout, serr) = batch["misc"][2:4]
-    assert code == 0, err
-    body = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    pow2, listed = batch["misc"][2:4]
+    assert pow2.returncode == 0, pow2.stderr
+    body = [line.split("│")[1].strip() for line in pow2.stdout.splitlines() if line.startswith("│")]
     assert body == ["3", "5"]  # pow2 shows both ends of a grid without powers of 2: never an empty table
-    assert scode == 0, serr
-    body = [line.split("│")[1].strip() for line in sout.splitlines() if line.startswith("│")]
+    assert listed.returncode == 0, listed.stderr
+    body = [line.split("│")[1].strip() for line in listed.stdout.splitlines() if line.startswith("│")]
     assert body == ["1", "3"]
 
 
 def test_answer_graded_both_ways_keeps_pass_at_k_with_a_note(batch) -> None:
-    code, out, err = batch["misc"][4]
-    assert code == 0, err
-    assert "2 problems" in out and "0.5000" in out
-    assert "answer 'b' has both correct and incorrect samples" in out and "no maj@k" in out
+    res = batch["misc"][4]
+    assert res.returncode == 0, res.stderr
+    assert "2 problems" in res.stdout and "0.5000" in res.stdout
+    assert "answer 'b' has both correct and incorrect samples" in res.stdout and "no maj@k" in res.stdout
 
 
 def test_conversion_errors_read_the_same_whatever_converts_them() -> None:
     """typer with pydantic conversion and click's own types word a bad value differently; both read alike."""
-    from passlens.cli import _bad_value, _click_exceptions
+    from passlens.cli._errors import _bad_value, click_exceptions
 
-    mod = _click_exceptions()
+    mod = click_exceptions()
     for message, want in [("'abc' is not a valid float.", "expected a number, got 'abc'"),
                           ("'1.5' is not a valid integer.", "expected an integer, got '1.5'"),
                           ("'abc' is not a valid int.", "expected an integer, got 'abc'"),

@@ -199,7 +199,6 @@ def test_compute_advantage_equals_the_registry_on_each_uid_group(spec: str) -> N
 
 def test_passlens_grpo_reproduces_verl_grpo() -> None:
     data, groups = make_batch([16, 16, 9, 16, 4], seed=3, binary=False)
-    mask = data.batch["response_mask"]
     ours = run_verl(data, "passlens_grpo", algo("passlens_grpo")).batch["advantages"].clone()
     theirs = run_verl(data, "grpo", algo("grpo")).batch["advantages"]
     assert float((ours - theirs).abs().max()) <= 1e-6
@@ -599,7 +598,7 @@ def test_trainer_runs_under_the_parent_mode_and_warns_about_token_mean(tmp_path:
         cls(trainer_config(tmp_path, "passlens_pkpo", k=4, kk=1))
 
 
-def test_val_metrics_update_files_passlens_keys_after_verls_and_writes_rows(tmp_path: Path) -> None:
+def test_val_metrics_update_files_passlens_keys_after_verls_and_writes_rows(cli, tmp_path: Path) -> None:
     trainer = bare_trainer(trainer_config(tmp_path, "passlens_pkpo", k=4))
     for step, seed in ((10, 0), (20, 1)):
         sources, uids, infos = val_fixture(seed=seed, P=6, n=4)
@@ -627,9 +626,8 @@ def test_val_metrics_update_files_passlens_keys_after_verls_and_writes_rows(tmp_
     assert list(data.groups) == ["10", "20"]
     assert all(len(t.n) == 3 and set(t.n.tolist()) == {4} for t in data.groups.values())  # 3 math prompts × 4
 
-    out = subprocess.run([sys.executable, "-m", "passlens", "report", str(run), "--no-html", "--out",
-                          str(tmp_path / "report"), "--n-boot", "50"], capture_output=True, text=True,
-                         timeout=240, env={**ENV, "COLUMNS": "200"})
+    out = cli.run("report", str(run), "--no-html", "--out", str(tmp_path / "report"), "--n-boot", "50",
+                  env={"PYTHONWARNINGS": "ignore"}, timeout=240)
     assert out.returncode == 0, out.stderr[-2000:]
     metrics = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert metrics["labels"] == ["10", "20"]

@@ -5,19 +5,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 
-def _run(*args: str, timeout: int = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "passlens", *args], capture_output=True, text=True, timeout=timeout)
-
-
-def test_lab_run_then_show(tmp_path: Path) -> None:
+def test_lab_run_then_show(cli, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    r = _run("lab", "run", "--objective", "rloo", "--objective", "pkpo:k=4", "--objective", "coverage:k=4",
+    r = cli.run("lab", "run", "--objective", "rloo", "--objective", "pkpo:k=4", "--objective", "coverage:k=4",
              "--seeds", "2", "--steps", "30", "--problems", "40", "--answers", "8", "--log-every", "10",
              "--out", str(out), "--workers", "2")
     assert r.returncode == 0, r.stderr
@@ -28,14 +23,14 @@ def test_lab_run_then_show(tmp_path: Path) -> None:
 
     df = pl.read_parquet(out / "metrics.parquet")
     assert df.height == 3 * 2 * 4  # objectives × seeds × logged steps (0, 10, 20, 30)
-    s = _run("lab", "show", str(out))
+    s = cli.run("lab", "show", str(out))
     assert s.returncode == 0, s.stderr
     for name in ("rloo", "pkpo:k=4", "coverage:k=4", "pass@1", "distinct_correct", "±"):
         assert name in s.stdout
 
 
-def test_lab_run_sampled_linear_in_process(tmp_path: Path) -> None:
-    r = _run("lab", "run", "-o", "grpo", "--mode", "sampled", "--n", "8", "--policy", "linear", "--optimizer", "adam",
+def test_lab_run_sampled_linear_in_process(cli, tmp_path: Path) -> None:
+    r = cli.run("lab", "run", "-o", "grpo", "--mode", "sampled", "--n", "8", "--policy", "linear", "--optimizer", "adam",
              "--lr", "0.05", "--seeds", "1", "--steps", "12", "--problems", "30", "--answers", "6", "--workers", "1",
              "--no-plots", "--out", str(tmp_path / "s"))
     assert r.returncode == 0, r.stderr
@@ -43,9 +38,9 @@ def test_lab_run_sampled_linear_in_process(tmp_path: Path) -> None:
 
 
 
-def test_lab_run_mlp_policy(tmp_path: Path) -> None:
+def test_lab_run_mlp_policy(cli, tmp_path: Path) -> None:
     out = tmp_path / "m"
-    r = _run("lab", "run", "-o", "rloo", "--policy", "mlp", "--hidden", "4", "--seeds", "1", "--steps", "10",
+    r = cli.run("lab", "run", "-o", "rloo", "--policy", "mlp", "--hidden", "4", "--seeds", "1", "--steps", "10",
              "--problems", "20", "--answers", "6", "--log-every", "5", "--workers", "1", "--no-plots", "--out", str(out))
     assert r.returncode == 0, r.stderr
     cfg = json.loads((out / "config.json").read_text())["config"]
@@ -53,22 +48,22 @@ def test_lab_run_mlp_policy(tmp_path: Path) -> None:
     assert "mlp" in r.stdout
 
 
-def test_lab_run_heldout(tmp_path: Path) -> None:
+def test_lab_run_heldout(cli, tmp_path: Path) -> None:
     out = tmp_path / "h"
-    r = _run("lab", "run", "-o", "rloo", "--policy", "linear", "--heldout", "8", "--seeds", "1", "--steps", "10",
+    r = cli.run("lab", "run", "-o", "rloo", "--policy", "linear", "--heldout", "8", "--seeds", "1", "--steps", "10",
              "--problems", "40", "--answers", "6", "--log-every", "5", "--workers", "1", "--no-plots", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert "held out" in r.stdout and "never trained on" in r.stdout
     df = __import__("polars").read_parquet(out / "metrics.parquet")
     assert {"heldout_pass@1", "heldout_distinct_correct"} <= set(df.columns)
-    bad = _run("lab", "run", "-o", "rloo", "--heldout", "8", "--steps", "2", "--no-plots", "--out", str(tmp_path / "b"))
+    bad = cli.run("lab", "run", "-o", "rloo", "--heldout", "8", "--steps", "2", "--no-plots", "--out", str(tmp_path / "b"))
     assert bad.returncode == 2 and "shared policy" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_lab_from_bundled_counts(tmp_path: Path) -> None:
-    counts = Path(__file__).resolve().parents[1] / "src" / "passlens" / "data" / "deepscaler32k" / "base.jsonl"
+def test_lab_from_bundled_counts(cli, tmp_path: Path, bundled: Path) -> None:
+    counts = bundled / "base.jsonl"
     # two objectives → two worker processes after the parent has used polars (a fork here used to deadlock)
-    r = _run("lab", "run", "-o", "rloo", "-o", "coverage:k=4", "--from-counts", str(counts), "--steps", "5", "--seeds", "1",
+    r = cli.run("lab", "run", "-o", "rloo", "-o", "coverage:k=4", "--from-counts", str(counts), "--steps", "5", "--seeds", "1",
              "--no-plots", "--log-every", "5", "--workers", "2", "--out", str(tmp_path / "c"), timeout=120)
     assert r.returncode == 0, r.stderr
     cfg = json.loads((tmp_path / "c" / "config.json").read_text())["config"]
@@ -77,30 +72,30 @@ def test_lab_from_bundled_counts(tmp_path: Path) -> None:
     assert pop["problems"] == 1060
     assert cfg["problems"] == 1060  # the table's P, not the unused --problems default
     assert "P=1060," in r.stdout
-    s = _run("lab", "show", str(tmp_path / "c"))
+    s = cli.run("lab", "show", str(tmp_path / "c"))
     assert s.returncode == 0 and "P=1060," in s.stdout, s.stderr
 
 
-def test_lab_from_counts_reports_the_tables_p_and_rejects_problems(tmp_path: Path) -> None:
+def test_lab_from_counts_reports_the_tables_p_and_rejects_problems(cli, tmp_path: Path) -> None:
     counts = tmp_path / "ok.jsonl"
     counts.write_text('{"id":"a","c":1,"n":4}\n{"id":"b","c":1,"n":4}\n')
     base = ("lab", "run", "-o", "rloo", "--seeds", "1", "--steps", "2", "--answers", "8", "--no-plots", "--workers", "1",
             "--from-counts", str(counts))
-    r = _run(*base, "--out", str(tmp_path / "r"))
+    r = cli.run(*base, "--out", str(tmp_path / "r"))
     assert r.returncode == 0, r.stderr
     assert "P=2," in r.stdout and "P=2000" not in r.stdout
     assert json.loads((tmp_path / "r" / "config.json").read_text())["config"]["problems"] == 2
     for p in ("7", "2000"):  # explicit, even when equal to the default
-        _one_line_error(_run(*base, "--problems", p, "--out", str(tmp_path / "x")),
+        cli.one_line_error(cli.run(*base, "--problems", p, "--out", str(tmp_path / "x")),
                         "--problems: not used with --from-counts (the population is the file's N problems)")
     assert not (tmp_path / "x").exists()
 
 
-def test_lab_show_of_an_old_from_counts_run_uses_the_recorded_population(tmp_path: Path) -> None:
+def test_lab_show_of_an_old_from_counts_run_uses_the_recorded_population(cli, tmp_path: Path) -> None:
     d = _fake_run(tmp_path / "run")
     cfg = {"k_ref": 8, "mode": "exact", "policy": "tabular", "answers": 4, "problems": 2000, "from_counts": "ok.jsonl"}
     (d / "config.json").write_text(json.dumps({"config": cfg, "population_seed0": {"problems": 2}}))
-    r = _run("lab", "show", str(d))
+    r = cli.run("lab", "show", str(d))
     assert r.returncode == 0, r.stderr
     assert "P=2," in r.stdout and "P=2000" not in r.stdout
 
@@ -115,20 +110,17 @@ def test_lab_show_of_an_old_from_counts_run_uses_the_recorded_population(tmp_pat
         (("-o", "unlikeliness"), "no exact target"),
     ],
 )
-def test_lab_bad_input_exit_2(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
-    r = _run("lab", "run", *args, "--out", str(tmp_path / "x"))
-    assert r.returncode == 2
-    assert needle in r.stderr
-    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+def test_lab_bad_input_exit_2(cli, tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
+    cli.one_line_error(cli.run("lab", "run", *args, "--out", str(tmp_path / "x")), needle)
 
 
-def test_lab_show_not_a_run(tmp_path: Path) -> None:
-    r = _run("lab", "show", str(tmp_path))
+def test_lab_show_not_a_run(cli, tmp_path: Path) -> None:
+    r = cli.run("lab", "show", str(tmp_path))
     assert r.returncode == 2 and "not a lab run directory" in r.stderr
 
 
-def test_reproduce_quick(tmp_path: Path) -> None:
-    r = _run("reproduce", "--quick", "--out", str(tmp_path / "rep"))
+def test_reproduce_quick(cli, tmp_path: Path) -> None:
+    r = cli.run("reproduce", "--quick", "--out", str(tmp_path / "rep"))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     rows = json.loads((tmp_path / "rep" / "claims.json").read_text())
     ids = [row["id"] for row in rows]
@@ -140,8 +132,8 @@ def test_reproduce_quick(tmp_path: Path) -> None:
     assert (tmp_path / "rep" / "N1_coverage_vs_rloo_pkpo.png").exists()
 
 
-def test_reproduce_unknown_claim_exit_2() -> None:
-    r = _run("reproduce", "--quick", "--only", "99")
+def test_reproduce_unknown_claim_exit_2(cli) -> None:
+    r = cli.run("reproduce", "--quick", "--only", "99")
     assert r.returncode == 2 and "valid: 1, 2" in r.stderr
 
 
@@ -149,26 +141,19 @@ _TINY = ("-o", "rloo", "--seeds", "1", "--steps", "2", "--problems", "10", "--an
          "--log-every", "1", "--workers", "1", "--no-plots")
 
 
-def _one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert r.returncode == 2, r.stderr
-    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    for needle in needles:
-        assert needle in r.stderr, r.stderr
-
-
 @pytest.mark.parametrize("cmd", [("lab", "run", *_TINY), ("reproduce", "--quick", "--only", "4")])
-def test_unusable_out_is_a_one_line_error(tmp_path: Path, cmd: tuple[str, ...]) -> None:
+def test_unusable_out_is_a_one_line_error(cli, tmp_path: Path, cmd: tuple[str, ...]) -> None:
     f = tmp_path / "good.jsonl"
     f.write_text("{}\n")
-    _one_line_error(_run(*cmd, "--out", str(f)), f"cannot create output folder {f}: File exists")
-    _one_line_error(_run(*cmd, "--out", "/proc/x"), "cannot create output folder /proc/x: No such file or directory")
+    cli.one_line_error(cli.run(*cmd, "--out", str(f)), f"cannot create output folder {f}: File exists")
+    cli.one_line_error(cli.run(*cmd, "--out", "/proc/x"), "cannot create output folder /proc/x: No such file or directory")
     assert f.read_text() == "{}\n"
 
 
-def test_lab_run_reuses_an_existing_out_and_prints_paths_literally(tmp_path: Path) -> None:
+def test_lab_run_reuses_an_existing_out_and_prints_paths_literally(cli, tmp_path: Path) -> None:
     out = tmp_path / "[red]x :A:"
     for _ in range(2):  # an existing run directory is reused, its files replaced
-        r = _run("lab", "run", *_TINY, "--out", str(out))
+        r = cli.run("lab", "run", *_TINY, "--out", str(out))
         assert r.returncode == 0, r.stderr
         assert f"{out / 'metrics.parquet'}" in r.stdout.replace("\n", "")
     assert (out / "metrics.parquet").exists() and (out / "config.json").exists()
@@ -194,8 +179,8 @@ def test_lab_run_reuses_an_existing_out_and_prints_paths_literally(tmp_path: Pat
         (("--problems", "10000000", "--answers", "1000"), "run too large: --seeds 1 × --problems 10000000"),
     ],
 )
-def test_lab_run_numeric_options_are_bounded(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
-    _one_line_error(_run("lab", "run", *_TINY, *args, "--out", str(tmp_path / "x")), needle)
+def test_lab_run_numeric_options_are_bounded(cli, tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
+    cli.one_line_error(cli.run("lab", "run", *_TINY, *args, "--out", str(tmp_path / "x")), needle)
     assert not (tmp_path / "x").exists()
 
 
@@ -219,15 +204,15 @@ def _fake_run(d: Path, objectives: tuple[str, ...] = ("rloo",)) -> Path:
         ("config.json", '{"config": {"mode": "exact"}}', "config.json: config.k_ref must be an integer, got None"),
     ],
 )
-def test_lab_show_damaged_run_names_the_file(tmp_path: Path, file: str, content: str, needle: str) -> None:
+def test_lab_show_damaged_run_names_the_file(cli, tmp_path: Path, file: str, content: str, needle: str) -> None:
     d = _fake_run(tmp_path / "run")
     (d / file).write_text(content + "\n")
-    _one_line_error(_run("lab", "show", str(d)), needle)
+    cli.one_line_error(cli.run("lab", "show", str(d)), needle)
 
 
-def test_lab_show_prints_labels_literally(tmp_path: Path) -> None:
+def test_lab_show_prints_labels_literally(cli, tmp_path: Path) -> None:
     d = _fake_run(tmp_path / "run", objectives=("[red]x", ":A:"))
-    r = _run("lab", "show", str(d))
+    r = cli.run("lab", "show", str(d))
     assert r.returncode == 0, r.stderr
     assert "[red]x" in r.stdout and ":A:" in r.stdout and "🅰" not in r.stdout
 
@@ -238,8 +223,8 @@ def test_lab_show_prints_labels_literally(tmp_path: Path) -> None:
      ("1,,2", "--only: blank claim id at position 2 of '1,,2'"), ("1,99", "--only: unknown claim id(s) '99'; valid: 1, 2"),
      (":A:,[red]x", "--only: unknown claim id(s) ':A:', '[red]x'")],
 )
-def test_reproduce_only_rejects_empty_and_blank_ids(only: str, needle: str) -> None:
-    _one_line_error(_run("reproduce", "--quick", "--only", only), needle)
+def test_reproduce_only_rejects_empty_and_blank_ids(cli, only: str, needle: str) -> None:
+    cli.one_line_error(cli.run("reproduce", "--quick", "--only", only), needle)
 
 
 @pytest.mark.parametrize(
@@ -247,23 +232,23 @@ def test_reproduce_only_rejects_empty_and_blank_ids(only: str, needle: str) -> N
     [("-1", "--seed must be between 0 and 4294967295, got -1"), ("4294967296", "--seed must be between 0 and 4294967295"),
      ("abc", "--seed: expected an integer, got 'abc'")],
 )
-def test_reproduce_rejects_a_bad_seed(seed: str, needle: str) -> None:
-    _one_line_error(_run("reproduce", "--quick", "--only", "4", f"--seed={seed}"), needle)
+def test_reproduce_rejects_a_bad_seed(cli, seed: str, needle: str) -> None:
+    cli.one_line_error(cli.run("reproduce", "--quick", "--only", "4", f"--seed={seed}"), needle)
 
 
-def test_reproduce_seed_is_in_the_title_and_claims_json(tmp_path: Path) -> None:
-    r = _run("reproduce", "--quick", "--only", "1,4", "--seed", "3", "--out", str(tmp_path / "rep"))
+def test_reproduce_seed_is_in_the_title_and_claims_json(cli, tmp_path: Path) -> None:
+    r = cli.run("reproduce", "--quick", "--only", "1,4", "--seed", "3", "--out", str(tmp_path / "rep"))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     assert "[quick] [seed 3]" in r.stdout
     rows = json.loads((tmp_path / "rep" / "claims.json").read_text())
     assert [(row["id"], row["seed"]) for row in rows] == [("1", 3), ("4", 3)]
-    r0 = _run("reproduce", "--quick", "--only", "4")
+    r0 = cli.run("reproduce", "--quick", "--only", "4")
     assert r0.returncode == 0 and "[seed" not in r0.stdout  # seed 0: the published title
 
 
-def test_lab_run_k_may_be_repeated(tmp_path: Path) -> None:
+def test_lab_run_k_may_be_repeated(cli, tmp_path: Path) -> None:
     out = tmp_path / "k"
-    r = _run("lab", "run", *_TINY, "--k", "4", "--k", "2,1", "--k-ref", "2", "--out", str(out))
+    r = cli.run("lab", "run", *_TINY, "--k", "4", "--k", "2,1", "--k-ref", "2", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert json.loads((out / "config.json").read_text())["config"]["ks"] == [1, 2, 4]
 
@@ -283,18 +268,17 @@ def _worker_pids(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path(f"/proc/self/task/{os.getpid()}/children").exists(), reason="reads /proc/…/children")
-def test_lab_run_stops_at_once_on_sigint_to_the_main_process(tmp_path: Path) -> None:
+def test_lab_run_stops_at_once_on_sigint_to_the_main_process(cli, tmp_path: Path) -> None:
     """`kill -INT` of the main process (not Ctrl-C's whole process group) ends a multi-worker run now,
     with the workers: an untimed wait on a worker's result never saw the signal, and the run went on
     until every objective had finished."""
     import signal
     import time
 
-    p = subprocess.Popen(
-        [sys.executable, "-m", "passlens", "lab", "run", "-o", "rloo", "-o", "pass@1", "--seeds", "1",
-         "--steps", "10000000", "--problems", "200", "--answers", "8", "--workers", "2", "--no-plots",
-         "--out", str(tmp_path / "r")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    p = cli.popen(
+        "lab", "run", "-o", "rloo", "-o", "pass@1", "--seeds", "1", "--steps", "10000000", "--problems", "200",
+        "--answers", "8", "--workers", "2", "--no-plots", "--out", str(tmp_path / "r"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a background shell may ignore SIGINT
     try:
         deadline = time.monotonic() + 60

@@ -8,18 +8,15 @@ from fractions import Fraction
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 import passlens
 from passlens import compare, curve, theory
 from passlens import io as pio
-from passlens.cli import app
-from passlens.cli_report import parse_k_spec
+from passlens.cli.report import parse_k_spec
 from passlens.report import (
     ReportSettings,
     build_report,
@@ -29,25 +26,14 @@ from passlens.report import (
 )
 from passlens.report import build as build_mod
 
-SRC = Path(passlens.__file__).parents[1]
 N_BOOT = "150"  # small: the tests check plumbing and equality with the API, not interval quality
 FIGS_PAIR = {"curves.png", "comparison.png", "collapse.png", "per_problem.png"}
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "passlens", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(SRC), "MPLBACKEND": "Agg"},
-        timeout=180,
-    )
-
-
-def invoke(*args: str):
-    res = CliRunner().invoke(app, list(args), catch_exceptions=True)
-    return res
+@pytest.fixture(scope="module")
+def cli(cli):
+    """The entry point with nothing of the user's environment but PATH, 120 columns."""
+    return cli.configured(clean_env=True, COLUMNS="120")
 
 
 # ---------------------------------------------------------------------------------------
@@ -55,9 +41,9 @@ def invoke(*args: str):
 
 
 @pytest.fixture(scope="module")
-def default_report(tmp_path_factory):
+def default_report(cli, tmp_path_factory):
     out = tmp_path_factory.mktemp("rep") / "report"
-    res = run_cli("report", "--out", str(out), "--n-boot", N_BOOT)
+    res = cli.run("report", "--out", str(out), "--n-boot", N_BOOT)
     return out, res
 
 
@@ -171,7 +157,7 @@ def test_verdict_on_a_budget_where_every_problem_moves_alike(tmp_path):
     assert any(t.startswith("pass@8 is the same for x and y on every problem") for t in texts), texts
 
 
-def test_pair_from_two_files_in_given_order(tmp_path):
+def test_pair_from_two_files_in_given_order(cli, tmp_path):
     rng = np.random.default_rng(1)
     P, n = 60, 16
     p = rng.beta(0.5, 0.5, P)
@@ -180,9 +166,9 @@ def test_pair_from_two_files_in_given_order(tmp_path):
     _counts_file(tmp_path / "zeta.csv", np.full(P, n), ca)  # A sorts after B by name: order must be kept
     _counts_file(tmp_path / "alpha.csv", np.full(P, n), cb)
     out = tmp_path / "out"
-    res = invoke("report", str(tmp_path / "zeta.csv"), str(tmp_path / "alpha.csv"), "--out", str(out),
+    res = cli.invoke("report", str(tmp_path / "zeta.csv"), str(tmp_path / "alpha.csv"), "--out", str(out),
                  "--n-boot", N_BOOT, "--passhat", "--k", "1-16")
-    assert res.exit_code == 0, res.output
+    assert res.returncode == 0, res.stderr
     m = json.loads((out / "metrics.json").read_text())
     assert m["kind"] == "pair" and m["labels"] == ["zeta", "alpha"]
     comp = m["comparisons"][0]
@@ -226,12 +212,12 @@ def _samples_with_answers(path: Path, steps: list[int], P: int = 30, n: int = 16
     return truth
 
 
-def test_series_by_step_with_answers(tmp_path):
+def test_series_by_step_with_answers(cli, tmp_path):
     f = tmp_path / "samples.jsonl"
     truth = _samples_with_answers(f, [0, 50, 100])
     out = tmp_path / "series"
-    res = invoke("report", str(f), "--by", "step", "--out", str(out), "--n-boot", N_BOOT)
-    assert res.exit_code == 0, res.output
+    res = cli.invoke("report", str(f), "--by", "step", "--out", str(out), "--n-boot", N_BOOT)
+    assert res.returncode == 0, res.stderr
     m = json.loads((out / "metrics.json").read_text())
     assert m["kind"] == "series" and m["labels"] == ["0", "50", "100"]
     assert m["comparison_scheme"] == "each group vs the first"
@@ -257,7 +243,7 @@ def test_series_by_step_with_answers(tmp_path):
     assert any(s["text"].startswith("Distinct correct answers per problem") for s in m["verdict"])
 
 
-def test_run_directory_with_evals(tmp_path):
+def test_run_directory_with_evals(cli, tmp_path):
     """The trainer's layout: evals/step_XXXXXX.parquet rows next to step_XXXXXX.json summaries."""
     import polars as pl
 
@@ -276,8 +262,8 @@ def test_run_directory_with_evals(tmp_path):
         (run / "evals" / f"step_{step:06d}.json").write_text(json.dumps({"step": step, "pass@1": 0.5}))
     (run / "config.json").write_text(json.dumps({"task": "addition", "n": 4}))  # the run trained on groups of 4
     out = tmp_path / "rep"
-    res = invoke("report", str(run), "--out", str(out), "--n-boot", N_BOOT, "--no-html")
-    assert res.exit_code == 0, res.output
+    res = cli.invoke("report", str(run), "--out", str(out), "--n-boot", N_BOOT, "--no-html")
+    assert res.returncode == 0, res.stderr
     m = json.loads((out / "metrics.json").read_text())
     assert m["labels"] == ["0", "10", "20"] and m["label_name"] == "step"
     assert not (out / "report.html").exists()
@@ -285,12 +271,12 @@ def test_run_directory_with_evals(tmp_path):
     assert "answers" in m["groups"]["20"]
     # the zero-signal fraction is for the run's own training groups, unless --group-size says otherwise
     assert m["settings"]["group_size"] == 4 and m["inputs"]["source"].endswith("(trained on groups of n = 4)")
-    res = invoke("report", str(run), "--out", str(out), "--n-boot", N_BOOT, "--no-html", "--group-size", "2")
-    assert res.exit_code == 0, res.output
+    res = cli.invoke("report", str(run), "--out", str(out), "--n-boot", N_BOOT, "--no-html", "--group-size", "2")
+    assert res.returncode == 0, res.stderr
     assert json.loads((out / "metrics.json").read_text())["settings"]["group_size"] == 2
     (run / "config.json").write_text("{}")  # no n: the default G, and a note that says so
-    res = invoke("report", str(run), "--out", str(out), "--n-boot", N_BOOT, "--no-html")
-    assert res.exit_code == 0, res.output
+    res = cli.invoke("report", str(run), "--out", str(out), "--n-boot", N_BOOT, "--no-html")
+    assert res.returncode == 0, res.stderr
     m = json.loads((out / "metrics.json").read_text())
     assert m["settings"]["group_size"] == 16
     assert any("no training group size n found" in note for note in m["notes"])
@@ -315,10 +301,10 @@ def test_rerun_into_same_dir_replaces_cleanly(tmp_path):
 # errors
 
 
-def test_unwritable_out_is_one_line_error(tmp_path):
+def test_unwritable_out_is_one_line_error(cli, tmp_path, bundled):
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
-    res = run_cli("report", str(SRC / "passlens" / "data" / "deepscaler32k" / "rl.jsonl"), "--out",
+    res = cli.run("report", str(bundled / "rl.jsonl"), "--out",
                   str(blocker / "sub"), "--n-boot", "20", "--k", "1,2")
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1 and "passlens: error: --out" in res.stderr
@@ -331,7 +317,7 @@ def test_out_dir_that_is_not_a_report_is_refused(tmp_path):
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
-def test_bad_inputs_raise_value_errors(tmp_path):
+def test_bad_inputs_raise_value_errors(cli, tmp_path):
     with pytest.raises(ValueError, match="no evals/"):
         make_report([tmp_path])
     bad = tmp_path / "bad.csv"
@@ -342,8 +328,7 @@ def test_bad_inputs_raise_value_errors(tmp_path):
     _counts_file(ok, np.full(5, 4), np.array([0, 1, 2, 3, 4]))
     with pytest.raises(ValueError, match=r"k=8 exceeds n=4 of problem .* \(5 problem\(s\) have n < 8"):
         make_report([ok], ReportSettings(ks=(1, 8)))
-    res = invoke("report", str(ok), "--k", "x", "--out", str(tmp_path / "o"))
-    assert isinstance(res.exception, ValueError) and "--k: cannot parse 'x'" in str(res.exception)
+    cli.one_line_error(cli.invoke("report", str(ok), "--k", "x", "--out", str(tmp_path / "o")), "--k: cannot parse 'x'")
     assert parse_k_spec("1-3,8") == ((1, 2, 3, 8), "all") and parse_k_spec("pow2") == (None, "pow2")
     assert not (tmp_path / "o").exists()
 
@@ -446,15 +431,10 @@ def test_continuous_rewards_give_max_at_k_with_threshold(tmp_path):
     assert mx["estimate"][-1] == pytest.approx(np.mean([np.round(r, 6).max() for r in rewards.values()]), abs=1e-9)
 
 
-def test_report_without_matplotlib_keeps_tables_and_says_why(tmp_path):
+def test_report_without_matplotlib_keeps_tables_and_says_why(cli, tmp_path):
     """The core install has no matplotlib: the report still runs, without figures, and says so."""
     out = tmp_path / "rep"
-    code = (
-        "import sys; sys.modules['matplotlib'] = None; "
-        f"sys.argv = ['passlens', 'report', '--out', {str(out)!r}, '--n-boot', '100']; "
-        "from passlens.cli import main; main()"
-    )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    (res,) = cli.many([["report", "--out", str(out), "--n-boot", "100"]], prelude="sys.modules['matplotlib'] = None\n")
     assert res.returncode == 0, res.stderr
     assert "figures skipped: matplotlib is not installed (pip install 'passlens[plot]')" in res.stdout
     assert (out / "report.html").exists() and (out / "metrics.json").exists()

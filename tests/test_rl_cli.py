@@ -8,14 +8,12 @@ of further invocations go through the same ``passlens.cli.main`` inside ONE extr
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from cli_batch import run_cli_batch
 
 pytest.importorskip("torch")
 
@@ -27,18 +25,8 @@ TINY = {
 }
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="200")
-    return subprocess.run([sys.executable, "-m", "passlens", *args], capture_output=True, text=True, timeout=300, env=env)
-
-
-def run_many(argvs: list[list[str]]) -> list[tuple[int, str, str]]:
-    """Each argv through passlens.cli.main inside one subprocess: [(exit code, stdout, stderr)]."""
-    return run_cli_batch(argvs, env={"OMP_NUM_THREADS": "1", "COLUMNS": "200"})
-
-
-def test_help_lists_tasks_and_objectives() -> None:
-    p = run("train", "--help")
+def test_help_lists_tasks_and_objectives(cli) -> None:
+    p = cli.run("train", "--help")
     assert p.returncode == 0
     text = " ".join(p.stdout.split())
     for name in ("addition", "countdown", "graph_path", "rloo", "pkpo", "coverage", "--resume", "--device"):
@@ -56,11 +44,11 @@ BAD = [
 ]
 
 
-def test_bad_options_exit_2_with_one_line() -> None:
-    results = run_many([["train", *args, "--no-progress"] for args, _ in BAD])
-    for (args, needle), (code, _out, err) in zip(BAD, results):
-        assert code == 2, (args, err)
-        assert needle in err and err.count("\n") == 1 and "Traceback" not in err, (args, err)
+def test_bad_options_exit_2_with_one_line(cli) -> None:
+    results = cli.many([["train", *args, "--no-progress"] for args, _ in BAD])
+    for (args, needle), res in zip(BAD, results):
+        cli.one_line_error(res, needle)
+        assert res.stderr.count("\n") == 1, (args, res.stderr)
 
 
 SMALL = ["--device", "cpu", "--task", "addition", "--steps", "2", "--warm-steps", "1", "--prompts-per-step", "2",
@@ -98,7 +86,7 @@ BAD_FILES = [  # --config files: the error names the file and the field path
 ]
 
 
-def test_bad_values_exit_2_naming_the_option_or_field(tmp_path: Path) -> None:
+def test_bad_values_exit_2_naming_the_option_or_field(cli, tmp_path: Path) -> None:
     argvs, needles = [], []
     for args, needle in BAD_VALUES:
         argvs.append(["train", *SMALL, *args, "--out", str(tmp_path / f"run{len(argvs)}")])
@@ -113,16 +101,16 @@ def test_bad_values_exit_2_naming_the_option_or_field(tmp_path: Path) -> None:
     dup.write_text('{"steps": 2, "steps": 3}')
     argvs.append(["train", *SMALL, "--config", str(dup), "--out", str(tmp_path / f"run{len(argvs)}")])
     needles.append(f"passlens: error: --config {dup}: field 'steps' is given twice\n")
-    for argv, needle, (code, _out, err) in zip(argvs, needles, run_many(argvs)):
-        assert code == 2 and err == needle, (argv, err)
+    for argv, needle, res in zip(argvs, needles, cli.many(argvs)):
+        assert res.returncode == 2 and res.stderr == needle, (argv, res.stderr)
     assert not list(tmp_path.glob("run*"))  # nothing trained, nothing written
 
 
-def test_train_resume_and_eval_smoke(tmp_path: Path) -> None:
+def test_train_resume_and_eval_smoke(cli, tmp_path: Path) -> None:
     cfg = tmp_path / "tiny.json"
     cfg.write_text(json.dumps(TINY))
     out = tmp_path / "run"
-    p = run("train", "--config", str(cfg), "--objective", "pkpo:k=2", "--out", str(out), "--device", "cpu", "--no-progress")
+    p = cli.run("train", "--config", str(cfg), "--objective", "pkpo:k=2", "--out", str(out), "--device", "cpu", "--no-progress")
     assert p.returncode == 0, p.stderr
     assert "held-out pass@k at step 2" in p.stdout
     assert json.loads((out / "config.json").read_text())["objective"] == "pkpo:k=2"
@@ -136,7 +124,7 @@ def test_train_resume_and_eval_smoke(tmp_path: Path) -> None:
     shutil.rmtree(gone / "checkpoints")
     marked = tmp_path / "run_[bold]x[/bold]_:thumbs_up:"  # rich markup and an emoji code in a path
     shutil.copytree(out, marked)
-    again, corrupt, resumed, on_cpu, ev, lost, literal = run_many([
+    again, corrupt, resumed, on_cpu, ev, lost, literal = cli.many([
         ["train", "--config", str(cfg), "--out", str(out), "--no-progress"],
         ["train", "--config", str(cfg), "--base", str(bad), "--out", str(tmp_path / "x"), "--no-progress"],
         ["train", "--resume", str(out), "--no-progress"],
@@ -145,19 +133,19 @@ def test_train_resume_and_eval_smoke(tmp_path: Path) -> None:
         ["train", "--resume", str(gone), "--no-progress"],
         ["train", "--resume", str(marked), "--no-progress"],
     ])
-    assert lost[0] == 2 and lost[2].count("\n") == 1 and "Traceback" not in lost[2], lost[2]
-    assert f"{gone / 'checkpoints' / 'latest.pt'} is missing, but the run had saved it at step 2" in lost[2]
+    assert lost.returncode == 2 and lost.stderr.count("\n") == 1 and "Traceback" not in lost.stderr, lost.stderr
+    assert f"{gone / 'checkpoints' / 'latest.pt'} is missing, but the run had saved it at step 2" in lost.stderr
     assert not (gone / "checkpoints").exists()  # nothing restarted
-    assert literal[0] == 0, literal[2]
-    flat = "".join(literal[1].split())  # rich may wrap long lines
-    assert f"resuming{marked}atstep2of2" in flat and f"rows:{marked}/evals/step_000002.parquet" in flat, literal[1]
-    assert again[0] == 2 and "already holds a run" in again[2]
-    assert corrupt[0] == 2 and "corrupt" in corrupt[2] and "Traceback" not in corrupt[2]
-    assert resumed[0] == 0 and "at step 2 of 2" in resumed[1], resumed[2]
-    assert on_cpu[0] == 0 and "at step 2 of 2" in on_cpu[1], on_cpu[2]
+    assert literal.returncode == 0, literal.stderr
+    flat = "".join(literal.stdout.split())  # rich may wrap long lines
+    assert f"resuming{marked}atstep2of2" in flat and f"rows:{marked}/evals/step_000002.parquet" in flat, literal.stdout
+    assert again.returncode == 2 and "already holds a run" in again.stderr
+    assert corrupt.returncode == 2 and "corrupt" in corrupt.stderr and "Traceback" not in corrupt.stderr
+    assert resumed.returncode == 0 and "at step 2 of 2" in resumed.stdout, resumed.stderr
+    assert on_cpu.returncode == 0 and "at step 2 of 2" in on_cpu.stdout, on_cpu.stderr
     assert json.loads((out / "config.json").read_text())["device"] == "cpu"  # unchanged by the override
-    assert ev[0] == 0, ev[2]
-    assert "step=2" in ev[1] and "step=0" in ev[1]
+    assert ev.returncode == 0, ev.stderr
+    assert "step=2" in ev.stdout and "step=0" in ev.stdout
 
 def test_import_passlens_does_not_import_torch() -> None:
     code = "import sys, passlens, passlens.cli, passlens.rl.tasks; print('torch' in sys.modules)"
@@ -166,17 +154,15 @@ def test_import_passlens_does_not_import_torch() -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_says_where_the_run_stopped_and_how_to_resume(tmp_path: Path) -> None:
+def test_ctrl_c_says_where_the_run_stopped_and_how_to_resume(cli, tmp_path: Path) -> None:
     import signal
     import time
 
     cfg = tmp_path / "tiny.json"
     cfg.write_text(json.dumps({**TINY, "steps": 100000, "eval_every": 100000}))
     out = tmp_path / "run"
-    env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="200")
-    p = subprocess.Popen(
-        [sys.executable, "-m", "passlens", "train", "--config", str(cfg), "--out", str(out), "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    p = cli.popen(
+        "train", "--config", str(cfg), "--out", str(out), "--no-progress", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a background shell may ignore SIGINT
     try:
         deadline = time.monotonic() + 120

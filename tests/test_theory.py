@@ -424,7 +424,7 @@ def test_theory_imports_without_torch() -> None:
         "        if name.split('.')[0] == 'torch':\n"
         "            raise ImportError('torch blocked')\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import passlens.theory, passlens.cli_theory\n"
+        "import passlens.theory, passlens.cli.theory\n"
         "assert 'torch' not in sys.modules\n"
         "print(passlens.theory.alpha(0.5, 3))\n"
     )

@@ -9,22 +9,12 @@ suite has to stay fast on 2 cores.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from cli_batch import run_cli_batch
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m passlens theory ARGS``, wide terminal, no colour."""
-    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
-    return subprocess.run([sys.executable, "-m", "passlens", "theory", *args], capture_output=True, text=True,
-                          timeout=300, env=env)
 
 
 # Blocks every matplotlib import, as if it were not installed.
@@ -35,22 +25,6 @@ BLOCK_MATPLOTLIB = (
     "            raise ImportError('No module named matplotlib')\n"
     "sys.meta_path.insert(0, _Block())\n"
 )
-
-def run_many(argvs: list[list[str]], prelude: str = "") -> list[subprocess.CompletedProcess[str]]:
-    """Each argv through the CLI's main() inside one subprocess."""
-    triples = run_cli_batch(argvs, prefix=("theory",), prelude=prelude, env={"COLUMNS": "200", "NO_COLOR": "1"})
-    return [subprocess.CompletedProcess(a, code, out, err) for a, (code, out, err) in zip(argvs, triples)]
-
-
-def assert_one_line_error(res: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert res.returncode == 2, (res.args, res.stdout, res.stderr)
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert lines[0].startswith("passlens: error:"), res.stderr
-    assert "Traceback" not in res.stderr + res.stdout
-    for frag in fragments:
-        assert frag in lines[0], (res.args, lines[0])
-
 
 def table_rows(text: str) -> list[list[str]]:
     """Cells of the body rows of rich tables in ``text``."""
@@ -82,7 +56,7 @@ BAD_VARIANCE = [
 
 
 @pytest.fixture(scope="module")
-def batch() -> dict[str, list[subprocess.CompletedProcess[str]]]:
+def batch(cli) -> dict[str, list[subprocess.CompletedProcess[str]]]:
     """Every matrix case, in one subprocess."""
     groups: dict[str, list[list[str]]] = {
         "grid": [["--k", "1,4", "--p", "0.01,0.5"]],
@@ -92,12 +66,12 @@ def batch() -> dict[str, list[subprocess.CompletedProcess[str]]]:
         "variance": [VARIANCE_ARGS, [*VARIANCE_ARGS, "--estimator", "pkpo:variant=loo-1"]],
     }
     flat = [argv for argvs in groups.values() for argv in argvs]
-    results = iter(run_many(flat))
+    results = iter(cli.many(flat, prefix=("theory",)))
     return {name: [next(results) for _ in argvs] for name, argvs in groups.items()}
 
 
-def test_default_table() -> None:
-    res = run()
+def test_default_table(cli) -> None:
+    res = cli.run("theory")
     assert res.returncode == 0, res.stderr
     out = res.stdout
     for header in ("α_k(p) = k(1−p)^(k−1)", "J_k(p) = 1 − (1−p)^k", "J_k − J_1", "k²p(1−p)^(2k−1)", "where the gap peaks"):
@@ -122,14 +96,14 @@ def test_custom_grid_values(batch) -> None:
     assert "k=8" not in res.stdout
 
 
-def test_bad_options_give_one_line_and_exit_2(batch) -> None:
-    assert_one_line_error(run("--k", "0"), "--k", "≥ 1")
+def test_bad_options_give_one_line_and_exit_2(cli, batch) -> None:
+    cli.one_line_error(cli.run("theory", "--k", "0"), "--k", "≥ 1")
     for (_, fragments), res in zip(BAD_THEORY, batch["bad_theory"]):
-        assert_one_line_error(res, *fragments)
+        cli.one_line_error(res, *fragments)
 
 
-def test_help_shows_examples(batch) -> None:
-    res = run("--help")
+def test_help_shows_examples(cli, batch) -> None:
+    res = cli.run("theory", "--help")
     assert res.returncode == 0, res.stderr
     assert "Example: passlens theory --k" in res.stdout and "variance" in res.stdout
     (vres,) = batch["help"]
@@ -139,9 +113,9 @@ def test_help_shows_examples(batch) -> None:
         assert opt in vres.stdout
 
 
-def test_plot_writes_three_pngs(tmp_path: Path) -> None:
+def test_plot_writes_three_pngs(cli, tmp_path: Path) -> None:
     out_dir = tmp_path / "figs" / "nested"
-    res = run("--k", "1,2,8", "--plot", str(out_dir))
+    res = cli.run("theory", "--k", "1,2,8", "--plot", str(out_dir))
     assert res.returncode == 0, res.stderr
     for name in ("alpha.png", "gap.png", "signal.png"):
         data = (out_dir / name).read_bytes()
@@ -149,10 +123,10 @@ def test_plot_writes_three_pngs(tmp_path: Path) -> None:
         assert f"wrote {out_dir / name}" in res.stdout
 
 
-def test_plot_without_matplotlib_is_a_one_line_error(tmp_path: Path) -> None:
+def test_plot_without_matplotlib_is_a_one_line_error(cli, tmp_path: Path) -> None:
     figs = tmp_path / "figs"
-    bad, ok = run_many([["--plot", str(figs)], ["--k", "2", "--p", "0.5"]], prelude=BLOCK_MATPLOTLIB)
-    assert_one_line_error(bad, "matplotlib")
+    bad, ok = cli.many([["--plot", str(figs)], ["--k", "2", "--p", "0.5"]], prefix=("theory",), prelude=BLOCK_MATPLOTLIB)
+    cli.one_line_error(bad, "matplotlib")
     assert not figs.exists()
     assert bad.stdout == ""  # fails before printing any table
     # without --plot the same setup works: matplotlib is only needed for plots
@@ -160,10 +134,10 @@ def test_plot_without_matplotlib_is_a_one_line_error(tmp_path: Path) -> None:
     assert ["0.5", "0.75"] in table_rows(ok.stdout)  # J_2(0.5)
 
 
-def test_variance_renders_the_variance_table(batch, tmp_path: Path) -> None:
+def test_variance_renders_the_variance_table(cli, batch, tmp_path: Path) -> None:
     from passlens.advantages.variance import variance_table
 
-    res = run(*VARIANCE_ARGS, "--plot", str(tmp_path))
+    res = cli.run("theory", *VARIANCE_ARGS, "--plot", str(tmp_path))
     assert res.returncode == 0, res.stderr
     rows = variance_table(4, 16, [0.1, 0.5], draws=400, seed=3)
     assert rows, "variance_table returned no rows"
@@ -185,7 +159,7 @@ def test_variance_renders_the_variance_table(batch, tmp_path: Path) -> None:
     assert len(body) == 2 and all(c[0] == "pkpo:k=4,variant=loo-1" for c in body)
 
 
-def test_variance_bad_options(batch) -> None:
-    assert_one_line_error(run("variance", "--p", "0.2,1.0"), "--p", "(0, 1)")
+def test_variance_bad_options(cli, batch) -> None:
+    cli.one_line_error(cli.run("theory", "variance", "--p", "0.2,1.0"), "--p", "(0, 1)")
     for (_, fragments), res in zip(BAD_VARIANCE, batch["bad_variance"]):
-        assert_one_line_error(res, *fragments)
+        cli.one_line_error(res, *fragments)

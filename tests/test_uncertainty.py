@@ -13,13 +13,11 @@ from scipy import integrate, special, stats
 import passlens
 from passlens.uncertainty import (
     _BOOT_BLOCK,
-    SMALL_P,
     beta_posterior_pass_at_k,
     bootstrap_ci,
     compare,
     curve,
     curve_from_rows,
-    describe_comparison,
     sup_t_band,
 )
 
@@ -161,18 +159,6 @@ def test_one_problem_has_no_interval(method):
     assert np.isnan([cur.lo[1], cur.hi[1], cur.se[1]]).all()
 
 
-def test_describe_comparison_explains_zero_spread_budgets():
-    # Every problem gains the same 6/8 at k = 1, and both models solve all at k = 8.
-    a = (np.full(3, 8), np.array([1, 1, 2]))
-    b = (np.full(3, 8), np.array([7, 7, 8]))
-    res = compare(a, b, [1, 2, 8], n_boot=200)
-    assert res.degenerate.tolist() == [1, 8]
-    text = "\n".join(describe_comparison(res))
-    assert "B − A = 0 on every problem at k = 8" in text
-    assert "B − A is the same on every problem at k = 1 (e.g. +0.7500 at k = 1)" in text
-    assert "no interval" in text
-
-
 def test_sup_t_band_is_wider_than_pointwise_and_degenerate_columns_are_flagged():
     rng = np.random.default_rng(1)
     rows = np.column_stack([rng.normal(size=200), rng.normal(size=200), np.zeros(200)])
@@ -236,16 +222,6 @@ def test_dropped_counts_the_largest_budget_wherever_it_sits_in_k():
     cur = curve([4, 8], [1, 1], [8, 1], k_exceeds_n="drop", method="analytic")
     assert cur.problems.tolist() == [1, 2]
     assert cur.dropped == 1
-
-
-def test_describe_comparison_warns_only_below_small_p():
-    rng = np.random.default_rng(0)
-    for P, warned in ((10, True), (SMALL_P, False)):
-        c = rng.binomial(8, 0.4, size=(2, P))
-        res = compare((np.full(P, 8), c[0]), (np.full(P, 8), c[1]), [1, 8], n_boot=200)
-        text = "\n".join(describe_comparison(res))
-        assert (f"only {P} problems: the band is a large-sample approximation" in text) is warned
-        assert ("may cover less than 95%" in text) is warned
 
 
 def test_intervals_stay_inside_the_range_of_the_quantity():

@@ -18,6 +18,7 @@ support instead (:func:`curve_from_rows`), never a zero-width point.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Sequence
 
@@ -39,11 +40,12 @@ __all__ = [
     "curve_from_rows",
     "metric_rows",
     "sup_t_band",
-    "describe_comparison",
-    "format_k_ranges",
     "compare",
     "bootstrap_ci",
     "beta_posterior_pass_at_k",
+    # deprecated aliases, removed in the next release (now in passlens.report.text)
+    "describe_comparison",
+    "format_k_ranges",
 ]
 
 #: A registry name (:data:`passlens.metrics.METRICS`): "pass", "passhat", "max", "maj", "coverage".
@@ -53,7 +55,7 @@ CIMethod = Literal["bootstrap", "analytic"]
 #: Bootstrap replicates are drawn in blocks of this many to bound memory.
 _BOOT_BLOCK = 256
 
-#: Below this many paired problems :func:`describe_comparison` warns that the band is
+#: Below this many paired problems :func:`passlens.report.text.describe_comparison` warns that the band is
 #: a large-P approximation (simulated coverage of a 95% band was 0.92–0.94 at P = 50, lower below).
 SMALL_P = 50
 
@@ -459,7 +461,7 @@ class Comparison:
         variance, e.g. both models at pass@k = 1 everywhere): the problem-level
         bootstrap has nothing to resample there, so their band is set to the known
         support [−1, 1] (inconclusive, which is not evidence of equality), and
-        :func:`describe_comparison` says so.
+        :func:`passlens.report.text.describe_comparison` says so.
     """
 
     k: np.ndarray
@@ -506,22 +508,6 @@ class Comparison:
             "crossover": self.crossover,
             "degenerate": self.degenerate.tolist(),
         })
-
-
-def format_k_ranges(ks: Sequence[int] | np.ndarray) -> str:
-    """Budgets as runs for people to read: [1, 2, 3, 7, 8] → '1–3, 7–8'; [] → 'none'."""
-    ks = [int(v) for v in ks]
-    if not ks:
-        return "none"
-    parts, start, prev = [], ks[0], ks[0]
-    for v in ks[1:] + [None]:
-        if v is not None and v == prev + 1:
-            prev = v
-            continue
-        parts.append(f"{start}" if start == prev else f"{start}–{prev}")
-        if v is not None:
-            start = prev = v
-    return ", ".join(parts)
 
 
 def sup_t_band(
@@ -663,7 +649,7 @@ def compare(
     1 − alpha when P is small, worst when the difference sits on a few problems
     (simulated 95% bands: FWER under the null up to ≈ 0.08–0.10 at P = 10–20;
     simultaneous coverage ≈ 0.6 at P = 10, 0.77–0.89 at P = 20, 0.92–0.94 at
-    P = 50, 0.94–0.96 at P = 100–1000). :func:`describe_comparison` says so below
+    P = 50, 0.94–0.96 at P = 100–1000). :func:`passlens.report.text.describe_comparison` says so below
     :data:`SMALL_P` problems. This is the analysis of "RLVR is a Kernel, Not a
     Function" (arXiv 2609.22547), whose DeepScaleR result it reproduces.
 
@@ -818,30 +804,29 @@ def beta_posterior_pass_at_k(
     return {"mean": mean, "lo": lo, "hi": hi}
 
 
+# -- deprecated aliases (text moved to passlens.report.text; statistics return numbers) ------------
+
+
+def _moved(name: str) -> None:
+    warnings.warn(
+        f"passlens.uncertainty.{name} is deprecated and will be removed in the next release; "
+        f"use passlens.report.text.{name}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
 def describe_comparison(cmp: Comparison) -> list[str]:
-    """Plain sentences summarizing a :class:`Comparison` (used by the CLI)."""
-    lines = [
-        f"B better than A at k = {format_k_ranges(cmp.better)}",
-        f"B worse than A at k = {format_k_ranges(cmp.worse)}",
-        f"inconclusive at k = {format_k_ranges(cmp.inconclusive)}",
-    ]
-    if cmp.first_loss_interval is not None:
-        lo, hi = cmp.first_loss_interval
-        lines.append(f"first-loss budget set: [{lo}, {hi if hi is not None else '∞'}]")
-    elif cmp.first_loss.size:
-        lines.append(f"first-loss budget set: {{{format_k_ranges(cmp.first_loss)}}}")
-    if cmp.degenerate.size:
-        d = cmp.diff[np.searchsorted(cmp.k, cmp.degenerate)]
-        same, shifted = cmp.degenerate[d == 0], cmp.degenerate[d != 0]
-        if same.size:
-            lines.append(f"B − A = 0 on every problem at k = {format_k_ranges(same)}")
-        if shifted.size:
-            lines.append(f"B − A is the same on every problem at k = {format_k_ranges(shifted)} "
-                         f"(e.g. {d[d != 0][0]:+.4f} at k = {int(shifted[0])})")
-        lines.append("  with no spread over problems there, the bootstrap has no interval: band set to [−1, 1]")
-    if cmp.problems < SMALL_P:
-        lines.append(
-            f"only {cmp.problems} problems: the band is a large-sample approximation and may cover less than"
-            f" {100 * (1 - cmp.alpha):g}% (more so when the difference sits on a few problems)"
-        )
-    return lines
+    """Deprecated alias of :func:`passlens.report.text.describe_comparison` (removed in the next release)."""
+    _moved("describe_comparison")
+    from .report.text import describe_comparison as moved  # the alias only: nothing here imports report
+
+    return moved(cmp)
+
+
+def format_k_ranges(ks: Sequence[int] | np.ndarray) -> str:
+    """Deprecated alias of :func:`passlens.report.text.format_k_ranges` (removed in the next release)."""
+    _moved("format_k_ranges")
+    from .report.text import format_k_ranges as moved  # the alias only: nothing here imports report
+
+    return moved(ks)

@@ -31,12 +31,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._combinatorics import log_comb_ratio
 from .._json import json_ready
 from .._pairing import PairingError, align_by_id
 from .._validate import as_counts, pow2_grid
 from ..estimators import coverage_at_k
-from ..uncertainty import SMALL_P, format_k_ranges
+from ..uncertainty import SMALL_P
+from .text import format_k_ranges
 
 __all__ = [
     "ReportSettings",
@@ -302,7 +302,8 @@ def _pair_metrics(
     la: str, ta: Any, lb: str, tb: Any, settings: ReportSettings, notes: list[str], max_listed: int
 ) -> dict[str, Any] | None:
     """Paired comparison of B against A plus problems lost and gained; None when not pairable."""
-    from ..uncertainty import compare, describe_comparison
+    from ..uncertainty import compare
+    from .text import describe_comparison
 
     try:
         perm = align_by_id(ta.ids, tb.ids)

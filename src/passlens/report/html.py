@@ -14,9 +14,10 @@ import base64
 from html import escape
 from typing import Any
 
-from .plots import FIGURE_TITLES
 from ..metrics import METRICS
-from ..uncertainty import SMALL_P, format_k_ranges
+from ..uncertainty import SMALL_P
+from .plots import FIGURE_TITLES
+from .text import format_k_ranges
 
 __all__ = ["render_html"]
 

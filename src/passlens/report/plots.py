@@ -244,7 +244,6 @@ def _series(m: dict[str, Any]) -> Any:
     labels = m["labels"]
     tr = m["trend"]
     x, numeric = _numeric_labels(labels)
-    keys = [k for k in tr if k != "group"]
     has_answers = any(v is not None for v in tr["distinct_correct_mean"])
     fig, axes = _figure(10.5, 7.0, ncols=2, nrows=2)
     kt, ks = m["k_top"], m["k_signal"]

@@ -191,8 +191,7 @@ def sequence_logprobs(
       float (N, M) entropies or None).
     """
     Tp = samples.prompt.shape[1]
-    M = samples.tokens.shape[1]
-    seq = torch.cat([samples.prompt, samples.tokens], 1)  # (N, Tp+M)
+    seq = torch.cat([samples.prompt, samples.tokens], 1)  # (N, Tp+M), M = samples.tokens.shape[1]
     valid = torch.cat([samples.prompt_valid, samples.mask], 1)  # (N, Tp+M)
     logits = model(seq[:, :-1], valid[:, :-1])[:, Tp - 1 :]  # (N, M, V): predictions of the completion tokens
     logp = F.log_softmax(_allowed(logits) / max(temperature, 1e-8), dim=-1)  # (N, M, V)

@@ -25,7 +25,7 @@ import abc
 import dataclasses
 import hashlib
 import random
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping
 
 __all__ = ["Problem", "Task", "TASKS", "register", "make_task", "stable_hash", "answer_id"]
 
