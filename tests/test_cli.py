@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+
+import passlens
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +56,25 @@ def test_eval_samples_by_model_and_metrics(cli, tmp_path, write_jsonl):
                 ans = correct_answer if (s + pid) % (3 if model == "base" else 2) == 0 else str(s % 3)
                 rows.append({"problem_id": f"p{pid}", "sample_id": s, "model": model, "answer": ans, "correct": int(ans == correct_answer)})
     f = write_jsonl(tmp_path / "samples.jsonl", rows)
-    for metric in ("pass", "passhat", "max", "maj"):
+    for metric in ("pass", "passhat", "max", "maj", "coverage"):
         res = cli.run("eval", str(f), "--by", "model", "--metric", metric, "--k", "1,2,8", "--json", "-")
         assert res.returncode == 0, (metric, res.stderr)
         assert set(json.loads(res.stdout)["groups"]) == {"base", "rl"}  # stdout is the JSON alone
         assert "model=base" in res.stderr and "model=rl" in res.stderr  # the tables went to stderr
+    # coverage@k end to end: the curve equals the estimator on the votes, with intervals
+    res = cli.run("eval", str(f), "--by", "model", "--metric", "coverage", "--k", "1,8", "--json", "-")
+    base = json.loads(res.stdout)["groups"]["base"]
+    votes, flags = [], []
+    for pid in range(6):
+        answers = [r["answer"] for r in rows if r["model"] == "base" and r["problem_id"] == f"p{pid}"]
+        values, counts = np.unique(answers, return_counts=True)
+        votes.append(counts)
+        flags.append(values == "4")
+    np.testing.assert_allclose(base["estimate"], passlens.coverage_at_k(votes, flags, [1, 8]).mean(axis=0), rtol=1e-12)
+    assert "coverage@k" in res.stderr and base["lo"][0] <= base["estimate"][0] <= base["hi"][0]
+    no_answers = write_jsonl(tmp_path / "plain.jsonl", [{k: v for k, v in r.items() if k != "answer"} for r in rows])
+    res = cli.run("eval", str(no_answers), "--by", "model", "--metric", "coverage")
+    assert res.returncode == 2 and "--answer-col" in res.stderr and res.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def eval_cmd(
     k: Optional[str] = typer.Option(None, "--k", help="Budgets: '1,2,4,8', '1-16', 'all' (1..min n) or 'pow2' (default)."),
     ci: float = typer.Option(0.95, "--ci", help="Confidence level of the intervals."),
     by: Optional[str] = typer.Option(None, "--by", help="Group rows by this column (e.g. model, step)."),
-    metric: str = typer.Option("pass", "--metric", help="pass | passhat | max | maj."),
+    metric: str = typer.Option("pass", "--metric", help="pass | passhat | max | maj | coverage (maj and coverage need answers)."),
     method: str = typer.Option("bootstrap", "--method", help="Interval: bootstrap (problem-level) or analytic."),
     n_boot: int = typer.Option(2000, "--n-boot", help=f"Bootstrap replicates (2 to {N_BOOT_MAX:,})."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
@@ -44,7 +44,7 @@ def eval_cmd(
     reward_col: Optional[str] = typer.Option(None, "--reward-col", help="Reward/correctness column."),
     c_col: Optional[str] = typer.Option(None, "--c-col", help="Success-count column (count files)."),
     n_col: Optional[str] = typer.Option(None, "--n-col", help="Sample-count column (count files)."),
-    answer_col: Optional[str] = typer.Option(None, "--answer-col", help="Answer column (for maj@k)."),
+    answer_col: Optional[str] = typer.Option(None, "--answer-col", help="Answer column (for maj@k and coverage@k)."),
     sample_col: Optional[str] = typer.Option(None, "--sample-col", help="Sample id column (duplicates are errors)."),
 ) -> None:
     """Dataset-level pass@k-family curves with confidence intervals, per group.
@@ -74,8 +74,10 @@ def eval_cmd(
     for group, table in data.groups.items():
         if metric in ("pass", "passhat") and table.c is None:
             fail_not_binary("", table, data.notes, "--threshold T to binarize, or --metric max")
-        if metric == "maj" and table.answer_conflict is not None:
-            fail(f"--metric maj: {table.answer_conflict}")
+        if metric in ("maj", "coverage") and table.votes is None:
+            fail(f"--metric {metric}: needs an answer per sample; none was found (name the column with --answer-col)")
+        if metric in ("maj", "coverage") and table.answer_conflict is not None:
+            fail(f"--metric {metric}: {table.answer_conflict}")
         n_min, n_max = int(table.n.min()), int(table.n.max())
         ks = parse_ks(k, n_max if drop else n_min, n_max)
         cur = curve(

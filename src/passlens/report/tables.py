@@ -24,6 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..metrics import METRICS
 from ..uncertainty import Comparison, Curve
 from .text import describe_comparison, describe_ks
 
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 #: How each curve metric is written in a table title.
-METRIC_LABELS = {"pass": "pass@k", "passhat": "pass^k", "max": "max@k", "maj": "maj@k"}
+METRIC_LABELS = {m.name: m.label for m in METRICS.values()}
 
 _highlight = ReprHighlighter()  # what Console.print does to a str (numbers, paths, brackets)
 
