@@ -214,6 +214,7 @@ def test_resume_after_a_kill_during_the_warm_start(tmp_path: Path) -> None:
     cfg = tiny_cfg(steps=3, eval_every=3, warm=WarmStartConfig(steps=4, batch=8))
     Trainer(cfg, tmp_path / "a").run()
     killed = Trainer(cfg, tmp_path / "b")
+    killed.close()  # the killed process's lock is gone with it
     (tmp_path / "b" / "checkpoints" / "base.pt").unlink()  # as if killed before the base was saved
     messages: list[str] = []
     resumed = Trainer.resume(tmp_path / "b", log=messages.append)
@@ -293,17 +294,19 @@ def test_resume_on_another_device_reseeds_the_sampler_and_says_so(tmp_path: Path
     ck = load_checkpoint(latest)
     assert ck["rng"]["device"] == "cpu"
     messages: list[str] = []
-    Trainer.resume(out, log=messages.append)
+    Trainer.resume(out, log=messages.append).close()
     assert not any("reseeded" in m for m in messages)  # same device: the exact stream
     ck["rng"]["device"] = "cuda"
     ck["rng"]["torch_generator"] = torch.zeros(16, dtype=torch.uint8)
     torch.save(ck, latest)
     resumed = Trainer.resume(out, log=messages.append, device="cpu")
+    resumed.close()
     assert resumed.step == 2
     assert [m for m in messages if "reseeded" in m] == [
         "note: the checkpoint sampled on cuda, this run continues on cpu: the sampling stream is reseeded, "
         "so later steps differ from an uninterrupted run"]
     again = Trainer.resume(out)  # the reseeding is deterministic
+    again.close()
     assert torch.equal(resumed.gen.get_state(), again.gen.get_state())
     resumed.run()
     assert resumed.step == 4

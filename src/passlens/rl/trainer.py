@@ -35,7 +35,7 @@ from .._validate import pow2_grid
 from ..diagnostics import exploration_metrics
 from ..advantages import REGISTRY, advantage, parse_spec
 from ._fields import ConfigError, Float, Int, Str, build_section, check_fields
-from .checkpoint import load_checkpoint, save_checkpoint, write_json, write_parquet
+from .checkpoint import RunLock, load_checkpoint, remove_stale_temporaries, save_checkpoint, write_json, write_parquet
 from .losses import clipped_policy_loss, k3_kl, mean_token_entropy
 from .model import GPT, ModelConfig
 from .sampler import Samples, sample, sequence_logprobs
@@ -297,6 +297,12 @@ class Trainer:
                     (self.out / sub).mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ValueError(f"cannot create output folder {self.out}: {exc.strerror or exc}") from None
+        # One process per run directory; what a killed writer left half-written is deleted (under the lock).
+        self._lock = RunLock(self.out)
+        gone = remove_stale_temporaries([self.out, self.out / "checkpoints", self.out / "evals"])
+        if gone:
+            self.log(f"removed {len(gone)} temporary file(s) left by an interrupted writer")
+        if not _resume:
             write_json(self.out / "config.json", cfg.to_dict())
             self._init_base(base_loaded=True)
 
@@ -367,6 +373,7 @@ class Trainer:
             return self
         ck = load_checkpoint(latest if latest.exists() else base)  # CPU tensors: RNG states must stay on CPU
         self._load_state(ck)
+        self._complete_commit()
         return self
 
     def _recorded_progress(self) -> tuple[int, list[int]]:
@@ -395,16 +402,12 @@ class Trainer:
         cfg = self.cfg
         last, evals = self._recorded_progress()
         save_every = cfg.eval_every if cfg.save_every is None else cfg.save_every
-
-        def is_save_point(s: int) -> bool:
-            return 1 <= s <= cfg.steps and (s == cfg.steps or bool(save_every) and s % save_every == 0)
-
-        # A save at step s follows the metrics row and the eval of step s: a later metrics row, or an
-        # eval at a save point, shows that the save happened.
-        reached = [e for e in evals if is_save_point(e)]
-        if last > 1:
-            reached += [s for s in ((last - 1) // save_every * save_every if save_every else 0, cfg.steps)
-                        if s < last and is_save_point(s)]
+        # A step commits its checkpoint first, then its metrics row and evaluation (see run): a metrics
+        # row or an eval at a save point shows that the save happened.
+        reached = [e for e in evals if self._is_save_point(e)]
+        if last:
+            reached += [s for s in (last // save_every * save_every if save_every else 0, cfg.steps)
+                        if s <= last and self._is_save_point(s)]
         shown = ", ".join(
             ([f"metrics.parquet records steps 1–{last}"] if last else [])
             + ([f"evals/ has step{'s' if len(evals) > 1 else ''} {', '.join(map(str, evals))}"] if evals else []))
@@ -587,13 +590,45 @@ class Trainer:
     def save(self) -> None:
         save_checkpoint(self.out / "checkpoints" / "latest.pt", self._state())
 
+    def close(self) -> None:
+        """Release the run directory (its lock) without running; :meth:`run` takes it again."""
+        self._lock.release()
+
+    def _is_save_point(self, step: int) -> bool:
+        """Steps that save latest.pt: every ``save_every`` (default ``eval_every``) and the last."""
+        save_every = self.cfg.eval_every if self.cfg.save_every is None else self.cfg.save_every
+        return 1 <= step <= self.cfg.steps and (step == self.cfg.steps or bool(save_every) and step % save_every == 0)
+
+    def _is_eval_point(self, step: int) -> bool:
+        """Steps evaluated after training: every ``eval_every`` and the last."""
+        return 1 <= step <= self.cfg.steps and (step == self.cfg.steps or bool(self.cfg.eval_every)
+                                                 and step % self.cfg.eval_every == 0)
+
+    def _complete_commit(self) -> None:
+        """After loading a checkpoint: write what the step after its save may not have (a kill between
+        the save and the rows): metrics.parquet as the checkpoint holds it (rows of later, unsaved steps
+        are dropped; they are re-run), and the step's evaluation (its sampler is seeded by the step)."""
+        if self.step == 0:
+            return
+        write_parquet(self.out / "metrics.parquet", self.metrics)
+        if self._is_eval_point(self.step) and not (self.out / "evals" / f"step_{self.step:06d}.json").exists():
+            self.log(f"writing the evaluation of step {self.step}, which the interrupted run had not")
+            self.evaluate(self.step)
+
     # -- loop ---------------------------------------------------------------------------
     def run(self, stop_after: int | None = None) -> list[dict[str, Any]]:
         """Train until ``cfg.steps`` (or ``stop_after`` steps in total, to simulate a kill);
-        evaluate at step 0 and every ``eval_every`` steps, checkpoint every ``save_every``."""
+        evaluate at step 0 and every ``eval_every`` steps, checkpoint every ``save_every``.
+
+        Each step commits in one order: the checkpoint (when it is a save point), then the
+        metrics row, then the evaluation. The checkpoint is the commit point: a kill at any
+        instant leaves either an older checkpoint (the steps after it are re-run, bit for bit)
+        or this one, whose missing rows and evaluation :meth:`resume` writes from it.
+
+        The run directory's lock (taken by the constructor) is released when this returns."""
         cfg = self.cfg
-        save_every = cfg.eval_every if cfg.save_every is None else cfg.save_every
         end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+        self._lock.acquire()
         if self.step == 0 and not (self.out / "evals" / "step_000000.json").exists() and cfg.eval_every:
             self.evaluate(0)
         bar = None
@@ -608,20 +643,19 @@ class Trainer:
             while self.step < end:
                 m = self.train_step()
                 self.metrics.append(m)
+                if self._is_save_point(self.step):
+                    self.save()
                 write_parquet(self.out / "metrics.parquet", self.metrics)
                 if bar is not None:
                     bar.update(tid, advance=1, description=(
                         f"reward {m['reward']:.3f}  pass@1 {m['pass1']:.3f}  H {m['entropy']:.3f}  "
                         f"zero-adv {m['zero_adv_frac']:.2f}  {m['seconds']:.2f}s/step"))
-                last = self.step == cfg.steps
-                if cfg.eval_every and (self.step % cfg.eval_every == 0 or last):
+                if self._is_eval_point(self.step):
                     ev = self.evaluate()
-                    self.log(f"step {self.step}: held-out pass@1 {ev['pass_at_k']['estimate'][0]:.3f}")
-                elif last:
-                    self.evaluate()
-                if (save_every and self.step % save_every == 0) or last:
-                    self.save()
+                    if cfg.eval_every:
+                        self.log(f"step {self.step}: held-out pass@1 {ev['pass_at_k']['estimate'][0]:.3f}")
         finally:
             if bar is not None:
                 bar.stop()
+            self._lock.release()  # done writing: another process (or a resume) may take the run now
         return self.metrics
