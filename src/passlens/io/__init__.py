@@ -80,7 +80,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import polars as pl
 
-from ._validate import as_counts
+from .._validate import as_counts
 
 __all__ = [
     "InputError",
