@@ -264,7 +264,9 @@ def _answer_conflicts(
         split = split.filter(~pl.col("_g").is_in(list(nonbinary)))
     conflict: dict[Any, str] = {}
     if split is not None and split.height:
-        firsts = split.select("_g", "_id", "_a").sort(["_g", "_id", "_a"]).unique("_g", keep="first", maintain_order=True)
+        firsts = (
+            split.select("_g", "_id", "_a").sort(["_g", "_id", "_a"]).unique("_g", keep="first", maintain_order=True)
+        )
         for group, problem, answer in firsts.iter_rows():
             conflict[group] = str(_conflict_error(plan, group, problem, answer))
             notes.append(f"{conflict[group]}: answers get no correctness, so no maj@k or answer coverage")

@@ -118,7 +118,6 @@ def nested_error(job: Job, pos: int, col: str, kind: str) -> InputError:
     return InputError(nested_message(job.where(pos), job.maps[decode(pos)[0]], col, kind))
 
 
-
 def per_group(df: pl.DataFrame) -> Iterator[tuple[str, pl.DataFrame]]:
     """(group label, its rows sorted by problem id as text) of per-problem rows, in group order."""
     df = df.with_columns(pl.col("_g").cast(pl.String).alias("_label"), pl.col("_id").cast(pl.String))

@@ -206,7 +206,8 @@ def _single_values(sources: list[Format], maps: list[Mapping]) -> dict[str, str]
     """Value of each model/checkpoint/step column when it is one and the same in every file."""
     found: dict[str, set[Any]] = {}
     for src, m in zip(sources, maps):
-        query = src.scan({x: pl.String for x in m.extras}).select([pl.col(x).cast(pl.String) for x in m.extras]).unique()
+        text = {x: pl.String for x in m.extras}  # (text inputs: read as strings; typed ones as stored)
+        query = src.scan(text).select([pl.col(x).cast(pl.String) for x in m.extras]).unique()
         try:
             frame = query.collect(engine="streaming")
         except pl.exceptions.PolarsError as e:
