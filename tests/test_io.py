@@ -20,6 +20,10 @@ from hypothesis import strategies as st
 
 import passlens.io as pio
 from passlens.io import InputError, ProblemTable, from_counts, from_frame, read
+from passlens.io.formats import FORMATS as FORMAT_CLASSES
+from passlens.io.formats.jsonl import _follow_fields, _kinds_clash
+from passlens.io.sources import digest
+from passlens.io.tables import group_order
 
 FORMATS = ["jsonl", "csv", "parquet"]
 
@@ -262,8 +266,8 @@ def test_group_by_step_is_numeric(tmp_path: Path, fmt: str) -> None:
 
 
 def test_natural_group_order() -> None:
-    assert pio._group_order(["ckpt-10", "ckpt-2", "ckpt-1"]) == ["ckpt-1", "ckpt-2", "ckpt-10"]
-    assert pio._group_order(["1e3", "50", "7.5"]) == ["7.5", "50", "1e3"]
+    assert group_order(["ckpt-10", "ckpt-2", "ckpt-1"]) == ["ckpt-1", "ckpt-2", "ckpt-10"]
+    assert group_order(["1e3", "50", "7.5"]) == ["7.5", "50", "1e3"]
 
 
 def test_mixed_models_without_by_is_an_error(tmp_path: Path) -> None:
@@ -408,8 +412,9 @@ def test_clean_input_never_rescans_in_python(tmp_path: Path, monkeypatch: pytest
     def forbidden(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("Python rescan on a clean input")
 
-    monkeypatch.setattr(pio, "_where", forbidden)
-    monkeypatch.setattr(pio, "_diagnose", forbidden)
+    for fmt_class in FORMAT_CLASSES:  # every error-path method of every format
+        for method in ("diagnose", "locate", "raw_field", "first_value_at", "nested_rows"):
+            monkeypatch.setattr(fmt_class, method, forbidden)
     for fmt in FORMATS:
         rows = random_samples(8)
         assert as_dict(single(read(write(tmp_path, "clean", rows, fmt)))) == loop_counts(rows)
@@ -728,7 +733,7 @@ def test_digest_counts_lines_across_chunks(tmp_path: Path) -> None:
     if lines and lines[-1] == "":
         lines.pop()
     blank = sum(1 for x in lines if x in ("", "\r"))
-    sha, nonblank, nblank = pio._digest(path, count_lines=True)
+    sha, nonblank, nblank = digest(path, count_lines=True)
     assert (nonblank, nblank) == (len(lines) - blank, blank)
     assert sha == hashlib.sha256(text.encode()).hexdigest()
 
@@ -872,7 +877,7 @@ def test_kind_clash_model_matches_polars() -> None:
             fails = False
         except pl.exceptions.PolarsError:
             fails = True
-        assert pio._kinds_clash(a, b) == fails, (a, b)
+        assert _kinds_clash(a, b) == fails, (a, b)
     # and merged in line order, as _follow_fields does, over every sequence of three kinds
     for seq in itertools.product(samples, repeat=3):
         text = "".join(f'{{"k": {samples[kind]}}}\n' for kind in seq).encode()
@@ -884,7 +889,7 @@ def test_kind_clash_model_matches_polars() -> None:
         kinds: dict[str, tuple[str, int]] = {}
         try:
             for lineno, kind in enumerate(seq, 1):
-                pio._follow_fields(pio._Source("s", "jsonl", "s"), kinds, {"k": json.loads(samples[kind])}, lineno)
+                _follow_fields("s", kinds, {"k": json.loads(samples[kind])}, lineno)
             clash = False
         except InputError:
             clash = True
@@ -906,7 +911,8 @@ def test_byte_order_mark_is_accepted(tmp_path: Path, fmt: str, monkeypatch: pyte
     plain = write(tmp_path, "plain", rows, fmt)
     bom = tmp_path / f"bom.{fmt}"
     bom.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
-    monkeypatch.setattr(pio, "_diagnose", None)  # a clean BOM file is read without a Python rescan
+    for fmt_class in FORMAT_CLASSES:  # a clean BOM file is read without a Python rescan
+        monkeypatch.setattr(fmt_class, "diagnose", None)
     table = single(read(bom))
     assert as_dict(table) == loop_counts(rows)
     assert table.votes is not None and [v.tolist() for v in table.votes] == [

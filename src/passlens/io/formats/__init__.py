@@ -1,0 +1,46 @@
+"""Input formats: one module per format, each a :class:`~.base.Format` subclass, listed in :data:`FORMATS`.
+
+Adding a format is one new module here and one entry in :data:`FORMATS`; the rest of
+:mod:`passlens.io` reads inputs only through the :class:`Format` methods and never asks
+which format an input is (``tests/test_io_layout.py`` checks both).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..tables import InputError
+from .base import ROW, Format
+from .csv import Csv
+from .frame import Frame
+from .jsonl import JsonLines
+from .parquet import Parquet
+
+__all__ = ["ROW", "Format", "FORMATS", "extensions", "for_path", "Csv", "Frame", "JsonLines", "Parquet"]
+
+#: Every format, in the order :func:`for_path` asks them when several claim a suffix.
+FORMATS: tuple[type[Format], ...] = (JsonLines, Csv, Parquet, Frame)
+
+_HEAD_BYTES = 1 << 16  # what Format.detect sees of a file
+
+
+def extensions() -> list[str]:
+    """Every file suffix some format reads, sorted."""
+    return sorted({ext for fmt in FORMATS for ext in fmt.extensions})
+
+
+def for_path(label: str, path: Path) -> type[Format]:
+    """The format of the file ``path`` (named ``label`` in messages): by suffix, then by content
+    (:meth:`Format.detect`) when several formats claim the suffix."""
+    suffix = path.suffix.lower()
+    claims = [fmt for fmt in FORMATS if suffix in fmt.extensions]
+    if not claims:
+        raise InputError(f"{label}: unknown file extension {path.suffix!r}; expected one of {', '.join(extensions())}")
+    if len(claims) == 1:
+        return claims[0]
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except OSError:
+        head = b""  # (a missing file is reported by the caller)
+    return next((fmt for fmt in claims if fmt.detect(path, head)), claims[0])

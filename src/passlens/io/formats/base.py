@@ -1,0 +1,165 @@
+"""The format protocol: one input (a file or a frame) read through its format.
+
+A format is a subclass of :class:`Format` in a module of its own, listed in
+:data:`passlens.io.formats.FORMATS`. An instance is one input of that format; the rest of
+:mod:`passlens.io` reaches the input only through these methods, so it never asks which
+format it holds:
+
+* :meth:`Format.from_file` opens a file (checks that need no row: empty, header only);
+* :meth:`Format.scan` is the happy path: a polars LazyFrame of the input's columns;
+* :meth:`Format.locate`, :meth:`Format.raw_field`, :meth:`Format.first_value_at`,
+  :meth:`Format.diagnose`, :meth:`Format.nested_rows` are the error path: they name the
+  physical line (text files) or the row (Parquet, frames) a message points to.
+
+The methods with a body here are right for typed inputs (Parquet, frames): a format
+overrides what it knows better.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import polars as pl
+
+from ..messages import one_line
+from ..tables import InputError
+
+__all__ = ["ROW", "Format", "utf8"]
+
+#: Name of the 0-based row-index column that ``scan(row_index=True)`` adds.
+ROW = "_pl_row"
+
+
+class Format(ABC):
+    """One input read through its format; each subclass is one format.
+
+    Class attributes:
+      name: the format as messages name it (``"<file>: cannot read csv: …"``).
+      extensions: the file suffixes (lower case, with the dot) that select it; ``()`` when it
+        is not read from files.
+      text: values arrive as text and the reader infers their types (JSON lines, CSV). Then
+        ids and group keys are read as strings, a read that fails on a late type surprise is
+        retried with the numeric columns as text (``string_mode``), and lines are counted:
+        messages name physical lines.
+
+    Attributes:
+      label: how messages name the input (the path as given, or a frame's ``source``).
+      stem: the group label when files are grouped by file (made unique across inputs).
+      path: the file, or ``None``.
+      blank_lines: empty lines the reader skips (noted).
+      string_mode: numeric columns are read as text (set after a typed read failed).
+    """
+
+    name: ClassVar[str]
+    extensions: ClassVar[tuple[str, ...]] = ()
+    text: ClassVar[bool] = False
+
+    def __init__(self, label: str, stem: str, path: Path | None = None) -> None:
+        self.label, self.stem, self.path = label, stem, path
+        self.blank_lines = 0
+        self.string_mode = False
+
+    # -- choosing and opening -------------------------------------------------------------
+
+    @classmethod
+    def detect(cls, path: Path, head: bytes) -> bool:
+        """Whether ``path``, whose suffix is one of :attr:`extensions`, holds this format.
+
+        Asked only when several formats claim the suffix; ``head`` is the file's first
+        bytes (empty when it cannot be read). By default: yes.
+        """
+        return True
+
+    @classmethod
+    def from_file(cls, label: str, path: Path, nonblank: int, blank: int) -> Format:
+        """The existing file ``path`` as an input of this format, checked as far as that needs no row.
+
+        Args:
+          label: the path as given (messages name it).
+          nonblank, blank: the file's non-blank and blank line counts when :attr:`text`,
+            else 0 (the file's digest counts them in the same pass).
+
+        Raises:
+          InputError: an empty file, a header without rows, an unreadable file.
+        """
+        raise NotImplementedError(f"{cls.name} inputs are not read from files")
+
+    # -- the happy path ---------------------------------------------------------------------
+
+    @abstractmethod
+    def scan(self, overrides: dict[str, Any] | None = None, row_index: bool = False) -> pl.LazyFrame:
+        """The input's columns, lazily.
+
+        Args:
+          overrides: column → polars dtype to read it as (text formats; others ignore it).
+          row_index: add the 0-based record number as column :data:`ROW`.
+        """
+
+    def schema(self, overrides: dict[str, Any] | None = None) -> pl.Schema:
+        """Column names and types of :meth:`scan`; an unreadable input raises :meth:`read_error`."""
+        try:
+            return self.scan(overrides).collect_schema()
+        except pl.exceptions.PolarsError as e:
+            raise self.read_error(e) from None
+
+    # -- the error path -------------------------------------------------------------------
+
+    def read_error(self, e: Exception) -> InputError:
+        """The error for a failed polars read: :meth:`diagnose` raises naming the line where it can."""
+        self.diagnose()
+        return InputError(f"{self.label}: cannot read {self.name}: {one_line(e)}")
+
+    def diagnose(self) -> None:
+        """After a polars read failed: raise :class:`InputError` naming the bad line, if one is found.
+
+        Returning means nothing was found (a late type surprise, which a re-read in
+        ``string_mode`` handles, or a failure the caller reports with polars' message).
+        """
+
+    def locate(self, row: int) -> str:
+        """Where the 0-based record ``row`` sits, as messages name it: ``"<file>: row r"`` (1-based)."""
+        return f"{self.label}: row {row + 1}"
+
+    def raw_field(self, row: int, col: str) -> str | None:
+        """The value of ``col`` in the 0-based record ``row``, as the input holds it, in text (else None).
+
+        For messages about numbers a float cannot hold exactly (1e23 reads as 99999999999999991611392).
+        """
+        hit = self.scan().select(pl.col(col).cast(pl.String)).slice(row, 1).collect()
+        return hit.item() if hit.height else None
+
+    def first_value_at(self, col: str) -> str:
+        """Where the first value of column ``col`` (of a type no role reads) sits; else the input."""
+        try:
+            hit = self.scan(row_index=True).filter(pl.col(col).is_not_null()).select(ROW).head(1).collect()
+        except pl.exceptions.PolarsError:
+            return self.label
+        return self.locate(int(hit[ROW][0])) if hit.height else self.label
+
+    def nested_hint(self, cols: list[str]) -> pl.Expr:
+        """A cheap flag per row: some of the text columns ``cols`` may hold a list or an object
+        read as its text (confirmed by :meth:`nested_rows`). Typed inputs cannot: always false."""
+        return pl.lit(False)
+
+    def nested_rows(self, cols: list[str]) -> pl.DataFrame | None:
+        """Records whose column in ``cols`` holds a list or an object (error path).
+
+        Returns:
+          ``None`` where :meth:`nested_hint` is never true, else a frame of
+          :data:`ROW` (Int64, 0-based), ``_col`` (the first such column) and ``_kind``
+          (``"list"`` / ``"object"``), possibly with repeated rows.
+        """
+        return None
+
+
+def utf8(label: str, lineno: int, raw: bytes) -> str:
+    """A line of a text file as text, or the error naming its first byte that is not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{label}:{lineno}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the "
+            "line); save the file as UTF-8"
+        ) from None
