@@ -269,22 +269,6 @@ def test_resume_with_another_torch_thread_count_says_so(tmp_path: Path) -> None:
     assert not any("torch threads" in m for m in messages)
 
 
-def test_an_interrupted_write_leaves_no_temporary_file(tmp_path: Path) -> None:
-    """Ctrl-C inside a checkpoint or table write keeps the old file and removes the half-written temporary."""
-    from passlens.rl.checkpoint import atomic_write
-
-    target = tmp_path / "latest.pt"
-    target.write_bytes(b"old")
-
-    def interrupted(tmp: Path) -> None:
-        tmp.write_bytes(b"half")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write(target, interrupted)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.pt"]
-    assert target.read_bytes() == b"old"
-
 def test_resume_on_another_device_reseeds_the_sampler_and_says_so(tmp_path: Path) -> None:
     """A checkpoint whose sampler ran on another device (a CUDA generator's 16-byte Philox state) resumes with a
     reseeded stream and a note, instead of failing on the generator's state; same-device resumes stay exact."""

@@ -20,6 +20,7 @@ from typing import Any, List, NoReturn, Optional
 import numpy as np
 from rich.console import Console
 
+from .._output import OutputError, resolve_target, write_file
 from .._validate import pow2_grid
 
 __all__ = [
@@ -225,14 +226,11 @@ def write_machine(option: str, out: str, fmt: str, records: list[dict[str, Any]]
     if out == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
-    else:
-        path = Path(out)
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            tmp.write_text(text)
-            tmp.replace(path)
-        except OSError as exc:
-            fail(f"{option} {out}: cannot write: {exc.strerror or exc}")
+        return
+    try:
+        write_file(out, text, label=f"{option} {out}")
+    except OutputError as exc:
+        fail(str(exc))
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -254,6 +252,12 @@ def human_console(inputs: List[Optional[Path]], **machine: Optional[str]) -> Con
             fail(f"{opt}: empty path; give a file path, or '-' for stdout")
         if value != "-" and any(f is not None and _same_file(Path(value), f) for f in inputs):
             fail(f"{opt} {value}: is one of the input files and would be overwritten; write elsewhere")
+    paths = [(opt, value) for opt, value in machine.items() if value and value.strip() and value != "-"]
+    for i, (opt, value) in enumerate(paths):
+        for other, other_value in paths[:i]:
+            if resolve_target(value).absolute() == resolve_target(other_value).absolute() or _same_file(
+                    Path(value), Path(other_value)):
+                fail(f"{other} and {opt} both write {value}: the second would replace the first; give two paths")
     to_stdout = [opt for opt, value in machine.items() if value == "-"]
     if len(to_stdout) > 1:
         fail(f"{' and '.join(o + ' -' for o in to_stdout)}: only one output can go to stdout; give the other a path")

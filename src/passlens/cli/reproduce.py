@@ -14,6 +14,7 @@ from typing import Any, Optional
 import typer
 from rich.markup import escape
 
+from .._output import write_file
 from ..report.tables import claims_table
 from ._common import comma_items, wide_console
 
@@ -60,10 +61,7 @@ def reproduce_cmd(
     wide_console.print(escape(f"{len(results) - len(failed)}/{len(results)} hold" + (f"; failing: {', '.join(failed)}" if failed else "") + f"  ({total:.1f} s)"))
     if out is not None:
         rows = [{k: v for k, v in vars(r).items() if k != "data"} for r in results]
-        try:
-            (out / "claims.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
-        except OSError as exc:
-            raise ValueError(f"cannot write {out / 'claims.json'}: {exc.strerror or exc}") from None
+        write_file(out / "claims.json", json.dumps(rows, indent=2, ensure_ascii=False) + "\n")  # one-line error
         try:
             from ..lab.plots import plot_claims
 

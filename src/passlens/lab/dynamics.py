@@ -36,6 +36,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._output import write_file
 from ..advantages import REGISTRY, advantage, set_num_threads
 from ..theory import alpha
 from .objectives import Objective, correct_entries, logit_gradient, objective_value, parse_objective, row_sums, softmax
@@ -623,17 +624,14 @@ def make_out_dir(out: str | Path) -> Path:
 
 
 def save_run(df: Any, config: LabConfig, out: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write ``metrics.parquet`` and ``config.json`` under ``out`` (created; existing files are replaced).
+    """Write ``metrics.parquet`` and ``config.json`` under ``out`` (created; existing files are replaced,
+    each atomically: :func:`passlens._output.write_file`).
 
     Returns the directory. ValueError with one line when the directory or a file cannot be written.
     """
     d = make_out_dir(out)
     payload = {"config": config.to_json(), **(extra or {})}
-    path = d / "metrics.parquet"
-    try:
-        df.write_parquet(path)
-        path = d / "config.json"
-        path.write_text(json.dumps(payload, indent=2) + "\n")
-    except OSError as exc:
-        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
+    # each file replaced atomically: a failed rerun leaves the previous results whole
+    write_file(d / "metrics.parquet", lambda fh: df.write_parquet(fh))
+    write_file(d / "config.json", json.dumps(payload, indent=2) + "\n")
     return d

@@ -11,6 +11,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Sequence
 
+from .._output import resolve_target
+
 __all__ = ["load_groups", "write_report", "check_out_dir", "RUN_EXTENSIONS"]
 
 #: File kinds read from a run directory's ``evals/`` folder; ``.json`` is left out on purpose: the

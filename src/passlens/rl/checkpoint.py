@@ -1,17 +1,18 @@
-"""Atomic run-directory writes and checkpoint loading with one-line errors."""
+"""Run-directory writes (atomic, through :func:`passlens._output.write_file`), checkpoint loading with
+one-line errors, and the run directory's lock."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
+from .._output import write_file
+
 __all__ = [
-    "atomic_write",
     "write_json",
     "write_parquet",
     "save_checkpoint",
@@ -25,53 +26,30 @@ __all__ = [
 FORMAT = "passlens-rl-1"
 
 
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp)`` on a sibling temporary path, then rename it over ``path``
-    (a reader never sees a half-written file; a killed writer leaves the old one)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:  # Ctrl-C or an error inside write(): no half-written temporary is left behind
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, obj: Any) -> None:
     """Atomic JSON write (indented, NaN written as null by the caller's choice of values)."""
-    atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=2) + "\n"))
+    write_file(path, json.dumps(obj, indent=2) + "\n")
 
 
 def write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
     """Atomic Parquet write of a list of records (polars)."""
     import polars as pl
 
-    atomic_write(path, lambda p: pl.DataFrame(rows).write_parquet(p))
+    write_file(path, lambda fh: pl.DataFrame(rows).write_parquet(fh))
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     """Atomic ``torch.save`` of ``payload`` with the format tag added.
 
     torch reports a failed write (a full disk) as a RuntimeError from its stream writer, not an
-    OSError: it becomes the same one-line ValueError naming the path.
+    OSError: :func:`passlens._output.write_file` makes it the same one-line error naming the path.
     """
-
-    def write(tmp: Path) -> None:
-        try:
-            torch.save({"format": FORMAT, **payload}, tmp)
-        except RuntimeError as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise OSError(f"the write failed ({first[:120]})") from None
-
-    atomic_write(path, write)
+    write_file(path, lambda fh: torch.save({"format": FORMAT, **payload}, fh))
 
 
-#: The temporary names :func:`atomic_write` uses: ``.{name}.tmp{pid}``.
-_TEMPORARY = re.compile(r"^\..+\.tmp\d+$")
+#: The temporaries :func:`passlens._output.write_file` leaves when killed: ``.{name}.{random}.tmp``
+#: (and ``.{name}.tmp{pid}``, the name earlier versions used).
+_TEMPORARY = re.compile(r"^\..+\.tmp(\d+)?$")
 
 
 def remove_stale_temporaries(folders: list[Path]) -> list[Path]:

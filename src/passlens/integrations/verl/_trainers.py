@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import warnings
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
+from ..._output import write_file
 from ._config import _SUB, PREFIX, Settings, _cfg, _warn_once, read_settings
 from ._estimators import _SIDE, _missing, _RowExtras, load_state_dict, state_dict
 from .validation import _prompt_hash, _val_rows, validation_metrics
@@ -124,10 +124,10 @@ class _Common(_TrainerBase):
             config_path = os.path.join(run, "config.json")
             if not os.path.exists(config_path) and group_size:
                 estimator_name = str(_cfg(self.config, "algorithm.adv_estimator"))
-                _atomic_write(config_path, json.dumps({"n": int(group_size), "source": "verl", "data_source": source,
+                write_file(config_path, json.dumps({"n": int(group_size), "source": "verl", "data_source": source,
                                                        "adv_estimator": estimator_name}))
             text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-            _atomic_write(os.path.join(evals, f"step_{int(self.global_steps):06d}.jsonl"), text)
+            write_file(os.path.join(evals, f"step_{int(self.global_steps):06d}.jsonl"), text)
         self._passlens_val_inputs = None
 
     def _maybe_log_val_generations(self, inputs: Any, outputs: Any, scores: Any) -> Any:
@@ -156,7 +156,7 @@ class _Common(_TrainerBase):
         root = str(_cfg(self.config, "trainer.default_local_dir", "."))
         folder = os.path.join(root, f"global_step_{self.global_steps}")
         os.makedirs(folder, exist_ok=True)
-        _atomic_write(self._passlens_state_path(folder), json.dumps(state))
+        write_file(self._passlens_state_path(folder), json.dumps(state))
 
     def _passlens_load_state(self) -> None:
         if not self.global_steps or self._passlens.spec is None or self._passlens.spec.new_state is None:
@@ -183,19 +183,6 @@ def _safe_name(source: str) -> str:
     (so that "a/b" and "a_b" do not share a folder)."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", source).strip("._")[:100] or "unknown"
     return name if name == source else f"{name}-{_prompt_hash(source)[:8]}"
-
-
-def _atomic_write(path: str, text: str) -> None:
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".passlens-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class PasslensTrainerMixin(_Common):
