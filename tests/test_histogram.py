@@ -179,3 +179,20 @@ def test_summarize_from_the_histogram_equals_the_per_problem_sums() -> None:
     assert s.zero_signal_fraction == pytest.approx(np.nanmean(z), rel=1e-12)
     assert s.pass1_mean == pytest.approx(np.mean(c / n), rel=1e-12)
     assert s.bucket_counts.sum() == 3000 and s.n_problems == 3000
+
+
+def test_huge_budget_grids_are_refused_in_one_line_and_defaults_scale() -> None:
+    """10⁶ budgets at n = 10⁶ would need a (rows × K) matrix and a K × K covariance of terabytes."""
+    n = np.full(1000, 10**6)
+    c = np.random.default_rng(8).binomial(10**6, 0.3, size=1000)
+    with pytest.raises(ValueError, match=r"^1,000,000 budgets on 1,000 paired problems: .* at most 8,192 budgets"):
+        passlens.compare((n, c), (n, c), np.arange(1, 10**6 + 1))
+    with pytest.raises(ValueError, match=r"^1,000,000 budgets × 1,000 problems is more than 250,000,000 estimates"):
+        passlens.curve(n, c, np.arange(1, 10**6 + 1), method="analytic")
+    from passlens._validate import DENSE_GRID_MAX, default_grid
+
+    assert default_grid(DENSE_GRID_MAX).size == DENSE_GRID_MAX
+    grid = default_grid(10**6)
+    assert grid[0] == 1 and grid[-1] == 10**6 and grid.size < 100 and 2**19 in grid
+    res = passlens.compare((n[:50], c[:50]), (n[:50], c[:50]), n_boot=100)  # the default grid: no flags
+    assert res.k.tolist() == grid.tolist()

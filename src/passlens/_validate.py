@@ -10,7 +10,22 @@ from typing import Callable, Literal, Sequence
 
 import numpy as np
 
-__all__ = ["as_counts", "as_budgets", "as_ks", "check_policy", "check_enough_samples", "pow2_grid", "as_votes", "check_k_le_n", "k_mask", "problem_label", "KPolicy"]
+__all__ = [
+    "as_counts",
+    "as_budgets",
+    "as_ks",
+    "check_policy",
+    "check_enough_samples",
+    "pow2_grid",
+    "log_grid",
+    "default_grid",
+    "DENSE_GRID_MAX",
+    "as_votes",
+    "check_k_le_n",
+    "k_mask",
+    "problem_label",
+    "KPolicy",
+]
 
 KPolicy = Literal["raise", "nan"]
 
@@ -133,6 +148,22 @@ def pow2_grid(n_max: int) -> np.ndarray:
     if n_max not in ks:
         ks.append(n_max)
     return np.array(ks, dtype=np.int64)
+
+
+def log_grid(n_max: int, points: int = 48) -> np.ndarray:
+    """About ``points`` log-spaced integers in 1..n_max (both ends included) with the powers of two: int64 (K,)."""
+    raw = np.unique(np.round(np.geomspace(1, n_max, points)).astype(np.int64))
+    return np.union1d(raw, pow2_grid(n_max))
+
+
+#: Up to this n a default budget grid is every k in 1..n; beyond, :func:`log_grid` (a K × K
+#: covariance or a (P, K) matrix of 10⁶ budgets does not fit in memory).
+DENSE_GRID_MAX = 4096
+
+
+def default_grid(n_max: int) -> np.ndarray:
+    """The default budgets up to n_max: 1..n_max, or :func:`log_grid` beyond :data:`DENSE_GRID_MAX`."""
+    return np.arange(1, n_max + 1, dtype=np.int64) if n_max <= DENSE_GRID_MAX else log_grid(n_max)
 
 
 def check_policy(policy: object) -> KPolicy:

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._json import json_ready
-from ._validate import KPolicy, as_counts, as_ks, k_mask
+from ._validate import KPolicy, as_counts, as_ks, default_grid, k_mask
 from ._pairing import align_by_id
 from .histogram import PairHistogram, count_histogram, pair_histogram
 from .estimators import pass_at_k
@@ -332,10 +332,6 @@ def _no_spread_interval(
     return lo, hi
 
 
-def _default_ks(n_max: int) -> np.ndarray:
-    return np.arange(1, n_max + 1, dtype=np.int64)
-
-
 def curve(
     n: ArrayLike | None = None,
     c: ArrayLike | None = None,
@@ -361,7 +357,8 @@ def curve(
 
     Args:
       n, c: int arrays (P,) of samples and successes (metrics "pass", "passhat").
-      k: int or int array (K,); default every k from 1 to max n.
+      k: int or int array (K,); default every k from 1 to max n (a log-spaced grid with the
+        powers of two beyond :data:`passlens._validate.DENSE_GRID_MAX`).
       metric: a registry name: "pass" | "passhat" (need ``n``, ``c``) | "max" (needs
         ``rewards``: list of P 1-D float arrays, or float (P, n) NaN-padded) | "maj" |
         "coverage" (need ``votes`` and ``correct``: lists of per-answer counts and flags).
@@ -380,9 +377,10 @@ def curve(
         raise ValueError(f"k_exceeds_n must be 'raise' or 'drop', got {k_exceeds_n!r}")
     policy: KPolicy = "nan" if k_exceeds_n == "drop" else "raise"
     if k is None:
-        k = _default_ks(registry_entry(metric).max_n(n=n, rewards=rewards, votes=votes))
+        k = default_grid(registry_entry(metric).max_n(n=n, rewards=rewards, votes=votes))
     ks = as_ks(k)
     weights = None
+    _check_cells(metric, ks, n=n, rewards=rewards, votes=votes)
     if registry_entry(metric).statistic == "counts" and n is not None and c is not None:
         rows, weights = _count_rows(metric, ks, n, c, policy, ids)
     else:
@@ -403,6 +401,32 @@ def curve(
         rows, ks, mask=mask, ci=ci, method=method, n_boot=n_boot, seed=seed, metric=metric, dropped=dropped,
         weights=weights,
     )
+
+
+#: Largest estimate matrix (rows × budgets) a curve or comparison builds: 2.5·10⁸ float64 = 2 GB.
+MAX_CELLS = 250_000_000
+
+#: Most budgets a comparison takes on the histogram path, whose band needs a K × K covariance.
+COMPARE_MAX_K = 8192
+
+
+def _check_cells(metric: str, ks: np.ndarray, *, n: ArrayLike | None, rewards: Any, votes: Any) -> None:
+    """One line instead of a MemoryError when the estimate matrix would not fit (10⁶ budgets at n = 10⁶)."""
+    entry = registry_entry(metric)
+    if entry.statistic == "counts" and n is not None:
+        rows = int(np.size(n)) if np.ndim(n) else 1
+        if rows * ks.size > PER_PROBLEM_CELLS:  # the histogram path: at most one row per distinct (n, c)
+            n_arr = np.asarray(n).reshape(-1)
+            rows = min(rows, int(n_arr.max()) + 1 if n_arr.size and np.all(n_arr == n_arr[0]) else rows)
+    elif entry.statistic == "rewards" and rewards is not None:
+        rows = len(rewards)
+    elif votes is not None:
+        rows = len(votes)
+    else:
+        return
+    if rows * ks.size > MAX_CELLS:
+        raise ValueError(f"{ks.size:,} budgets × {rows:,} problems is more than {MAX_CELLS:,} estimates "
+                         "(2 GB); give fewer budgets (e.g. powers of two, or a log-spaced grid)")
 
 
 #: Largest (a-pairs × b-pairs) joint table :func:`_pair_moments` builds densely.
@@ -665,7 +689,8 @@ def compare(
         int arrays (P,) in the same problem order, or objects with ``ids``,
         ``n``, ``c`` attributes (e.g. :class:`passlens.io.ProblemTable`),
         aligned by id (the id sets must be equal).
-      k: int array (K,) budgets; default 1..min n over both models.
+      k: int array (K,) budgets; default 1..min n over both models (a log-spaced grid with the
+        powers of two beyond :data:`passlens._validate.DENSE_GRID_MAX`).
       alpha: family-wise error level of the band.
       n_boot: multiplier-bootstrap draws.
       seed: seed of ``numpy.random.default_rng``.
@@ -675,12 +700,15 @@ def compare(
     """
     (n_a, c_a), (n_b, c_b), ids = _align(a, b)
     n_min = int(min(n_a.min(), n_b.min()))
-    ks = np.arange(1, n_min + 1, dtype=np.int64) if k is None else as_ks(k)
+    ks = default_grid(n_min) if k is None else as_ks(k)
     if np.any(np.diff(ks) <= 0):
         raise ValueError("k grid must be strictly increasing")
     k_mask(n_a, ks, ids, "raise")  # k > n names the problem
     k_mask(n_b, ks, ids, "raise")
     P = int(n_a.size)
+    if P * ks.size > PER_PROBLEM_CELLS and ks.size > COMPARE_MAX_K:
+        raise ValueError(f"{ks.size:,} budgets on {P:,} paired problems: the band's K × K covariance would not fit; "
+                         f"give at most {COMPARE_MAX_K:,} budgets (e.g. powers of two, or a log-spaced grid)")
     if P * ks.size <= PER_PROBLEM_CELLS:  # per-problem multiplier draws: a seed reproduces earlier versions
         pa = pass_at_k(n_a, c_a, ks, ids=ids)  # (P, K)
         pb = pass_at_k(n_b, c_b, ks, ids=ids)

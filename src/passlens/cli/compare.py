@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from .._validate import DENSE_GRID_MAX, log_grid
 from ..report.tables import comparison_notes, comparison_table
 from ..report.text import describe_ks
 from ._common import (
@@ -28,7 +29,7 @@ __all__ = ["compare_cmd"]
 def compare_cmd(
     a: Optional[Path] = typer.Argument(None, help="Model A (reference) counts or samples. Default: bundled DeepScaleR base."),
     b: Optional[Path] = typer.Argument(None, help="Model B counts or samples. Default: bundled DeepScaleR RL model."),
-    k: Optional[str] = typer.Option("all", "--k", help="Budgets: 'all' (1..min n, default), 'pow2', '1,2,4' or '1-16'."),
+    k: Optional[str] = typer.Option(None, "--k", help="Budgets: 'all' (1..min n), 'pow2', '1,2,4' or '1-16'. Default: 'all' up to n = 4096, a log-spaced grid with the powers of two above."),
     alpha: float = typer.Option(0.05, "--alpha", help="Family-wise error level of the simultaneous band."),
     n_boot: int = typer.Option(4000, "--n-boot", help=f"Multiplier-bootstrap draws (2 to {N_BOOT_MAX:,})."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
@@ -83,7 +84,12 @@ def compare_cmd(
         tables.append(t)
     ta, tb = tables
     n_min = int(min(ta.n.min(), tb.n.min()))
-    ks = parse_ks(k, n_min, n_min)
+    if k is None and n_min > DENSE_GRID_MAX:  # 'all' would be n_min budgets: a K × K band does not fit
+        ks = log_grid(n_min)
+        con.print(f"  note: n = {n_min:,}: comparing {ks.size} log-spaced budgets with the powers of two "
+                  "(give --k all or a list for others)", highlight=False)
+    else:
+        ks = parse_ks("all" if k is None else k, n_min, n_min)
     if int(ks[-1]) > n_min:
         fail(f"--k: k={int(ks[-1])} exceeds the smallest n={n_min}; no unbiased estimate exists for k > n")
     grid = set(ks.tolist())

@@ -33,7 +33,7 @@ import numpy as np
 
 from .._json import json_ready
 from .._pairing import PairingError, align_by_id
-from .._validate import as_counts, pow2_grid
+from .._validate import as_counts, log_grid, pow2_grid
 from ..estimators import coverage_at_k
 from ..uncertainty import SMALL_P
 from .text import format_k_ranges
@@ -153,12 +153,6 @@ def phat_histogram(n: object, c: object, bins: int = HIST_BINS) -> dict[str, Any
 
 # ---------------------------------------------------------------------------------------
 # helpers
-
-
-def log_grid(n_max: int, points: int = 48) -> np.ndarray:
-    """About ``points`` log-spaced integers in 1..n_max (both ends included): int64 (K,)."""
-    raw = np.unique(np.round(np.geomspace(1, n_max, points)).astype(np.int64))
-    return np.union1d(raw, pow2_grid(n_max))
 
 
 def _signal_k(n_min: int) -> int:
