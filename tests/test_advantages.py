@@ -276,6 +276,46 @@ def test_registry_specs_are_complete() -> None:
         assert spec.fn.__doc__ and "Returns" in spec.fn.__doc__ and "(B, n)" in spec.fn.__doc__
 
 
+def test_registry_order_and_registration_at_definition() -> None:
+    from passlens.advantages import registry
+
+    assert list(REGISTRY) == ["rloo", "grpo", "dr_grpo", "pkpo", "passk_analytic", "alpha_rloo",
+                              "best_minus_second", "unlikeliness", "novelty", "coverage"]
+    assert registry.REGISTRY is REGISTRY
+    for name, spec in REGISTRY.items():  # each entry's function is the one its module defines
+        assert getattr(sys.modules[spec.fn.__module__], spec.fn.__name__) is spec.fn
+
+
+def test_register_rejects_a_second_name_and_metadata_that_does_not_match_the_function(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from passlens.advantages import registry
+    from passlens.advantages.registry import Param, register
+
+    entries = dict(registry._ENTRIES)
+    monkeypatch.setattr(registry, "_ENTRIES", entries)  # registrations below go to a copy
+    meta: dict[str, Any] = {"target": "t", "unbiased": False, "binary_only": False, "source": "s"}
+    with pytest.raises(ValueError, match="'rloo' is already registered"):
+        register("rloo", **meta)(lambda rewards: rewards)
+
+    def shaped(rewards: Any, logprobs: Any, *, beta: float = 0.5) -> Any:
+        return rewards
+
+    with pytest.raises(TypeError, match="default of beta is 0.25 in the registry, 0.5 in shaped"):
+        register("t1", inputs=("logprobs",), params=(Param("beta", float, 0.25),), **meta)(shaped)
+    with pytest.raises(TypeError, match="default of beta"):
+        register("t2", inputs=("logprobs",), params=(Param("beta", float),), **meta)(shaped)
+    with pytest.raises(TypeError, match=r"must take \(rewards, answers, ...\)"):
+        register("t3", inputs=("answers",), params=(Param("beta", float, 0.5),), **meta)(shaped)
+    with pytest.raises(TypeError, match="do not match"):
+        register("t4", inputs=("logprobs",), **meta)(shaped)
+    with pytest.raises(TypeError, match="in the order"):
+        register("t5", inputs=("state", "answers"), **meta)(lambda rewards, state, answers: rewards)
+    assert entries.keys() == REGISTRY.keys()  # nothing added by the failures
+    assert register("t6", inputs=("logprobs",), params=(Param("beta", float, 0.5),), **meta)(shaped) is shaped
+    assert list(entries)[-1] == "t6" and entries["t6"].fn is shaped and "t6" not in REGISTRY
+
+
 def test_unknown_and_missing_names_and_params() -> None:
     r = np.array([[1.0, 0.0, 1.0, 1.0]])
     with pytest.raises(ValueError, match="unknown advantage estimator 'ppo'.*rloo.*pkpo.*coverage"):
@@ -539,3 +579,13 @@ def test_answer_counts_match_a_dict_loop() -> None:
     assert got.keys() == ref.keys()
     for key in ref:
         assert got[key] == pytest.approx(ref[key], rel=1e-12)
+
+
+def test_coverage_names_in_exploration_are_deprecated_aliases() -> None:
+    import passlens.advantages.exploration as exploration
+
+    for name in ("coverage", "coverage_at_k"):
+        with pytest.warns(DeprecationWarning, match=f"moved to passlens.advantages.coverage.{name}"):
+            assert getattr(exploration, name) is getattr(sys.modules["passlens.advantages"], name)
+    with pytest.raises(AttributeError):
+        exploration.no_such_name  # noqa: B018

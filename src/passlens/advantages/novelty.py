@@ -26,6 +26,7 @@ from ._classes import Pairs, pairs
 from ._pair_table import PairTable, keys_of
 from ._parallel import run_row_blocks
 from .policy_gradient import _centre_
+from .registry import Param, register
 
 __all__ = ["AnswerCounts", "novelty"]
 
@@ -240,6 +241,19 @@ def _as_int_matrix(answers: object) -> np.ndarray:
     return as_answers(a, a.shape, "AnswerCounts")
 
 
+@register(
+    "novelty",
+    inputs=("answers", "state", "prompt_ids"),
+    params=(
+        Param("bonus", float, 0.1, doc="bonus of a never-seen answer"),
+        Param("decay", float, 0.5, doc="bonus ∝ (1 + count)^(−decay)"),
+        Param("correct_only", bool, True, doc="bonus only for samples with positive reward"),
+        Param("update", bool, True, doc="record this batch in the state"),
+    ),
+    target="heuristic: RLOO on r + bonus·(1 + N(x, a))^(−decay)", unbiased=False, binary_only=False,
+    source="after Song, Kempe & Munos 2025, arXiv 2509.06941 (historical exploration)",
+    new_state=AnswerCounts,
+)
 def novelty(
     rewards: object,
     answers: object,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._array import as_rewards, require_min_n
+from .registry import DDOF, EPS, register
 
 __all__ = ["rloo", "grpo", "dr_grpo"]
 
@@ -29,6 +30,10 @@ def _centre_(r: np.ndarray) -> np.ndarray:
     return r
 
 
+@register(
+    "rloo", target="E[r] (pass@1 on binary rewards)", unbiased=True, binary_only=False,
+    source="Kool et al. 2019; Ahmadian et al. 2024, arXiv 2402.14740 (RLOO)",
+)
 def rloo(rewards: object) -> object:
     """REINFORCE leave-one-out: each sample's reward minus the mean of the others.
 
@@ -53,27 +58,11 @@ def rloo(rewards: object) -> object:
     return restore(d)
 
 
-def dr_grpo(rewards: object) -> object:
-    """Dr. GRPO: the group-mean-centred reward, without GRPO's std division.
-
-        A_i = r_i − r̄,   r̄ = (1/n) Σ_j r_j
-
-    Liu et al. 2025, "Understanding R1-Zero-Like Training: A Critical Perspective",
-    arXiv 2503.20783 (Dr. GRPO's outcome advantage: GRPO without the std division). Because r̄ contains r_i itself,
-    E[(1/n) Σ_i A_i ∇ log π(y_i)] = (n − 1)/n · ∇ E[r]: biased low by exactly the
-    factor (n − 1)/n (A = (n − 1)/n · A^RLOO).
-
-    Args:
-      rewards: float (B, n), numpy or torch; n ≥ 2.
-
-    Returns:
-      float (B, n), same type, dtype and device; rows sum to 0.
-    """
-    r, restore = as_rewards(rewards)
-    require_min_n(r, 2, "dr_grpo")
-    return restore(_centre_(r))
-
-
+@register(
+    "grpo", params=(EPS, DDOF), target="biased: ascends the surrogate 2·arcsin√p (binary rewards)",
+    unbiased=False, binary_only=False,
+    source="Shao et al. 2024, arXiv 2402.03300 (GRPO); surrogate: Thrampoulidis et al. 2025, arXiv 2510.23049",
+)
 def grpo(rewards: object, *, eps: float = 1e-6, ddof: int = 1) -> object:
     """GRPO: the group-normalised reward.
 
@@ -97,6 +86,31 @@ def grpo(rewards: object, *, eps: float = 1e-6, ddof: int = 1) -> object:
     r, restore = as_rewards(rewards)
     require_min_n(r, 2, "grpo")
     return restore(group_normalise(r, eps=eps, ddof=ddof, who="grpo"))
+
+
+@register(
+    "dr_grpo", target="(n−1)/n · ∇E[r] (pass@1 shrunk by (n−1)/n)", unbiased=False, binary_only=False,
+    source="Liu et al. 2025, arXiv 2503.20783 (Dr. GRPO)",
+)
+def dr_grpo(rewards: object) -> object:
+    """Dr. GRPO: the group-mean-centred reward, without GRPO's std division.
+
+        A_i = r_i − r̄,   r̄ = (1/n) Σ_j r_j
+
+    Liu et al. 2025, "Understanding R1-Zero-Like Training: A Critical Perspective",
+    arXiv 2503.20783 (Dr. GRPO's outcome advantage: GRPO without the std division). Because r̄ contains r_i itself,
+    E[(1/n) Σ_i A_i ∇ log π(y_i)] = (n − 1)/n · ∇ E[r]: biased low by exactly the
+    factor (n − 1)/n (A = (n − 1)/n · A^RLOO).
+
+    Args:
+      rewards: float (B, n), numpy or torch; n ≥ 2.
+
+    Returns:
+      float (B, n), same type, dtype and device; rows sum to 0.
+    """
+    r, restore = as_rewards(rewards)
+    require_min_n(r, 2, "dr_grpo")
+    return restore(_centre_(r))
 
 
 def group_normalise(r: np.ndarray, *, eps: object, ddof: object, who: str) -> np.ndarray:
