@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from passlens.advantages import REGISTRY, AnswerCounts, advantage, coverage, format_spec, get_num_threads, set_num_threads
-from passlens.advantages.variance import toy_variance_table, variance_table
+from passlens.lab.variance import toy_variance_table, variance_table
 
 FLOOR_MS = 5.0
 

@@ -161,7 +161,7 @@ def test_plot_without_matplotlib_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_variance_renders_the_variance_table(batch, tmp_path: Path) -> None:
-    from passlens.advantages.variance import variance_table
+    from passlens.lab.variance import variance_table
 
     res = run(*VARIANCE_ARGS, "--plot", str(tmp_path))
     assert res.returncode == 0, res.stderr

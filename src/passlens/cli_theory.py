@@ -252,7 +252,7 @@ def variance_cmd(
         if not all(names):
             _fail("--estimator: empty estimator spec")
         from .advantages import parse_spec
-        from .advantages.variance import _NAIVE, _NAIVE_BASELINE, VALUE_ROW
+        from .lab.variance import NAIVE as _NAIVE, NAIVE_BASELINE as _NAIVE_BASELINE, VALUE_ROW
 
         for name in names:  # name the option here: variance_table's errors do not know it
             if name not in (_NAIVE, _NAIVE_BASELINE, VALUE_ROW):
@@ -262,7 +262,7 @@ def variance_cmd(
                     _fail(f"--estimator {name!r}: {exc}")
     figure_cls = _require_matplotlib() if plot is not None else None
     try:
-        from .advantages.variance import variance_table
+        from .lab.variance import variance_table
     except ImportError as exc:
         _err.print(f"passlens: error: theory variance needs passlens.advantages.variance ({exc})", markup=False)
         raise typer.Exit(1) from None

@@ -56,6 +56,8 @@ unlikeliness (beta)       heuristic (rarer correct preferred)    no
 novelty (bonus, decay)    heuristic (count bonus across steps)   no
 coverage (k, variant)     coverage@k (distinct correct answers)  yes
 ========================  =====================================  ==========
+
+The Monte Carlo variance study of these estimators is :mod:`passlens.lab.variance`.
 """
 
 from __future__ import annotations
