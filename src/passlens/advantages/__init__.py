@@ -25,11 +25,12 @@ imported here.
 
 Threads
 -------
-The estimators that sort each group (``pkpo`` on non-binary rewards, ``unlikeliness``,
-``novelty`` with wide answer ids such as hashes) split large batches (≥ 2¹⁶ elements per thread) into blocks of groups computed on
-threads; results are bit-identical for any thread count. :func:`set_num_threads`
-(or the environment variable ``PASSLENS_NUM_THREADS``) sets the count; the default
-is the CPUs available to the process, at most 4.
+The estimators that sort each group by value (``pkpo`` on non-binary rewards,
+``unlikeliness``) split large batches (≥ 2¹⁶ elements per thread) into blocks of
+groups computed on threads; results are bit-identical for any thread count.
+:func:`set_num_threads` (or the environment variable ``PASSLENS_NUM_THREADS``) sets
+the count; the default is the CPUs available to the process, at most 4. The
+answer-class estimators (``novelty``, ``coverage``) run on the calling thread.
 
 Use
 ---

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from ._array import Restore, as_answers, as_rewards, check_k, require_binary
-from ._classes import classes
+from ._pairs import distinct_pairs
 from ._tables import avoid_table
 from .registry import K, Param, register
 
@@ -29,7 +29,8 @@ _COVERAGE_VARIANTS = ("rloo", "loo-1", "s")
 def _coverage_inputs(
     rewards: object, answers: object, k: int, who: str
 ) -> tuple[Restore, np.ndarray, int, int, int, np.ndarray, np.ndarray, np.ndarray]:
-    """Validated inputs, reduced to answer classes (see :func:`passlens.advantages._classes.classes`).
+    """Validated inputs, reduced to answer classes: the distinct (group, answer id) pairs
+    (:func:`~passlens.advantages._pairs.distinct_pairs`).
 
     Returns (restore, r, B, n, k, cls, m, group):
       r: float64 (B, n) {0, 1} rewards (a private copy);
@@ -43,10 +44,10 @@ def _coverage_inputs(
     kk = check_k(k, n, who)
     require_binary(r, who)
     a = as_answers(answers, r.shape, who)
-    cls, group, U = classes(a)
+    p = distinct_pairs(a)
     # r is exactly 0/1 here, so the weighted bincount counts correct samples exactly.
-    m = np.bincount(cls.ravel(), weights=r.ravel(), minlength=U).astype(np.int64)
-    return restore, r, B, n, kk, cls, m, group
+    m = np.bincount(p.inverse.ravel(), weights=r.ravel(), minlength=p.size.size).astype(np.int64)
+    return restore, r, B, n, kk, p.inverse, m, p.row
 
 
 def _per_group(group: np.ndarray, values: np.ndarray, B: int) -> np.ndarray:
@@ -128,8 +129,8 @@ def coverage(rewards: object, answers: object, k: int, *, variant: CoverageVaria
     Returns:
       float (B, n), same type, dtype and device as ``rewards``.
 
-    Cost: O(B·n) with one ``bincount`` when the answer ids of the batch span at most
-    2n values (else one sort per group, O(B·n log n)), plus O(n·k) for the tables.
+    Cost: O(B·n) with one ``bincount`` when the answer ids of the batch lie in 0 .. 2n − 1
+    (else one sort per group, O(B·n log n)), plus O(n·k) for the tables.
     """
     if variant not in _COVERAGE_VARIANTS:
         raise ValueError(f"coverage: variant must be one of {', '.join(_COVERAGE_VARIANTS)}; got {variant!r}")

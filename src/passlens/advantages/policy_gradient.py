@@ -20,7 +20,7 @@ from .registry import DDOF, EPS, register
 __all__ = ["rloo", "grpo", "dr_grpo"]
 
 
-def _centre_(r: np.ndarray) -> np.ndarray:
+def centre_(r: np.ndarray) -> np.ndarray:
     """r − mean(r) per row of float64 (B, n), *in place* (callers pass arrays they own)."""
     # Shift by the first sample before averaging: a constant group gives exactly 0,
     # not rounding noise that GRPO's 1/(std + ε) would blow up by 10⁶.
@@ -52,10 +52,15 @@ def rloo(rewards: object) -> object:
     """
     r, restore = as_rewards(rewards)
     require_min_n(r, 2, "rloo")
+    return restore(rloo_(r))  # r is as_rewards' private copy: work in place (no fresh 2 MB temporaries)
+
+
+def rloo_(r: np.ndarray) -> np.ndarray:
+    """RLOO advantages n/(n − 1)·(r − r̄) per row of float64 (B, n), n ≥ 2, *in place* (callers pass arrays they own)."""
     n = r.shape[1]
-    d = _centre_(r)  # r is as_rewards' private copy: work in place (no fresh 2 MB temporaries)
-    d *= n / (n - 1)
-    return restore(d)
+    centre_(r)
+    r *= n / (n - 1)
+    return r
 
 
 @register(
@@ -110,7 +115,7 @@ def dr_grpo(rewards: object) -> object:
     """
     r, restore = as_rewards(rewards)
     require_min_n(r, 2, "dr_grpo")
-    return restore(_centre_(r))
+    return restore(centre_(r))
 
 
 def group_normalise(r: np.ndarray, *, eps: object, ddof: object, who: str) -> np.ndarray:
@@ -134,10 +139,10 @@ def norm_params(eps: object, ddof: object, who: str) -> tuple[float, int]:
 
 def normalise_(r: np.ndarray, e: float, ddof: int) -> np.ndarray:
     """(r − r̄)/(std(r) + e) per row of float64 (B, n), in place, for validated (e, ddof) (see :func:`norm_params`)."""
-    d = _centre_(r)
+    d = centre_(r)
     n = d.shape[1]
     den = np.sqrt(np.einsum("ij,ij->i", d, d)[:, None] / (n - ddof)) + e
-    # ε = 0 on a constant group would be 0/0; such a row is exactly 0 already (see _centre_).
+    # ε = 0 on a constant group would be 0/0; such a row is exactly 0 already (see centre_).
     ok = den > 0
     if ok.all():  # the usual case (ε > 0): a plain divide, ~2× faster than the masked one
         return np.divide(d, den, out=d)
