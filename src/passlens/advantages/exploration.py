@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._array import as_logprobs, as_rewards, packed_order, repair_rows, require_min_n, sort_rows, unsort_rows
+from ._array import _transpose, accumulate_down, as_logprobs, as_rewards, packed_order, require_min_n, sort_cols
 from ._parallel import run_row_blocks
 from .policy_gradient import norm_params, normalise_
 from .registry import DDOF, EPS, Param, register
@@ -25,53 +25,35 @@ __all__ = ["unlikeliness"]
 # --------------------------------------------------------------------------- ranks
 
 
-def _sorted_rank_values(xs: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """table[min-rank] for rows sorted ascending, xs (B, n), and a per-rank table (n,): (B, n).
+def _rank_factors(x: np.ndarray, fac: np.ndarray) -> np.ndarray:
+    """fac[min-rank of x_bi in row b], float64 (B, n), for x float64 (B, n) and a per-rank table fac (n,);
+    the min-rank #{j : x_bj < x_bi} is shared by tied values.
 
-    The min-rank of a slot is the column where its run of equal values starts. Runs are
-    found on the flat array (every row starts one, so none spans two rows), and each run's
-    value is repeated over its length: a copy-speed ``np.repeat`` of U ≤ B·n run values
-    instead of a running maximum over all B·n slots (several times faster when ties are
-    common, e.g. repeated completions with equal log-probabilities).
+    One packed sort per row (:func:`~passlens.advantages._array.packed_order`). Without ties
+    (the usual case for log-probabilities, known from the keys alone) the rank of sorted slot j
+    is j: the table is scattered as is. With ties, the sorted values (n, B) give each slot the
+    rank where its run of equal values starts: a running maximum down the ranks.
     """
-    B, n = xs.shape
-    new = np.empty((B, n), dtype=bool)
-    new[:, 0] = True
-    np.not_equal(xs[:, 1:], xs[:, :-1], out=new[:, 1:])
-    starts = np.flatnonzero(new)  # (U,) flat slot where each run starts
-    lengths = np.diff(starts, append=B * n)
-    return np.repeat(table[starts % n], lengths).reshape(B, n)
+    B, n = x.shape
+    packed = packed_order(x, check_distinct=True, transposed=False)
+    out = np.empty(B * n)
+    if packed is not None:
+        order, distinct = packed
+        if distinct or n == 1:
+            out[order.reshape(-1)] = np.broadcast_to(fac, (B, n)).ravel()  # (a contiguous source scatters faster than a broadcast)
+            return out.reshape(B, n)
+        packed = _transpose(order), False  # sort_cols' layout
+    flat_t, gt = sort_cols(x, packed)  # (n, B) each column ascending
+    rank = np.zeros((n, B), dtype=np.int64)
+    np.multiply(gt[1:] != gt[:-1], np.arange(1, n)[:, None], out=rank[1:])  # j where a run starts, else 0
+    out[flat_t] = fac[accumulate_down(rank, np.maximum)]
+    return out.reshape(B, n)
 
 
 def _min_ranks(x: np.ndarray) -> np.ndarray:
     """Ascending rank per row, ties sharing the lowest rank: #{j : x_j < x_i}, int64 (B, n)."""
-    order, xs = sort_rows(x)
-    return unsort_rows(order, _sorted_rank_values(xs, np.arange(x.shape[1])))
-
-
-def _rank_factors(x: np.ndarray, fac: np.ndarray) -> np.ndarray:
-    """fac[min-rank of x_bi in row b], float64 (B, n), for x (B, n) and a per-rank table fac (n,).
-
-    Equals ``fac[_min_ranks(x)]`` with one sort and one scatter: without ties (the usual
-    case for log-probabilities) the rank of sorted slot j is j itself, so the table is
-    scattered as is, with no rank array and no gather.
-    """
-    B, n = x.shape
-    packed = packed_order(x, check_distinct=True)
-    if packed is None:
-        flat, xs = sort_rows(x)
-    else:
-        order, distinct = packed
-        flat = order.ravel()
-        if distinct or n == 1:  # strictly ascending rows: sorted, no ties (known from the keys alone)
-            # The rank of sorted slot j is j: scatter the table itself (tiled, as a broadcast
-            # scatter source is slower than a contiguous one).
-            out = np.empty((B, n))
-            out.ravel()[flat] = np.broadcast_to(fac, (B, n)).ravel()
-            return out
-        xs = x.ravel()[flat].reshape(B, n)
-        repair_rows(x, order, xs)
-    return unsort_rows(flat, _sorted_rank_values(xs, fac))
+    x = np.asarray(x, dtype=np.float64)
+    return _rank_factors(x, np.arange(x.shape[1], dtype=np.float64)).astype(np.int64)
 
 
 @register(
