@@ -1,10 +1,9 @@
 """The store behind :class:`~passlens.advantages.novelty.AnswerCounts`: (prompt code, answer id) → count.
 
-A Python dict would be the plain choice, but a training step reads and writes ~B·8 pairs
-(32 k at B = 4096) among up to millions stored, and per-pair Python work costs tens of
-milliseconds there (benchmarks/RESULTS.md). :class:`PairTable` is a hash table with linear
-probing whose operations take a whole batch of keys as numpy arrays: O(batch) per call,
-whatever the number stored. The tests check it against a dict.
+A dict would be the plain choice, but a step reads and writes ~32 k pairs among millions
+stored and per-pair Python work costs tens of milliseconds there (benchmarks/RESULTS.md).
+:class:`PairTable` is a hash table whose operations take a whole batch of keys as numpy
+arrays: O(batch) per call, whatever the number stored. The tests check it against a dict.
 """
 
 from __future__ import annotations
@@ -14,20 +13,16 @@ import numpy as np
 __all__ = ["PairTable"]
 
 _MIN_CAPACITY = 16  # slots of a new table (a power of two)
-# Below this the discount scale is folded back into the counts (stored counts then stay ≤
-# batch·steps / 1e-150, far from overflow; the counts themselves keep full precision).
-_MIN_SCALE = 1e-150
+_MIN_SCALE = 1e-150  # folded back below this: stored counts stay ≤ batch·steps/1e-150, far from overflow
 # Odd 64-bit multipliers: 2⁶⁴/φ (Knuth's Fibonacci hashing) and splitmix64's first.
 _K_PROMPT = np.uint64(0x9E3779B97F4A7C15)
 _K_MIX = np.uint64(0xBF58476D1CE4E5B9)
 
 
 def _home(pc: np.ndarray, ac: np.ndarray, capacity: int) -> np.ndarray:
-    """Home slot int64 (Q,) of keys (prompt code pc, answer id ac), int64 (Q,) each, in a table of
-    ``capacity`` = 2^bits slots: x = (pc·K₁ mod 2⁶⁴) XOR ac, x ← x XOR (x >> 32), home = top bits of x·K₂.
-
-    The xor-shift folds x's high half down, so that ids differing only in high bits still spread.
-    """
+    """Home slot int64 (Q,) of keys (prompt code pc, answer id ac), int64 (Q,) each, in 2^bits slots:
+    x = (pc·K₁ mod 2⁶⁴) XOR ac, x ← x XOR (x >> 32) (ids differing only in high bits still
+    spread), home = the top bits of x·K₂."""
     x = np.multiply(pc.view(np.uint64), _K_PROMPT)  # uint64 arithmetic wraps mod 2⁶⁴: intended
     x ^= ac.view(np.uint64)
     x ^= x >> np.uint64(32)
@@ -39,37 +34,28 @@ def _home(pc: np.ndarray, ac: np.ndarray, capacity: int) -> np.ndarray:
 class PairTable:
     """Vectorized hash table: (prompt code ≥ 0, answer id) int64 pairs → float64 count.
 
-    Slots hold ``keys`` int64 (C, 2) = (prompt code, answer id) (prompt −1: empty) and
-    ``counts`` float64 (C,), 0 in empty slots. C is a power of two and the table is at most
-    half full. A batch of keys is probed all at once, one slot per round over the keys not
-    resolved yet, from each key's home slot on until its key or an empty slot (linear probing
-    leaves no empty slot between a key and its home). A probe reads a slot's two halves with
-    one 16-byte gather (the rows viewed as complex128, bits copied as they are): one cache
-    miss per slot instead of two, which matters in a table larger than the caches.
-
-    Counts are stored in units of ``scale``: a key's count is counts[slot]·scale, so
-    discounting every count by d is ``scale *= d`` and adding x stores x / scale (O(batch),
-    not O(C)). Below ``_MIN_SCALE`` the scale is folded back into the counts (one O(C) pass
-    every log(_MIN_SCALE)/log(d) steps, e.g. every ~470 steps at d = 0.5).
+    Slots hold ``keys`` int64 (C, 2) = (prompt code, answer id) (prompt −1: empty) and ``counts``
+    float64 (C,), 0 in empty slots; C is a power of two, the table at most half full. A batch of
+    keys is probed at once, one slot per round over the keys not resolved yet, from each key's
+    home slot on to its key or an empty slot (linear probing). A probe reads a slot with one
+    16-byte gather (rows viewed as complex128, bits copied as they are): one cache miss, not two.
+    Counts are stored in units of ``scale`` (count = counts[slot]·scale): discounting all by d is
+    ``scale *= d`` and adding x stores x / scale, O(batch) not O(C). Below ``_MIN_SCALE`` the
+    scale is folded back into the counts (an O(C) pass every ~470 steps at d = 0.5).
     """
 
     def __init__(self, capacity: int | None = None) -> None:
         cap = _MIN_CAPACITY if capacity is None else int(capacity)  # (the module constant, read per table)
         self.scale = 1.0
-        self._empty(max(2, 1 << (cap - 1).bit_length()))  # a power of two ≥ capacity
+        self._empty(1 << max(1, (cap - 1).bit_length()))  # a power of two ≥ capacity, ≥ 2
 
     def _empty(self, capacity: int) -> None:
         self.keys = np.zeros((capacity, 2), dtype=np.int64)
         self.keys[:, 0] = -1
         self.counts = np.zeros(capacity)
-        self.size = 0
+        self.capacity, self.size = capacity, 0
 
-    @property
-    def capacity(self) -> int:
-        return int(self.keys.shape[0])
-
-    def _read(self, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(prompt code, answer id), int64 (Q,) each, in the slots int64 (Q,)."""
+    def _read(self, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # (prompt code, answer id) of slots (Q,)
         got = self.keys.view(np.complex128)[slot, 0].view(np.int64)  # (2Q,): one 16-byte gather per slot
         return got[0::2], got[1::2]
 
@@ -90,14 +76,10 @@ class PairTable:
         return slot, found
 
     def _insert(self, pc: np.ndarray, ac: np.ndarray, slot: np.ndarray) -> np.ndarray:
-        """Place keys int64 (Q,) absent from the table (a key may be listed several times), probing from
-        slot int64 (Q,) (a key's home, or a slot of its probe path); the caller has made room. Returns
-        the slots, int64 (Q,).
-
-        Keys aiming at one free slot race for it: each writes −2 − (its index) there and the one
-        whose write survived wins. Repeats of a key share their path and move in lockstep, so
-        they meet at the slot one of them wins.
-        """
+        """Place keys int64 (Q,) each, absent (repeats allowed), probing on from slot int64 (Q,) (the home
+        or a slot of the key's probe path); the caller made room. Returns their slots. Keys aiming at one
+        free slot race for it: each writes −2 − (its index) there and the one whose write survived
+        wins; repeats of a key move in lockstep, so they meet at the slot one of them wins."""
         mask = self.capacity - 1
         prompt = self.keys[:, 0]  # (C,) view
         todo = np.arange(pc.size)
@@ -116,32 +98,23 @@ class PairTable:
         return slot
 
     def reserve(self, extra: int) -> None:
-        """Make room for ``extra`` more keys at load ≤ 1/2 (doubling C and re-inserting every key)."""
-        need, cap = self.size + int(extra), self.capacity
-        if 2 * need <= cap:
-            return
-        while 2 * need > cap:
-            cap *= 2
-        occ = np.flatnonzero(self.keys[:, 0] >= 0)
-        pc, ac, cnt = self.keys[occ, 0], self.keys[occ, 1], self.counts[occ]
-        self._empty(cap)
-        self.counts[self._insert(pc, ac, _home(pc, ac, cap))] = cnt
+        """Make room for ``extra`` more keys at load ≤ 1/2 (growing C to a power of two, re-inserting every key)."""
+        need = 2 * (self.size + int(extra))
+        if need > self.capacity:
+            occ = np.flatnonzero(self.keys[:, 0] >= 0)
+            pc, ac, cnt = self.keys[occ, 0], self.keys[occ, 1], self.counts[occ]
+            self._empty(1 << (need - 1).bit_length())
+            self.counts[self._insert(pc, ac, _home(pc, ac, self.capacity))] = cnt
 
     def lookup(self, pc: np.ndarray, ac: np.ndarray) -> np.ndarray:
-        """Counts float64 (Q,) of keys int64 (Q,) each; 0 where absent or the prompt code is −1 (unknown)."""
-        known = np.flatnonzero(pc >= 0)
-        out = np.zeros(pc.size)
-        slot, _ = self._probe(pc[known], ac[known])
-        out[known] = self.counts[slot] * self.scale  # an empty slot's count is 0
-        return out
+        """Counts float64 (Q,) of keys int64 (Q,) each; 0 where absent or the prompt code is −1 (unknown:
+        its probe stops at the first empty slot, or "finds" one whose key reads (−1, 0): count 0 either way)."""
+        return self.counts[self._probe(pc, ac)[0]] * self.scale
 
     def lookup_and_add(self, pc: np.ndarray, ac: np.ndarray, add: np.ndarray, discount: float) -> np.ndarray:
         """Counts float64 (Q,) of keys int64 (Q,) each (prompt codes ≥ 0) before; then every count ←
-        discount·count, and += add float64 (Q,) > 0 for these keys. O(Q), whatever the size.
-
-        A key may be listed several times (groups sharing a prompt): each copy reads the count
-        before, and all their ``add`` are summed.
-        """
+        discount·count, and += add float64 (Q,) > 0 for these keys. A key listed several times
+        (groups sharing a prompt) reads the same count before, and all its ``add`` are summed."""
         self.reserve(pc.size)  # room for every key, so no rebuild moves the probed slots
         slot, found = self._probe(pc, ac)
         before = self.counts[slot] * self.scale  # absent keys read their empty slot: 0
@@ -154,24 +127,14 @@ class PairTable:
         np.add.at(self.counts, slot, add / self.scale)  # repeated slots sum every addition
         return before
 
-    def load(self, pc: np.ndarray, ac: np.ndarray, counts: np.ndarray) -> bool:
-        """Insert keys int64 (Q,) each with their counts into an empty table; False if a key repeats."""
-        self.reserve(pc.size)
-        slot = self._insert(pc, ac, _home(pc, ac, self.capacity))
-        self.counts[slot] = counts
-        return self.size == pc.size
-
     def fold_scale(self) -> None:
         """Fold ``scale`` into the stored counts (O(C)); every count reads the same after."""
-        if self.scale != 1.0:
-            self.counts *= self.scale
-            self.scale = 1.0
+        self.counts *= self.scale
+        self.scale = 1.0
 
     def items(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(prompt code, answer id, count) of every stored key, sorted by (prompt code, answer id).
-
-        Folds the scale first, so that a table loaded from these items continues bit for bit like this one.
-        """
+        """(prompt code, answer id, count) of every stored key, sorted by (prompt code, answer id); the
+        scale is folded first, so that a table loaded from these items continues bit for bit like this one."""
         self.fold_scale()
         occ = np.flatnonzero(self.keys[:, 0] >= 0)
         pc, ac = self.keys[occ, 0], self.keys[occ, 1]

@@ -7,9 +7,9 @@ Its meaning is the dict loop the tests use as its oracle::
     size = [number of samples (b, i) with (b, a[b, i]) == key for key in keys]
     inverse[b, i] = keys.index((b, a[b, i]))
 
-Two exact paths give that same output. Ids that all lie in 0 .. 2n − 1 (answer classes
-such as 0..7) are counted on a (B, K) grid by one ``bincount``; other ids (e.g. 64-bit
-hashes of answer strings) are sorted within each row, and the runs of equal ids are the pairs.
+Two exact paths give that same output: ids that all lie in 0 .. 2n − 1 (answer classes such
+as 0..7) are counted on a (B, K) grid by one ``bincount``; any other ids (e.g. 64-bit hashes
+of answer strings) are sorted within each row, and the runs of equal ids are the pairs.
 """
 
 from __future__ import annotations
@@ -22,14 +22,8 @@ __all__ = ["Pairs", "distinct_pairs"]
 
 
 class Pairs(NamedTuple):
-    """The U distinct (row, id) pairs of an int (B, n) matrix ``a``, listed by row, then ascending id.
-
-    Attributes:
-      row: int64 (U,), each pair's row.
-      id: int64 (U,), each pair's id.
-      size: int64 (U,), its number of samples (≥ 1).
-      inverse: int64 (B, n), the pair of each sample: row[inverse[b, i]] = b, id[inverse[b, i]] = a[b, i].
-    """
+    """The U distinct (row, id) pairs of an int (B, n) matrix a, by row then ascending id: row, id, size
+    (≥ 1) int64 (U,), and the pair of each sample inverse int64 (B, n) (row[inverse] = b, id[inverse] = a)."""
 
     row: np.ndarray
     id: np.ndarray
@@ -38,19 +32,13 @@ class Pairs(NamedTuple):
 
 
 def distinct_pairs(a: np.ndarray) -> Pairs:
-    """The distinct (row, id) pairs of int64 a (B, n), with sizes and the sample → pair map (see :class:`Pairs`).
-
-    Cost: O(B·n) for ids in 0 .. 2n − 1 (one ``bincount``), else one ``argsort`` per row.
-    """
+    """The distinct (row, id) pairs of int64 a (B, n) (see :class:`Pairs`): O(B·n) for ids in
+    0 .. 2n − 1, else one ``argsort`` per row."""
     B, n = a.shape
     if a.size == 0:
-        none = np.zeros(0, dtype=np.int64)
-        return Pairs(none, none, none, np.zeros((B, n), dtype=np.int64))
-    if a.min() >= 0:  # (one pass; hashed ids stop here: half of them are negative)
-        K = int(a.max()) + 1
-        if K <= 2 * n:
-            return _grid_pairs(a, K)
-    return _sorted_pairs(a)
+        return Pairs(*(np.zeros(0, dtype=np.int64),) * 3, np.zeros((B, n), dtype=np.int64))
+    hi = int(a.max()) if a.min() >= 0 else 2 * n  # (hashed ids stop at the min: half of them are < 0)
+    return _grid_pairs(a, hi + 1) if hi < 2 * n else _sorted_pairs(a)
 
 
 def _grid_pairs(a: np.ndarray, K: int) -> Pairs:
@@ -59,8 +47,7 @@ def _grid_pairs(a: np.ndarray, K: int) -> Pairs:
     cell = a + np.arange(0, B * K, K, dtype=np.int64)[:, None]  # (B, n)
     count = np.bincount(cell.reshape(-1), minlength=B * K)  # (B·K,)
     used = np.flatnonzero(count)  # (U,) the occupied cells, ascending: by row, then id
-    number = np.zeros(B * K, dtype=np.int64)
-    number[used] = np.arange(used.size)
+    number = np.cumsum(count > 0) - 1  # (B·K,) each occupied cell's pair
     row, ids = np.divmod(used, K)
     return Pairs(row, ids, count[used], number[cell])
 
@@ -72,9 +59,9 @@ def _sorted_pairs(a: np.ndarray) -> Pairs:
     order += np.arange(0, B * n, n, dtype=np.int64)[:, None]  # flat indices: 1-D gathers and scatters
     flat = order.reshape(-1)
     s = np.take(a.reshape(-1), flat)  # (B·n,) every row ascending
-    first = np.empty(B * n, dtype=bool)  # True where a run of equal ids starts
+    first = np.empty(B * n, dtype=bool)  # True where a run of equal ids starts (every row starts one)
     np.not_equal(s[1:], s[:-1], out=first[1:])
-    first[::n] = True  # every row starts a run
+    first[::n] = True
     starts = np.flatnonzero(first)
     run = first.astype(np.int64)  # (a cumsum of bools would cast in small buffers: several times slower)
     np.cumsum(run, out=run)

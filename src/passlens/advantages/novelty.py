@@ -205,7 +205,8 @@ class AnswerCounts:
             raise ValueError("state dict counts must be finite and ≥ 0")
         fresh = AnswerCounts(state["discount"])
         pc = fresh._prompt_codes(_as_id_list(list(pids), len(pids)), add=True)
-        if not fresh._table.load(pc, answer_ids, counts):
+        fresh._table.lookup_and_add(pc, answer_ids, counts, 1.0)  # into an empty table: the counts exactly
+        if len(fresh) != pc.size:  # a repeated pair got one slot (and the sum of its counts)
             raise ValueError("state dict holds a (prompt id, answer) pair twice")
         self.__dict__.update(fresh.__dict__)
 
