@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from passlens.advantages._array import _transpose, accumulate_down, packed_order, sort_cols
+from passlens.advantages._array import accumulate_down, packed_order, sort_cols, transpose
 
 
 def _hard_rows(rng: np.random.Generator, B: int, n: int) -> np.ndarray:
@@ -97,7 +97,7 @@ def test_packed_order_declines_non_float64():
 def test_transpose_and_accumulate_down(shape):
     rng = np.random.default_rng(1)
     x = rng.normal(size=shape)
-    t = _transpose(x)
+    t = transpose(x)
     assert t.flags.c_contiguous and np.array_equal(t, x.T)
     # the same additions in the same order as np.cumsum: bit-identical, both directions
     assert np.array_equal(accumulate_down(x.copy()), np.cumsum(x, axis=0))

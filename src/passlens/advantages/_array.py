@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = ["is_torch", "as_rewards", "MAX_REWARD", "as_answers", "as_logprobs", "check_k", "require_binary",
-           "require_min_n", "Restore", "packed_order", "sort_cols", "accumulate_down"]
+           "require_min_n", "Restore", "packed_order", "transpose", "sort_cols", "accumulate_down"]
 
 #: Puts a float64 (B, n) numpy result back into the caller's array type.
 Restore = Callable[[np.ndarray], Any]
@@ -206,12 +206,12 @@ def packed_order(x: np.ndarray, check_distinct: bool = False, transposed: bool =
     if not transposed:
         key += starts[:, None]
         return key, distinct
-    key = _transpose(key)
+    key = transpose(key)
     key += starts  # (along n long rows: faster than broadcasting over B short ones)
     return key, distinct
 
 
-def _transpose(x: np.ndarray) -> np.ndarray:
+def transpose(x: np.ndarray) -> np.ndarray:
     """C-contiguous x.T for x (B, n), in blocks of ≈ 4096 elements (one L1 cache): ~2× a strided copy."""
     B, n = x.shape
     out = np.empty((n, B), dtype=x.dtype)
@@ -231,7 +231,7 @@ def sort_cols(x: np.ndarray, packed: tuple[np.ndarray, bool] | None = None) -> t
     if packed is None:
         order = np.argsort(x, axis=1)
         order += np.arange(0, B * n, n)[:, None]
-        flat_t = _transpose(order)
+        flat_t = transpose(order)
     else:
         flat_t = packed[0]
     gt = np.take(x.ravel(), flat_t)  # take: a little faster than fancy indexing for a plain gather

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._array import _transpose, accumulate_down, as_logprobs, as_rewards, packed_order, require_min_n, sort_cols
+from ._array import accumulate_down, as_logprobs, as_rewards, packed_order, require_min_n, sort_cols, transpose
 from ._parallel import run_row_blocks
 from .policy_gradient import norm_params, normalise_
 from .registry import DDOF, EPS, Param, register
@@ -42,7 +42,7 @@ def _rank_factors(x: np.ndarray, fac: np.ndarray) -> np.ndarray:
         if distinct or n == 1:
             out[order.reshape(-1)] = np.broadcast_to(fac, (B, n)).ravel()  # (a contiguous source scatters faster than a broadcast)
             return out.reshape(B, n)
-        packed = _transpose(order), False  # sort_cols' layout
+        packed = transpose(order), False  # sort_cols' layout
     flat_t, gt = sort_cols(x, packed)  # (n, B) each column ascending
     rank = np.zeros((n, B), dtype=np.int64)
     np.multiply(gt[1:] != gt[:-1], np.arange(1, n)[:, None], out=rank[1:])  # j where a run starts, else 0
