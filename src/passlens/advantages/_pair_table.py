@@ -76,25 +76,24 @@ class PairTable:
         return slot, found
 
     def _insert(self, pc: np.ndarray, ac: np.ndarray, slot: np.ndarray) -> np.ndarray:
-        """Place keys int64 (Q,) each, absent (repeats allowed), probing on from slot int64 (Q,) (the home
-        or a slot of the key's probe path); the caller made room. Returns their slots. Keys aiming at one
-        free slot race for it: each writes −2 − (its index) there and the one whose write survived
-        wins; repeats of a key move in lockstep, so they meet at the slot one of them wins."""
-        mask = self.capacity - 1
-        prompt = self.keys[:, 0]  # (C,) view
-        todo = np.arange(pc.size)
+        """Place keys int64 (Q,) each, absent (repeats allowed), from the empty slots int64 (Q,) where their
+        probes ended (or their homes in an empty table); the caller made room. Returns their slots. Keys
+        aiming at one free slot race for it: each writes −2 − (its index) there and the one whose write
+        survived wins; the others probe on (repeats of a key move in lockstep: they meet at its slot)."""
+        mask, prompt, both = self.capacity - 1, self.keys[:, 0], self.keys.view(np.complex128)[:, 0]
+        todo, free = np.arange(pc.size), np.ones(pc.size, dtype=bool)
         while todo.size:
-            free = prompt[slot[todo]] < 0
             claim = todo[free]
             prompt[slot[claim]] = -2 - claim
             won = prompt[slot[claim]] == -2 - claim
             w = claim[won]
-            self.keys[slot[w]] = np.stack([pc[w], ac[w]], axis=1)
+            both[slot[w]] = np.stack([pc[w], ac[w]], axis=1).view(np.complex128)[:, 0]  # one 16-byte write per key
             self.size += int(w.size)
-            rest = np.concatenate([todo[~free], claim[~won]])  # the others: placed if a repeat won the slot
+            rest = np.concatenate([todo[~free], claim[~won]])  # placed if a repeat of the key won the slot
             p, a = self._read(slot[rest])
             todo = rest[(p != pc[rest]) | (a != ac[rest])]
             slot[todo] = (slot[todo] + 1) & mask
+            free = prompt[slot[todo]] < 0
         return slot
 
     def reserve(self, extra: int) -> None:
