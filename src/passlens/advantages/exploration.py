@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._array import accumulate_down, as_logprobs, as_rewards, packed_order, require_min_n, sort_cols, transpose
+from ._array import as_logprobs, as_rewards, packed_order, require_min_n
 from ._parallel import run_row_blocks
 from .policy_gradient import norm_params, normalise_
 from .registry import DDOF, EPS, Param, register
@@ -29,24 +29,33 @@ def _rank_factors(x: np.ndarray, fac: np.ndarray) -> np.ndarray:
     """fac[min-rank of x_bi in row b], float64 (B, n), for x float64 (B, n) and a per-rank table fac (n,);
     the min-rank #{j : x_bj < x_bi} is shared by tied values.
 
-    One packed sort per row (:func:`~passlens.advantages._array.packed_order`). Without ties
-    (the usual case for log-probabilities, known from the keys alone) the rank of sorted slot j
-    is j: the table is scattered as is. With ties, the sorted values (n, B) give each slot the
-    rank where its run of equal values starts: a running maximum down the ranks.
+    One packed sort per row (:func:`~passlens.advantages._array.packed_order`). Without ties (the
+    usual case for log-probabilities, known from the keys alone) the rank of sorted slot j is j:
+    the table is scattered as is. With ties, the min-rank of a sorted slot is where its run of
+    equal values starts; runs are found on the flat sorted array (every row starts one) and each
+    run's value is repeated over its length: a copy-speed ``np.repeat`` of U ≤ B·n run values.
     """
     B, n = x.shape
     packed = packed_order(x, check_distinct=True, transposed=False)
     out = np.empty(B * n)
-    if packed is not None:
-        order, distinct = packed
-        if distinct or n == 1:
-            out[order.reshape(-1)] = np.broadcast_to(fac, (B, n)).ravel()  # (a contiguous source scatters faster than a broadcast)
-            return out.reshape(B, n)
-        packed = transpose(order), False  # sort_cols' layout
-    flat_t, gt = sort_cols(x, packed)  # (n, B) each column ascending
-    rank = np.zeros((n, B), dtype=np.int64)
-    np.multiply(gt[1:] != gt[:-1], np.arange(1, n)[:, None], out=rank[1:])  # j where a run starts, else 0
-    out[flat_t] = fac[accumulate_down(rank, np.maximum)]
+    if packed is None:
+        order = np.argsort(x, axis=1) + np.arange(0, B * n, n)[:, None]
+    elif packed[1] or n == 1:
+        out[packed[0].reshape(-1)] = np.broadcast_to(fac, (B, n)).ravel()  # (a contiguous source scatters faster)
+        return out.reshape(B, n)
+    else:
+        order = packed[0]
+    xs = x.ravel()[order]  # (B, n) each row sorted, but where the packed keys could not tell values apart
+    bad = np.less(xs[:, 1:], xs[:, :-1])
+    if bad.any():  # rare (values equal but for the keys' low bits): re-sort those rows exactly
+        bad = np.flatnonzero(bad.any(axis=1))
+        order[bad] = np.argsort(x[bad], axis=1) + (bad * n)[:, None]
+        xs[bad] = x.ravel()[order[bad]]
+    new = np.empty((B, n), dtype=bool)
+    new[:, 0] = True
+    np.not_equal(xs[:, 1:], xs[:, :-1], out=new[:, 1:])
+    starts = np.flatnonzero(new)  # (U,) flat sorted slot where each run starts
+    out[order.reshape(-1)] = np.repeat(fac[starts % n], np.diff(starts, append=B * n))
     return out.reshape(B, n)
 
 

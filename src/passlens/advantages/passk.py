@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from ._array import as_rewards, check_k, accumulate_down, require_binary, require_min_n, sort_cols
+from ._array import as_rewards, check_k, cumsum_down, require_binary, require_min_n, sort_cols
 from ._parallel import run_row_blocks
 from ._tables import avoid_table, rank_weights
 from .registry import EPS, K, Param, register
@@ -156,7 +156,7 @@ def _pkpo_sorted_rows(r: np.ndarray, k: int, variant: str) -> None:
 
     The sorted groups are laid out transposed, gt (n, b) with gt[j] the (j+1)-th
     smallest reward of every group (``sort_cols``): each running sum over ranks is then
-    n − 1 contiguous vector adds (``accumulate_down``, the same additions in the same order
+    n − 1 contiguous vector adds (``cumsum_down``, the same additions in the same order
     as a per-row cumsum). Once the rewards are gathered into gt, r's buffer is scratch
     space; the result is built in gt's buffer and scattered back into r. Few buffers
     matter: the whole computation is bound by memory traffic, not arithmetic.
@@ -171,7 +171,7 @@ def _pkpo_sorted_rows(r: np.ndarray, k: int, variant: str) -> None:
         gt[0] = 0.0
         gt[1:] *= (n * w[1:])[:, None]
         # Telescoped Σ_{l<i} w_{l+1}(g_(l+1) − g_(l)): non-negative terms, no cancellation.
-        accumulate_down(gt[1:])
+        cumsum_down(gt[1:])
         r.ravel()[flat_t] = gt
         return
     # + n·Σ_{j>i} u_j g_(j), u_j = C(j−2, k−2)/C(n, k) (1-based ranks) = (k/n)·ω^(n−1, k−1)_{j−1};
@@ -180,13 +180,13 @@ def _pkpo_sorted_rows(r: np.ndarray, k: int, variant: str) -> None:
     suffix = _loo_suffix_weights(n, k) if variant == "loo" else _s_suffix_weights(n, k)
     if suffix is not None:
         np.multiply(gt, suffix[:, None], out=scratch)
-        accumulate_down(scratch[::-1])  # suffix sums Σ_{j≥i}
+        cumsum_down(scratch[::-1])  # suffix sums Σ_{j≥i}
     below = None
     if variant == "loo":
         a = ((n * k / (n - 1)) * rank_weights(n - 1, k))[:, None]  # weights of the n−1 others, scaled
         # ρ^(g)([n]∖i, k), part below rank i: those ranks l keep their rank among the others.
         below = np.multiply(gt[:-1], a)
-        accumulate_down(below)
+        cumsum_down(below)
     at = gt  # the sorted rewards are no longer needed: build the result in their buffer
     at *= (n * w)[:, None]  # n·w_i·g_(i)
     if suffix is not None:
