@@ -13,7 +13,7 @@ from typing import Any, List, Optional, Sequence
 import numpy as np
 import typer
 
-from .. import theory
+import passlens.theory as theory
 from ..report.tables import estimator_variance_table, gap_peak_table, grid_table
 from ._common import SEED_MAX, console, error_console, fail, parse_k_list
 

@@ -231,7 +231,7 @@ def _method(settings: ReportSettings, large: bool) -> str:
 
 def _group_metrics(label: str, table: Any, settings: ReportSettings, notes: list[str]) -> tuple[dict[str, Any], bool]:
     """Curves, theory summary, p̂ histogram and answer diversity of one group."""
-    from .. import theory
+    from ..theory.summary import summarize
     from ..uncertainty import curve
 
     if table.c is None:
@@ -263,7 +263,7 @@ def _group_metrics(label: str, table: Any, settings: ReportSettings, notes: list
             curves[name] = curve(votes=table.votes, correct=table.vote_correct, k=ks, metric=name, **common).to_dict()
 
     theory_ks = pow2_grid(n_min)
-    summ = theory.summarize(n, c, ks=theory_ks, group_size=settings.group_size, ids=ids).to_dict()
+    summ = summarize(n, c, ks=theory_ks, group_size=settings.group_size, ids=ids).to_dict()
     for note in summ.get("notes", []):
         if note.startswith("signal_hat at k=") and note.endswith("value is NaN"):
             continue  # by design: ŝ_k needs n ≥ 2k; one general note is added by build_report
@@ -563,7 +563,7 @@ def build_report(
     Returns:
       :class:`Report`.
     """
-    from .. import __version__
+    from .._version import __version__
 
     settings = settings or ReportSettings()
     if not groups:
