@@ -405,12 +405,14 @@ def test_tables_match_math_comb() -> None:
 @given(
     st.lists(st.lists(st.integers(-3, 3), min_size=6, max_size=6), min_size=1, max_size=5),
 )
-def test_min_ranks_match_loop(rows: list[list[int]]) -> None:
-    from passlens.advantages.exploration import _min_ranks
+def test_rank_factors_match_loop(rows: list[list[int]]) -> None:
+    """The rank table indexed by each value's min-rank #{j : x_j < x_i}, ties sharing the lowest."""
+    from passlens.advantages.exploration import _rank_factors
 
     x = np.array(rows, dtype=float)
-    want = [[sum(v < xi for v in row) for xi in row] for row in rows]
-    np.testing.assert_array_equal(_min_ranks(x), want)
+    fac = np.arange(x.shape[1], dtype=float) ** 2 + 0.5  # any table; a non-identity one checks the lookup
+    want = [[fac[sum(v < xi for v in row)] for xi in row] for row in rows]
+    np.testing.assert_array_equal(_rank_factors(x, fac), want)
 
 
 @pytest.mark.parametrize("kind", ["distinct", "ties", "near ties", "negative ties"])

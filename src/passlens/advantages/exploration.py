@@ -59,12 +59,6 @@ def _rank_factors(x: np.ndarray, fac: np.ndarray) -> np.ndarray:
     return out.reshape(B, n)
 
 
-def _min_ranks(x: np.ndarray) -> np.ndarray:
-    """Ascending rank per row, ties sharing the lowest rank: #{j : x_j < x_i}, int64 (B, n)."""
-    x = np.asarray(x, dtype=np.float64)
-    return _rank_factors(x, np.arange(x.shape[1], dtype=np.float64)).astype(np.int64)
-
-
 @register(
     "unlikeliness",
     inputs=("logprobs",),
