@@ -235,10 +235,15 @@ def test_overrides(tmp_path: Path) -> None:
     assert any("not used: score" in note for note in ds.notes)
 
 
-def test_missing_reward_column_lists_spellings(tmp_path: Path) -> None:
-    path = write(tmp_path, "m", [{"problem_id": "a", "foo": 1}], "jsonl")
-    msg = expect_error(r"^.*m\.jsonl: no reward column; columns are \['problem_id', 'foo'\]", path)
-    assert "correct, reward, passed, score, acc, is_correct" in msg and "reward_col" in msg
+def test_missing_reward_column_names_the_option_and_a_few_candidates(tmp_path: Path) -> None:
+    path = write(tmp_path, "m", [{"problem_id": "a", "foo": 1, "note": "x"}], "jsonl")
+    msg = expect_error(r"^.*m\.jsonl: no reward column \(correct, reward, score, …\); name it with --reward-col", path)
+    assert msg.endswith("(candidates: 'foo'), or counts with --c-col and --n-col")  # numbers only: not 'note'
+    assert "reward_col=" not in msg and len(msg) - len(str(path)) <= 202  # CLI words; ≤ 200 after "file: "
+    # many numeric columns: three are named, long names cut
+    wide = write(tmp_path, "w", [{"problem_id": "a", **{f"metric_with_a_long_name_{i}": i for i in range(9)}}], "csv")
+    msg = expect_error(r"candidates: 'metric_with_a_long_…', 'metric_with_a_long_…', 'metric_with_a_long_…', …\)", wide)
+    assert len(msg) - len(str(wide)) - 2 <= 200
 
 
 # ---------------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ def bundled_deepscaler() -> tuple[Path, Path]:
 
 def _read_sources(sources: list[Format], opts: Options, digests: dict[str, str]) -> Dataset:
     """Roles of every input's columns, notes, groups; then the samples or counts aggregation."""
-    maps = [resolve(src.label, list(src.schema().names()), opts) for src in sources]
+    maps = [_resolve(src, opts) for src in sources]
     shapes = {m.shape for m in maps}
     if len(shapes) > 1:
         kinds = ", ".join(f"{s.label} ({m.shape})" for s, m in zip(sources, maps))
@@ -152,6 +152,19 @@ def _read_sources(sources: list[Format], opts: Options, digests: dict[str, str])
         rows=rows,
         notes=notes,
     )
+
+
+def _resolve(src: Format, opts: Options) -> Mapping:
+    """The roles of one input's columns: the caller's options, then spellings."""
+    schema = src.schema()
+    candidates = [c for c, t in schema.items() if _reward_like(t)]
+    return resolve(src.label, list(schema.names()), opts, candidates)
+
+
+def _reward_like(dtype: pl.DataType) -> bool:
+    """A column type that can hold rewards: numbers, booleans, or lists of them."""
+    inner = dtype.inner if isinstance(dtype, pl.List) else dtype
+    return inner is not None and (inner.is_numeric() or inner == pl.Boolean)
 
 
 def _note_columns(sources: list[Format], maps: list[Mapping], notes: list[str]) -> None:
