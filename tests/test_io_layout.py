@@ -180,16 +180,23 @@ def test_importing_passlens_stays_light() -> None:
 # the protocol: every format module registers one format that implements it
 
 
+def _defined(module: Any, kind: type) -> list[type]:
+    return [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj) and issubclass(obj, kind) and obj.__module__ == module.__name__
+    ]
+
+
 def test_every_format_module_is_registered() -> None:
     for info in pkgutil.iter_modules([str(FORMATS_DIR)]):
-        if info.name == "base":
+        if info.name == "base" or info.ispkg:
             continue
         module = importlib.import_module(f"passlens.io.formats.{info.name}")
-        defined = [
-            obj
-            for obj in vars(module).values()
-            if inspect.isclass(obj) and issubclass(obj, Format) and obj.__module__ == module.__name__
-        ]
+        defined = _defined(module, Format)
+        if info.name.startswith("_"):  # a helper of the formats (compression, JSON layout): no format
+            assert defined == [], f"formats/{info.name}.py is a helper and should define no format"
+            continue
         assert len(defined) == 1, f"formats/{info.name}.py should define one format, defines {defined}"
         assert defined[0] in FORMATS, f"{defined[0].__name__} is not in passlens.io.formats.FORMATS"
 

@@ -2,7 +2,12 @@
 
 Adding a format is one new module here and one entry in :data:`FORMATS`; the rest of
 :mod:`passlens.io` reads inputs only through the :class:`Format` methods and never asks
-which format an input is (``tests/test_io_layout.py`` checks both).
+which format an input is (``tests/test_io_layout.py`` checks both). Modules whose name starts
+with ``_`` are helpers of the formats (compression).
+
+A format is chosen by the file's suffix, a compression suffix aside (``a.jsonl.gz`` is JSON
+lines; :mod:`._compression`), then by content (:meth:`Format.detect`) where several formats
+claim the suffix.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..tables import InputError
+from ._compression import format_suffix, read_head
 from .base import ROW, Format
 from .csv import Csv
 from .frame import Frame
@@ -30,17 +36,14 @@ def extensions() -> list[str]:
 
 
 def for_path(label: str, path: Path) -> type[Format]:
-    """The format of the file ``path`` (named ``label`` in messages): by suffix, then by content
-    (:meth:`Format.detect`) when several formats claim the suffix."""
-    suffix = path.suffix.lower()
+    """The format of the file ``path`` (named ``label`` in messages): by suffix (a compression
+    suffix aside), then by content (:meth:`Format.detect`) when several formats claim the suffix."""
+    suffix = format_suffix(path)
     claims = [fmt for fmt in FORMATS if suffix in fmt.extensions]
     if not claims:
-        raise InputError(f"{label}: unknown file extension {path.suffix!r}; expected one of {', '.join(extensions())}")
+        shown = path.suffix if suffix == path.suffix.lower() else "".join(path.suffixes[-2:])
+        raise InputError(f"{label}: unknown file extension {shown!r}; expected one of {', '.join(extensions())}")
     if len(claims) == 1:
         return claims[0]
-    try:
-        with open(path, "rb") as f:
-            head = f.read(_HEAD_BYTES)
-    except OSError:
-        head = b""  # (a missing file is reported by the caller)
+    head = read_head(path, _HEAD_BYTES)  # (decompressed; empty for a missing file, reported by the caller)
     return next((fmt for fmt in claims if fmt.detect(path, head)), claims[0])

@@ -13,6 +13,9 @@ format it holds:
 
 The methods with a body here are right for typed inputs (Parquet, frames): a format
 overrides what it knows better.
+
+Compressed files (gzip, zstd, bzip2; :mod:`._compression`) are read by the text formats: told by
+their first bytes, streamed by polars where it can, decompressed by Python on the error path.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import polars as pl
 
 from ..messages import one_line
 from ..tables import InputError
+from ._compression import compression
 
 __all__ = ["ROW", "Format", "utf8"]
 
@@ -73,12 +77,19 @@ class Format(ABC):
         return True
 
     @classmethod
+    def line_counted(cls, path: Path) -> bool:
+        """Whether the pass that takes the file's digest also counts its lines (``from_file``'s
+        ``nonblank`` and ``blank``): text files stored uncompressed. A compressed file's bytes
+        are not its lines; its format counts what it needs itself."""
+        return cls.text and compression(path) is None
+
+    @classmethod
     def from_file(cls, label: str, path: Path, nonblank: int, blank: int) -> Format:
         """The existing file ``path`` as an input of this format, checked as far as that needs no row.
 
         Args:
           label: the path as given (messages name it).
-          nonblank, blank: the file's non-blank and blank line counts when :attr:`text`,
+          nonblank, blank: the file's non-blank and blank line counts when :meth:`line_counted`,
             else 0 (the file's digest counts them in the same pass).
 
         Raises:
@@ -154,12 +165,13 @@ class Format(ABC):
         return None
 
 
-def utf8(label: str, lineno: int, raw: bytes) -> str:
-    """A line of a text file as text, or the error naming its first byte that is not UTF-8."""
+def utf8(where: str, raw: bytes) -> str:
+    """A line of a text file as text, or the error naming (``where``: ``file:line``) its first byte
+    that is not UTF-8."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(
-            f"{label}:{lineno}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the "
+            f"{where}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the "
             "line); save the file as UTF-8"
         ) from None

@@ -2,7 +2,8 @@
 
 Messages name the 1-based physical line. The schema is inferred from every line (once per
 file); a file starting with a UTF-8 byte-order mark is read from memory without it; the path
-is read literally, never as a glob pattern.
+is read literally, never as a glob pattern. gzip and zstd files are streamed by polars; a
+bzip2 file is decompressed into memory (:mod:`._compression`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from ..tables import InputError
+from ._compression import compression, file_stem, lines, read_all, read_head
 from .base import ROW, Format, utf8
 
 __all__ = ["JsonLines"]
@@ -46,16 +48,24 @@ class JsonLines(Format):
 
     @classmethod
     def from_file(cls, label: str, path: Path, nonblank: int, blank: int) -> JsonLines:
-        if nonblank == 0:
+        kind = compression(path)
+        head = read_head(path, 1 << 12) if kind else b""
+        if kind and not head.strip():
+            read_all(path, label)  # (damaged data is named as such, not as an empty file)
+        if (nonblank == 0 and not kind) or (kind and not head.strip()):
             raise InputError(f"{label}: empty file (no rows)")
-        src = cls(label, path.stem, path)
-        src.blank_lines = blank
-        with open(path, "rb") as f:
-            if f.read(len(_BOM)) == _BOM:
-                # polars' JSON reader fails on a byte-order mark (its CSV reader skips it):
-                # such a file is read from memory without it. Costs the file's size in
-                # memory, for BOM files only; every other file is still scanned from disk.
-                src.data = f.read()
+        src = cls(label, file_stem(path), path)
+        src.blank_lines = blank  # (not counted in a compressed file: its lines are not its bytes)
+        if kind == "bzip2" or (kind and head.startswith(_BOM)):
+            # polars reads neither bzip2 nor a byte-order mark in JSON: decompressed into memory
+            src.data = read_all(path, label).removeprefix(_BOM)
+        elif not kind:
+            with open(path, "rb") as f:
+                if f.read(len(_BOM)) == _BOM:
+                    # polars' JSON reader fails on a byte-order mark (its CSV reader skips it):
+                    # such a file is read from memory without it. Costs the file's size in
+                    # memory, for BOM files only; every other file is still scanned from disk.
+                    src.data = f.read()
         return src
 
     def _scan_file(self, **options: Any) -> pl.LazyFrame:
@@ -90,12 +100,16 @@ class JsonLines(Format):
     def _lines(self) -> Iterator[tuple[int, bytes]]:
         """(physical line number, bytes) of each non-blank line, in order; a leading byte-order
         mark dropped, as the reader drops it."""
-        assert self.path is not None
-        with open(self.path, "rb") as f:
-            for lineno, raw in enumerate(f, 1):
-                text = (raw.removeprefix(_BOM) if lineno == 1 else raw).strip()
-                if text:
+        if self.data is not None:
+            for lineno, raw in enumerate(self.data.split(b"\n"), 1):
+                if text := raw.strip():
                     yield lineno, text
+            return
+        assert self.path is not None
+        for lineno, raw in enumerate(lines(self.path, self.label), 1):
+            text = (raw.removeprefix(_BOM) if lineno == 1 else raw).strip()
+            if text:
+                yield lineno, text
 
     def diagnose(self) -> None:
         # Whole-file schema inference failed when it is not cached: then also check each
@@ -103,7 +117,7 @@ class JsonLines(Format):
         # or "failed to determine supertype" (a number on one line, a list on the next).
         kinds: dict[str, tuple[str, int]] | None = None if self._inferred is not None else {}
         for lineno, raw in self._lines():
-            text = utf8(self.label, lineno, raw)
+            text = utf8(f"{self.label}:{lineno}", raw)
             try:
                 obj = json.loads(text, parse_constant=_no_constants)
             except json.JSONDecodeError as e:
