@@ -552,9 +552,9 @@ def test_malformed_json(tmp_path: Path) -> None:
     expect_error(r"m\.jsonl:3: malformed JSON", path)
     path.write_text('{"problem_id": "a", "reward": NaN}\n')
     expect_error(r"m\.jsonl:1: malformed JSON \(bare NaN", path)
-    path = tmp_path / "arr.json"
+    path = tmp_path / "arr.jsonl"  # (a .json file holding an array is a JSON document: test_io_documents.py)
     path.write_text('[{"problem_id": "a", "reward": 1}]\n')
-    expect_error(r"arr\.json:1: expected one JSON object per line, got a JSON list", path)
+    expect_error(r"arr\.jsonl:1: expected one JSON object per line, got a JSON list", path)
 
 
 def test_ragged_csv(tmp_path: Path) -> None:

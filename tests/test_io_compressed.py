@@ -64,9 +64,9 @@ def compress(path: Path, kind: str, data: bytes) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["gz", "zst", "bz2"])
-@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "json"])
 def test_compressed_files_read_as_their_rows(tmp_path: Path, fmt: str, kind: str) -> None:
-    text = {"jsonl": jsonl_text, "csv": csv_text}[fmt](ROWS)
+    text = {"jsonl": jsonl_text, "csv": csv_text, "json": lambda r: json.dumps(r, indent=1)}[fmt](ROWS)
     path = compress(tmp_path / f"s.{fmt}.{kind}", kind, text.encode())
     assert counts(path) == loop(ROWS)
     ds = read(path)
@@ -85,7 +85,9 @@ def test_compressed_errors_name_the_line(tmp_path: Path) -> None:
     rows = [dict(r) for r in ROWS]
     rows[5]["reward"] = "oops"
     path = compress(tmp_path / "bad.jsonl.gz", "gz", jsonl_text(rows).encode())
-    with pytest.raises(InputError, match=r"^.*bad\.jsonl\.gz:6: problem 'p1': reward 'oops' is not a number \(column 'reward'\)$"):
+    with pytest.raises(
+        InputError, match=r"^.*bad\.jsonl\.gz:6: problem 'p1': reward 'oops' is not a number \(column 'reward'\)$"
+    ):
         read(path)
     text = jsonl_text(ROWS).replace('"answer": "0"}', '"answer": "0"', 1)  # the first line, malformed
     bad = compress(tmp_path / "malformed.jsonl.bz2", "bz2", text.encode())
@@ -103,6 +105,10 @@ def test_truncated_and_empty_compressed_files(tmp_path: Path, cli: Any) -> None:
     cut.write_bytes(whole[: len(whole) // 2])
     res = cli.run("eval", str(cut))
     cli.one_line_error(res, f"{cut}:", "the gzip data ends early (cut off?)")
+    doc = tmp_path / "cut.json.gz"
+    doc.write_bytes(gzip.compress(json.dumps(ROWS).encode())[:-12])
+    with pytest.raises(InputError, match=r"cut\.json\.gz: the gzip data"):
+        read(doc)
     empty = tmp_path / "empty.jsonl.gz"
     empty.write_bytes(gzip.compress(b"\n\n"))
     with pytest.raises(InputError, match=r"empty\.jsonl\.gz: empty file \(no rows\)$"):

@@ -2,7 +2,9 @@
 
 A new format is one module in ``passlens/io/formats/`` and one entry in ``FORMATS``; these
 tests fail when it is not registered, when it misses part of the protocol, when it has no
-contract case below, or when code outside ``formats/`` asks which format an input is.
+contract case below, or when code outside ``formats/`` asks which format an input is. A new
+tool preset is one module in ``passlens/io/formats/presets/`` and one entry in its registry;
+the same holds for it.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ import pytest
 import passlens.io as pio
 from passlens.io import InputError, formats, from_frame, read
 from passlens.io.formats import FORMATS, Format
+from passlens.io.formats.presets import DOCUMENT_PRESETS, PRESETS, TABLE_PRESETS, DocumentPreset, Preset, TablePreset
 
 IO_DIR = Path(pio.__file__).parent
 FORMATS_DIR = IO_DIR / "formats"
+PRESETS_DIR = FORMATS_DIR / "presets"
 FORMAT_NAMES = {fmt.name for fmt in FORMATS}
 FORMAT_CLASS_NAMES = {fmt.__name__ for fmt in FORMATS}
 
@@ -167,6 +171,15 @@ def test_io_modules_are_layered_without_circles() -> None:
         for dep in _relative_imports(path, 1) - {"formats"}:
             if dep in floor and floor[dep] >= floor["formats"]:
                 problems.append(f"formats/{path.name} imports {dep}")
+    for path in PRESETS_DIR.glob("*.py"):  # presets/ too, and never on the formats that use them
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                up = node.level - 1  # packages above presets/
+                target = (node.module or "").split(".")[0]
+                if up == 1 and target not in ("", "presets"):
+                    problems.append(f"formats/presets/{path.name} imports formats/{target}")
+                if up == 2 and target in floor and floor[target] >= floor["formats"]:
+                    problems.append(f"formats/presets/{path.name} imports {target}")
     assert problems == []
 
 
@@ -199,6 +212,31 @@ def test_every_format_module_is_registered() -> None:
             continue
         assert len(defined) == 1, f"formats/{info.name}.py should define one format, defines {defined}"
         assert defined[0] in FORMATS, f"{defined[0].__name__} is not in passlens.io.formats.FORMATS"
+
+
+def test_every_preset_module_is_registered() -> None:
+    for info in pkgutil.iter_modules([str(PRESETS_DIR)]):
+        if info.name == "base":
+            continue
+        module = importlib.import_module(f"passlens.io.formats.presets.{info.name}")
+        defined = _defined(module, Preset)
+        assert len(defined) == 1, f"formats/presets/{info.name}.py should define one preset, defines {defined}"
+        assert defined[0] in PRESETS, f"{defined[0].__name__} is not in passlens.io.formats.presets.PRESETS"
+    assert len({p.name for p in PRESETS}) == len(PRESETS)
+    assert set(DOCUMENT_PRESETS) <= {p for p in PRESETS if issubclass(p, DocumentPreset)}
+    assert set(TABLE_PRESETS) <= {p for p in PRESETS if issubclass(p, TablePreset)}
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.name)
+def test_preset_implements_the_protocol(preset: type[Preset]) -> None:
+    assert not inspect.isabstract(preset) and re.fullmatch(r"[a-z][a-z0-9_]*", preset.name)
+    assert preset.tool and preset.reads and "\n" not in preset.reads
+    doc = inspect.getmodule(preset).__doc__ or ""  # type: ignore[union-attr]
+    assert len(doc.splitlines()) > 3, f"{preset.name}: the module docstring says which fields it reads, what they give"
+    base = DocumentPreset if issubclass(preset, DocumentPreset) else TablePreset
+    for name, member in inspect.getmembers(base, inspect.isfunction):
+        if not name.startswith("_"):
+            assert inspect.signature(getattr(preset, name)) == inspect.signature(member), (preset.name, name)
 
 
 @pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.name)
@@ -292,9 +330,16 @@ def _write_parquet(tmp: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
+def _write_document(tmp: Path, rows: list[dict[str, Any]]) -> Path:
+    path = tmp / "in.json"
+    path.write_text(json.dumps(rows, indent=2))
+    return path  # records are named by their JSON path: record 2 is $[2]
+
+
 #: per format: (write the rows, read them, where record 2 (0-based) sits)
 CONTRACT: dict[str, tuple[Callable[[Path, list[dict[str, Any]]], Any], Callable[[Any], Any], Callable[[Any], str]]] = {
     "jsonl": (_write_jsonl, read, lambda p: f"{p}:4"),
+    "json": (_write_document, read, lambda p: f"{p}: $[2]"),
     "csv": (_write_csv, read, lambda p: f"{p}:4"),
     "parquet": (_write_parquet, read, lambda p: f"{p}: row 3"),
     "frame": (lambda tmp, rows: _parquet_rows(rows), lambda f: from_frame(f, source="F"), lambda f: "F: row 3"),

@@ -2,12 +2,13 @@
 
 Adding a format is one new module here and one entry in :data:`FORMATS`; the rest of
 :mod:`passlens.io` reads inputs only through the :class:`Format` methods and never asks
-which format an input is (``tests/test_io_layout.py`` checks both). Modules whose name starts
-with ``_`` are helpers of the formats (compression).
+which format an input is (``tests/test_io_layout.py`` checks both). Tools' own logs are
+read through presets, one module per tool in :mod:`.presets`. Modules whose name starts
+with ``_`` are helpers of the formats (compression, telling JSON lines from a document).
 
 A format is chosen by the file's suffix, a compression suffix aside (``a.jsonl.gz`` is JSON
 lines; :mod:`._compression`), then by content (:meth:`Format.detect`) where several formats
-claim the suffix.
+claim the suffix (``.json``: JSON lines or a JSON document).
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from ._compression import format_suffix, read_head
 from .base import ROW, Format
 from .csv import Csv
 from .frame import Frame
+from .json_document import JsonDocument
 from .jsonl import JsonLines
 from .parquet import Parquet
 
-__all__ = ["ROW", "Format", "FORMATS", "extensions", "for_path", "Csv", "Frame", "JsonLines", "Parquet"]
+__all__ = [
+    "ROW", "Format", "FORMATS", "extensions", "for_path", "Csv", "Frame", "JsonDocument", "JsonLines", "Parquet",
+]
 
 #: Every format, in the order :func:`for_path` asks them when several claim a suffix.
-FORMATS: tuple[type[Format], ...] = (JsonLines, Csv, Parquet, Frame)
+FORMATS: tuple[type[Format], ...] = (JsonLines, JsonDocument, Csv, Parquet, Frame)
 
 _HEAD_BYTES = 1 << 16  # what Format.detect sees of a file
 

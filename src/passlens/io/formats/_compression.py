@@ -28,7 +28,14 @@ from ..messages import one_line
 from ..tables import InputError
 
 __all__ = [
-    "SUFFIXES", "compression", "format_suffix", "file_stem", "open_binary", "read_all", "read_head", "lines",
+    "SUFFIXES",
+    "compression",
+    "format_suffix",
+    "file_stem",
+    "open_binary",
+    "read_all",
+    "read_head",
+    "lines",
 ]
 
 #: File suffixes that name a compression (lower case), and the compression they usually mean.

@@ -53,6 +53,7 @@ class Csv(Format):
         if kind == "bzip2":  # polars does not read bzip2
             src.data = read_all(path, label)
         _check_header(label, src._open(errors="replace"))
+        src.use_preset()
         return src
 
     @contextmanager
@@ -63,7 +64,7 @@ class Csv(Format):
         with io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="") as f:
             yield f
 
-    def scan(self, overrides: dict[str, Any] | None = None, row_index: bool = False) -> pl.LazyFrame:
+    def _scan(self, overrides: dict[str, Any] | None, row_index: bool) -> pl.LazyFrame:
         assert self.path is not None
         return pl.scan_csv(
             self.data if self.data is not None else str(self.path.absolute()),  # absolute: no "~" expansion
