@@ -1301,3 +1301,21 @@ def test_public_surface() -> None:
         "bundled_deepscaler",
     }
     assert issubclass(InputError, ValueError)
+
+
+# ---------------------------------------------------------------------------------------
+# answers given as one-element lists (lm-evaluation-harness's filtered_resps)
+
+
+def test_one_element_list_answers_are_their_element(tmp_path: Path) -> None:
+    rows = [{"problem_id": "a", "reward": int(x == "4"), "answer": [x]} for x in ("4", "4", "5")]
+    table = single(read(write(tmp_path, "a", rows, "jsonl")))
+    assert table.votes is not None and table.vote_correct is not None
+    assert [v.tolist() for v in table.votes] == [[2, 1]] and [v.tolist() for v in table.vote_correct] == [[True, False]]
+    typed = single(read(write(tmp_path, "a", rows, "parquet")))  # a list column of a typed input too
+    assert typed.votes is not None and [v.tolist() for v in typed.votes] == [[2, 1]]
+    rows[2]["answer"] = ["5", "6"]
+    expect_error(
+        r"a\.jsonl:3: problem 'a': answer column 'answer' holds a list of 2 values; one answer per sample is needed",
+        write(tmp_path, "a", rows, "jsonl"),
+    )

@@ -98,6 +98,7 @@ class Mapping:
     unused: tuple[str, ...]
     other_rewards: tuple[str, ...] = ()  # reward-like columns not chosen (auto-detection only)
     lists: tuple[str, ...] = ()  # list columns split into one sample per element (reward first)
+    unwrap: tuple[str, ...] = ()  # answer / sample-id columns of one-element lists, read as the element
 
 
 def make_options(
@@ -263,6 +264,7 @@ def harmonize(labels: list[str], maps: list[Mapping], notes: list[str]) -> list[
                 sample=sample,
                 extras=tuple(x for x in m.extras if x in common),
                 lists=tuple(col for col in m.lists if col in (m.reward, answer, sample)),
+                unwrap=tuple(col for col in m.unwrap if col in (answer, sample)),
             )
         )
     return out
@@ -271,4 +273,4 @@ def harmonize(labels: list[str], maps: list[Mapping], notes: list[str]) -> list[
 def text_columns(m: Mapping) -> list[str]:
     """Columns read as text (ids, answers, group columns), in the order messages prefer."""
     cols = (m.id, m.sample, m.answer, m.by, *m.extras)
-    return list(dict.fromkeys(c for c in cols if c is not None and c not in m.lists))
+    return list(dict.fromkeys(c for c in cols if c is not None and c not in m.lists and c not in m.unwrap))
