@@ -1304,7 +1304,7 @@ def test_public_surface() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# answers given as one-element lists (lm-evaluation-harness's filtered_resps)
+# answers given as one-element lists (lm-evaluation-harness's filtered_resps); long ids in messages
 
 
 def test_one_element_list_answers_are_their_element(tmp_path: Path) -> None:
@@ -1319,3 +1319,10 @@ def test_one_element_list_answers_are_their_element(tmp_path: Path) -> None:
         r"a\.jsonl:3: problem 'a': answer column 'answer' holds a list of 2 values; one answer per sample is needed",
         write(tmp_path, "a", rows, "jsonl"),
     )
+
+
+def test_long_problem_ids_are_cut_in_messages(tmp_path: Path) -> None:
+    prompt = "Solve the following problem step by step. " * 10  # a prompt's text as the id (verl, TRL)
+    path = write(tmp_path, "p", [{"problem_id": prompt, "reward": 1}, {"problem_id": prompt, "reward": "x"}], "jsonl")
+    msg = expect_error(r"p\.jsonl:2: problem 'Solve the following", path)
+    assert f"problem {prompt[:79] + '…'!r}: reward 'x' is not a number" in msg
