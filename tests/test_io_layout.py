@@ -4,7 +4,7 @@ A new format is one module in ``passlens/io/formats/`` and one entry in ``FORMAT
 tests fail when it is not registered, when it misses part of the protocol, when it has no
 contract case below, or when code outside ``formats/`` asks which format an input is. A new
 tool preset is one module in ``passlens/io/formats/presets/`` and one entry in its registry;
-the same holds for it.
+the same holds for it (its fixture test lives in ``tests/test_io_presets.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pytest
 
 import passlens.io as pio
 from passlens.io import InputError, formats, from_frame, read
-from passlens.io.formats import FORMATS, Format
+from passlens.io.formats import FORMATS, Format, presets
 from passlens.io.formats.presets import DOCUMENT_PRESETS, PRESETS, TABLE_PRESETS, DocumentPreset, Preset, TablePreset
 
 IO_DIR = Path(pio.__file__).parent
@@ -237,6 +237,13 @@ def test_preset_implements_the_protocol(preset: type[Preset]) -> None:
     for name, member in inspect.getmembers(base, inspect.isfunction):
         if not name.startswith("_"):
             assert inspect.signature(getattr(preset, name)) == inspect.signature(member), (preset.name, name)
+
+
+def test_every_preset_has_a_fixture_test() -> None:
+    from test_io_presets import CASES
+
+    assert set(CASES) == {p.name for p in PRESETS}
+    assert presets.PRESETS is PRESETS
 
 
 @pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.name)

@@ -5,6 +5,7 @@ the notes about them, and their grouping."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,9 @@ def bundled_deepscaler() -> tuple[Path, Path]:
 
 def _read_sources(sources: list[Format], opts: Options, digests: dict[str, str]) -> Dataset:
     """Roles of every input's columns, notes, groups; then the samples or counts aggregation."""
+    preset_by = sources[0].defaults.by if len(sources) == 1 and sources[0].defaults is not None else None
+    if opts.by is None and preset_by is not None:
+        opts = replace(opts, by=preset_by)  # a tool's file read alone: its own groups (lm-eval filters)
     maps = [_resolve(src, opts) for src in sources]
     shapes = {m.shape for m in maps}
     if len(shapes) > 1:
@@ -155,10 +159,26 @@ def _read_sources(sources: list[Format], opts: Options, digests: dict[str, str])
 
 
 def _resolve(src: Format, opts: Options) -> Mapping:
-    """The roles of one input's columns: the caller's options, then spellings."""
+    """The roles of one input's columns: the caller's options, then what a tool preset says, then spellings."""
     schema = src.schema()
     candidates = [c for c, t in schema.items() if _reward_like(t)]
-    return resolve(src.label, list(schema.names()), opts, candidates)
+    d = src.defaults
+    if d is None:
+        return resolve(src.label, list(schema.names()), opts, candidates)
+    counts_given = opts.c_col is not None or opts.n_col is not None
+    fill: dict[str, Any] = {
+        k: v
+        for k, v in d.columns.items()
+        if getattr(opts, k) is None
+        and not (k == "reward_col" and counts_given)
+        and not (k in ("c_col", "n_col") and opts.reward_col is not None)
+    }
+    m = resolve(src.label, list(schema.names()), replace(opts, **fill), candidates)
+    if opts.reward_col is None and m.reward is not None:
+        # the preset's other rewards are named by the note on the reward chosen, not as unused
+        others = tuple(c for c in d.rewards if c != m.reward)
+        m = replace(m, other_rewards=others, unused=tuple(c for c in m.unused if c not in others))
+    return m
 
 
 def _reward_like(dtype: pl.DataType) -> bool:
@@ -168,7 +188,11 @@ def _reward_like(dtype: pl.DataType) -> bool:
 
 
 def _note_columns(sources: list[Format], maps: list[Mapping], notes: list[str]) -> None:
-    """Notes on the reward column chosen among several, blank lines skipped, columns not used."""
+    """Notes on what a tool's file was read as, the reward column chosen among several, blank lines
+    skipped, columns not used."""
+    for s in sources:
+        if s.defaults is not None and s.defaults.note:
+            notes.append(s.defaults.note)
     chosen: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for s, m in zip(sources, maps):
         if m.other_rewards:

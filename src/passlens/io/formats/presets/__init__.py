@@ -11,6 +11,7 @@ Adding a tool is one new module here and one entry in :data:`DOCUMENT_PRESETS` o
 from __future__ import annotations
 
 from .base import Defaults, DocumentPreset, Preset, PresetError, TablePreset, json_path
+from .evalplus import EvalPlus
 
 __all__ = [
     "Defaults",
@@ -25,7 +26,9 @@ __all__ = [
 ]
 
 #: JSON documents, asked in this order (the first that claims a document reads it).
-DOCUMENT_PRESETS: tuple[type[DocumentPreset], ...] = ()
+DOCUMENT_PRESETS: tuple[type[DocumentPreset], ...] = (
+    EvalPlus,
+)
 
 #: JSON lines and Parquet tables, asked in this order.
 TABLE_PRESETS: tuple[type[TablePreset], ...] = ()

