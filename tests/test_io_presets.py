@@ -64,9 +64,42 @@ def evalplus_file(tmp: Path) -> Path:
     return path
 
 
+def livecodebench_file(tmp: Path) -> Path:
+    """``lcb_runner/benchmarks/code_generation.py::CodeGenerationProblem.insert_output_evaluation``
+    (LiveCodeBench, commit 19133f2), dumped by ``lcb_runner/runner/main.py`` with ``indent=4``."""
+    graded = {
+        "abc301_a": [True, True, False, True, False],
+        "1873_A": [False] * 5,
+        "3211": [True, False, False, False, True],
+    }
+    records = []
+    for qid, g in graded.items():
+        records.append(
+            {
+                "question_title": f"Problem {qid}",
+                "question_content": "Read N and print N + 1.",
+                "platform": "atcoder",
+                "question_id": qid,
+                "contest_id": "abc301",
+                "contest_date": "2023-05-13T00:00:00",
+                "starter_code": "",
+                "difficulty": "easy",
+                "output_list": [f"```python\nprint({i})\n```" for i in range(len(g))],
+                "code_list": [f"print({i})" for i in range(len(g))],
+                "graded_list": g,
+                "pass@1": g.count(True) / len(g),
+                "metadata": [json.dumps({"output": "2", "expected": "2"})] * len(g),
+            }
+        )
+    path = tmp / "Scenario.codegeneration_5_0.2_eval_all.json"
+    path.write_text(json.dumps(records, indent=4))
+    return path
+
+
 #: preset name → the fixture it is tested on
 CASES: dict[str, Callable[[Path], Path]] = {
     "evalplus": evalplus_file,
+    "livecodebench": livecodebench_file,
 }
 
 
@@ -162,6 +195,23 @@ def test_evalplus(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
         r"expected one of pass, fail, timeout$",
     ):
         read(path.with_name("bad.json"))
+
+
+def test_livecodebench(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
+    records = json.loads(files["livecodebench"].read_text())
+    payload, err = zero_flags["livecodebench"]
+    ks, est = estimates(payload)
+    counts = listed_counts({r["question_id"]: r["graded_list"] for r in records})
+    assert ks == [1, 2, 4, 5] and est == pytest.approx(he_curve(counts, ks), abs=1e-12)
+    assert est[0] == pytest.approx(np.mean([r["pass@1"] for r in records]), abs=1e-12)  # LiveCodeBench's own pass@1
+    assert "not used" not in err
+    records[1]["graded_list"] = "true"
+    bad = files["livecodebench"].with_name("bad_eval_all.json")
+    bad.write_text(json.dumps(records))
+    with pytest.raises(
+        InputError, match=r"bad_eval_all\.json: \$\[1\]: graded_list is a JSON str; expected a list of booleans$"
+    ):
+        read(bad)
 
 
 def test_human_eval_results_are_plain_rows(tmp_path: Path, cli: Any) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .base import Defaults, DocumentPreset, Preset, PresetError, TablePreset, json_path
 from .evalplus import EvalPlus
+from .livecodebench import LiveCodeBench
 
 __all__ = [
     "Defaults",
@@ -28,6 +29,7 @@ __all__ = [
 #: JSON documents, asked in this order (the first that claims a document reads it).
 DOCUMENT_PRESETS: tuple[type[DocumentPreset], ...] = (
     EvalPlus,
+    LiveCodeBench,
 )
 
 #: JSON lines and Parquet tables, asked in this order.
