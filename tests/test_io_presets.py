@@ -96,10 +96,33 @@ def livecodebench_file(tmp: Path) -> Path:
     return path
 
 
+def cruxeval_file(tmp: Path) -> Path:
+    """``evaluation/evaluate_generations.py::evaluate_generations`` (facebookresearch/cruxeval, commit
+    10d71b4), dumped with ``json.dump``. The scored lists of sample_0, 2, 13, 16 and 43 are copied from
+    the repository's samples/evaluation_results/sample_scored_codellama-7b_temp0.2_output.json (MIT);
+    the generations are made up to agree with them (a correct one is the reference output)."""
+    scored = {
+        "sample_0": [False] * 10,
+        "sample_2": [False] * 5 + [True] + [False] * 4,
+        "sample_13": [True, True, False, False, False, True, True, False, True, False],
+        "sample_16": [True] * 7 + [False] * 3,
+        "sample_43": [True, False, True, True, True, True, False, True, True, True],
+    }
+    gens = {k: ["'ok'" if ok else f"'wrong{j % 3}'" for j, ok in enumerate(v)] for k, v in scored.items()}
+    p1 = np.mean([estimate_pass_at_k([10], [sum(v)], 1)[0] for v in scored.values()]) * 100
+    p5 = np.mean([estimate_pass_at_k([10], [sum(v)], 5)[0] for v in scored.values()]) * 100
+    path = tmp / "sample_scored_model_temp0.2_output.json"
+    path.write_text(
+        json.dumps({"raw_generations": gens, "raw_scored_generations": scored, "pass_at_1": p1, "pass_at_5": p5})
+    )
+    return path
+
+
 #: preset name → the fixture it is tested on
 CASES: dict[str, Callable[[Path], Path]] = {
     "evalplus": evalplus_file,
     "livecodebench": livecodebench_file,
+    "cruxeval": cruxeval_file,
 }
 
 
@@ -212,6 +235,21 @@ def test_livecodebench(files: dict[str, Path], zero_flags: dict[str, Any]) -> No
         InputError, match=r"bad_eval_all\.json: \$\[1\]: graded_list is a JSON str; expected a list of booleans$"
     ):
         read(bad)
+
+
+def test_cruxeval(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
+    doc = json.loads(files["cruxeval"].read_text())
+    payload, _ = zero_flags["cruxeval"]
+    ks, est = estimates(payload)
+    assert ks == [1, 2, 4, 8, 10]
+    assert est == pytest.approx(he_curve(listed_counts(doc["raw_scored_generations"]), ks), abs=1e-12)
+    assert est[0] * 100 == pytest.approx(doc["pass_at_1"], abs=1e-9)  # CRUXEval's own numbers (percent)
+    table = read(files["cruxeval"]).groups[""]
+    assert table.votes is not None and table.vote_correct is not None  # raw_generations are the answers
+    cut = files["cruxeval"].with_name("cut.json")  # a truncated document: line and column, and why
+    cut.write_text(files["cruxeval"].read_text()[:500])
+    with pytest.raises(InputError, match=r"cut\.json:1: malformed JSON \(.* at column \d+\); the document ends early"):
+        read(cut)
 
 
 def test_human_eval_results_are_plain_rows(tmp_path: Path, cli: Any) -> None:

@@ -11,6 +11,7 @@ Adding a tool is one new module here and one entry in :data:`DOCUMENT_PRESETS` o
 from __future__ import annotations
 
 from .base import Defaults, DocumentPreset, Preset, PresetError, TablePreset, json_path
+from .cruxeval import CruxEval
 from .evalplus import EvalPlus
 from .livecodebench import LiveCodeBench
 
@@ -30,6 +31,7 @@ __all__ = [
 DOCUMENT_PRESETS: tuple[type[DocumentPreset], ...] = (
     EvalPlus,
     LiveCodeBench,
+    CruxEval,
 )
 
 #: JSON lines and Parquet tables, asked in this order.
