@@ -126,12 +126,59 @@ def inspect_file(tmp: Path) -> Path:
     return path
 
 
+def helm_file(tmp: Path) -> Path:
+    """``helm/benchmark/runner.py`` (crfm-helm 0.5.16): ``json.dumps(list(map(asdict_without_nones,
+    per_instance_stats)), indent=2)``, ``PerInstanceStats`` and ``Stat`` from ``metrics/metric.py`` and
+    ``statistic.py`` (None fields dropped). Two train trials; one perturbed copy of id1."""
+
+    def stat(name: str, x: float) -> dict[str, Any]:
+        return {
+            "name": {"name": name, "split": "test"},
+            "count": 1,
+            "sum": x,
+            "sum_squared": x * x,
+            "min": x,
+            "max": x,
+            "mean": x,
+            "variance": 0.0,
+            "stddev": 0.0,
+        }
+
+    em = {("id1", 0): 1.0, ("id1", 1): 1.0, ("id2", 0): 0.0, ("id2", 1): 1.0, ("id3", 0): 0.0, ("id3", 1): 0.0}
+    entries = [
+        {
+            "instance_id": i,
+            "train_trial_index": t,
+            "stats": [stat("num_output_tokens", 12.0), stat("exact_match", x), stat("quasi_exact_match", max(x, t))],
+        }
+        for (i, t), x in em.items()
+    ]
+    entries.append(
+        {
+            "instance_id": "id1",
+            "perturbation": {
+                "name": "typo",
+                "robustness": True,
+                "fairness": False,
+                "computed_on": "perturbed",
+                "prob": 0.1,
+            },
+            "train_trial_index": 0,
+            "stats": [stat("exact_match", 0.0)],
+        }
+    )
+    path = tmp / "per_instance_stats.json"
+    path.write_text(json.dumps(entries, indent=2))
+    return path
+
+
 #: preset name → the fixture it is tested on
 CASES: dict[str, Callable[[Path], Path]] = {
     "evalplus": evalplus_file,
     "livecodebench": livecodebench_file,
     "cruxeval": cruxeval_file,
     "inspect_ai": inspect_file,
+    "helm": helm_file,
 }
 
 
@@ -294,6 +341,25 @@ def test_inspect_log_without_samples(tmp_path: Path) -> None:
     path.write_text(json.dumps(log))
     with pytest.raises(InputError, match=r"header_only\.json: Inspect AI eval log: the log holds no samples"):
         read(path)
+
+
+def test_helm(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
+    entries = json.loads(files["helm"].read_text())
+    payload, err = zero_flags["helm"]
+    ks, est = estimates(payload)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for e in entries:
+        if "perturbation" not in e:
+            counts[e["instance_id"]][0] += 1
+            counts[e["instance_id"]][1] += int(next(s["sum"] for s in e["stats"] if s["name"]["name"] == "exact_match"))
+    assert ks == [1, 2] and est == pytest.approx(he_curve({k: (v[0], v[1]) for k, v in counts.items()}, ks), abs=1e-12)
+    err = " ".join(err.split())
+    assert "1 perturbed instance(s) left out" in err and "also reward-like: quasi_exact_match" in err
+    entries[2]["stats"][1]["count"] = 0
+    bad = files["helm"].with_name("bad_stats.json")
+    bad.write_text(json.dumps(entries))
+    with pytest.raises(InputError, match=r"bad_stats\.json: \$\[2\]\.stats\[1\]: stat 'exact_match': count 0 and sum"):
+        read(bad)
 
 
 def test_human_eval_results_are_plain_rows(tmp_path: Path, cli: Any) -> None:

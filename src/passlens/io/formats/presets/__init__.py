@@ -13,6 +13,7 @@ from __future__ import annotations
 from .base import Defaults, DocumentPreset, Preset, PresetError, TablePreset, json_path
 from .cruxeval import CruxEval
 from .evalplus import EvalPlus
+from .helm import Helm
 from .inspect_ai import InspectLog
 from .livecodebench import LiveCodeBench
 
@@ -34,6 +35,7 @@ DOCUMENT_PRESETS: tuple[type[DocumentPreset], ...] = (
     LiveCodeBench,
     CruxEval,
     InspectLog,
+    Helm,
 )
 
 #: JSON lines and Parquet tables, asked in this order.
