@@ -172,6 +172,24 @@ def helm_file(tmp: Path) -> Path:
     return path
 
 
+def lm_eval_results_file(tmp: Path) -> Path:
+    """``lm_eval/loggers/evaluation_tracker.py::save_results_aggregated`` (lm-eval 0.4.13), ``indent=2``."""
+    results = {
+        "results": {
+            "gsm8k": {"alias": "gsm8k", "exact_match,strict-match": 0.5, "exact_match_stderr,strict-match": 0.1}
+        },
+        "group_subtasks": {"gsm8k": []},
+        "configs": {"gsm8k": {"task": "gsm8k", "repeats": 1}},
+        "versions": {"gsm8k": 3.0},
+        "n-shot": {"gsm8k": 5},
+        "config": {"model": "hf", "model_args": "pretrained=m"},
+        "task_hashes": {},
+    }
+    path = tmp / "results_2024-05-01T12-00-00.123456.json"
+    path.write_text(json.dumps(results, indent=2))
+    return path
+
+
 #: preset name → the fixture it is tested on
 CASES: dict[str, Callable[[Path], Path]] = {
     "evalplus": evalplus_file,
@@ -179,6 +197,7 @@ CASES: dict[str, Callable[[Path], Path]] = {
     "cruxeval": cruxeval_file,
     "inspect_ai": inspect_file,
     "helm": helm_file,
+    "lm_eval_results": lm_eval_results_file,
 }
 
 
@@ -360,6 +379,18 @@ def test_helm(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
     bad.write_text(json.dumps(entries))
     with pytest.raises(InputError, match=r"bad_stats\.json: \$\[2\]\.stats\[1\]: stat 'exact_match': count 0 and sum"):
         read(bad)
+
+
+def test_lm_eval_results_point_to_the_samples(files: dict[str, Path], cli: Any) -> None:
+    res = cli.run("eval", str(files["lm_eval_results"]))
+    line = cli.one_line_error(
+        res,
+        "results_2024-05-01T12-00-00.123456.json: lm-evaluation-harness results file: "
+        "holds aggregated scores only (tasks gsm8k)",
+        "--log_samples",
+        "samples_<task>_<date>.jsonl",
+    )
+    assert len(line) < 300
 
 
 def test_human_eval_results_are_plain_rows(tmp_path: Path, cli: Any) -> None:

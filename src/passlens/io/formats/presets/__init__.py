@@ -16,6 +16,7 @@ from .evalplus import EvalPlus
 from .helm import Helm
 from .inspect_ai import InspectLog
 from .livecodebench import LiveCodeBench
+from .lm_eval_results import LmEvalResults
 
 __all__ = [
     "Defaults",
@@ -36,6 +37,7 @@ DOCUMENT_PRESETS: tuple[type[DocumentPreset], ...] = (
     CruxEval,
     InspectLog,
     Helm,
+    LmEvalResults,
 )
 
 #: JSON lines and Parquet tables, asked in this order.
