@@ -1076,19 +1076,22 @@ def lm_eval_rows(filters: tuple[str, ...], docs: int = 4) -> list[dict[str, Any]
 def test_lm_eval_samples_keep_the_filters_apart(tmp_path: Path) -> None:
     rows = lm_eval_rows(("strict-match", "flexible-extract"))
     path = write(tmp_path, "samples_gsm8k_2024-05-01T12-00-00", rows, "jsonl")
-    # the same doc graded by two filters is not two samples: an error naming the line, and the fix
-    expect_error(
-        r"samples_gsm8k_2024-05-01T12-00-00\.jsonl:5: problem '0' has rows from several 'filter' values "
-        r"\['strict-match', 'flexible-extract'\]; pass by='filter' \(--by filter\)",
-        path,
-    )
-    ds = read(path, by="filter")  # exact_match is detected as the reward
-    assert list(ds.groups) == ["flexible-extract", "strict-match"]
-    for filt, table in ds.groups.items():
-        expected = {str(r["doc_id"]): (1, int(r["exact_match"])) for r in rows if r["filter"] == filt}
-        assert as_dict(table) == expected
+    # the same doc graded by two filters is not two samples: an lm-eval samples file read alone is
+    # split by filter (exact_match, the metric the lines name, is the reward)
+    for ds in (read(path), read(path, by="filter")):
+        assert list(ds.groups) == ["flexible-extract", "strict-match"] and ds.by == "filter"
+        for filt, table in ds.groups.items():
+            expected = {str(r["doc_id"]): (1, int(r["exact_match"])) for r in rows if r["filter"] == filt}
+            assert as_dict(table) == expected
     one = write(tmp_path, "one_filter", [r for r in rows if r["filter"] == "strict-match"], "jsonl")
     assert as_dict(single(read(one))) == {"0": (1, 1), "1": (1, 0), "2": (1, 1), "3": (1, 0)}
+    # a plain file with a filter column (no lm-eval signature) mixing filters: an error naming the line, and the fix
+    plain = write(tmp_path, "plain", [{k: r[k] for k in ("doc_id", "filter", "exact_match")} for r in rows], "jsonl")
+    expect_error(
+        r"plain\.jsonl:5: problem '0' has rows from several 'filter' values "
+        r"\['strict-match', 'flexible-extract'\]; pass by='filter' \(--by filter\)",
+        plain,
+    )
 
 
 def test_a_filter_column_alone_does_not_make_files_shards(tmp_path: Path) -> None:

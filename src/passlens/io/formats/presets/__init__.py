@@ -17,6 +17,7 @@ from .helm import Helm
 from .inspect_ai import InspectLog
 from .livecodebench import LiveCodeBench
 from .lm_eval_results import LmEvalResults
+from .lm_eval_samples import LmEvalSamples
 
 __all__ = [
     "Defaults",
@@ -41,7 +42,7 @@ DOCUMENT_PRESETS: tuple[type[DocumentPreset], ...] = (
 )
 
 #: JSON lines and Parquet tables, asked in this order.
-TABLE_PRESETS: tuple[type[TablePreset], ...] = ()
+TABLE_PRESETS: tuple[type[TablePreset], ...] = (LmEvalSamples,)
 
 #: Every preset.
 PRESETS: tuple[type[Preset], ...] = (*DOCUMENT_PRESETS, *TABLE_PRESETS)
