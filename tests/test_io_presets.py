@@ -219,6 +219,11 @@ def lm_eval_samples_file(tmp: Path) -> Path:
     return path
 
 
+def verl_file(tmp: Path) -> Path:
+    """A real verl dump (fixtures/tools/README.md): 3 prompts × 4 samples, a math_dapo-style ±1 score, acc, pred."""
+    return Path(shutil.copy(FIXTURES / "verl_val_step40.jsonl", tmp / "40.jsonl"))
+
+
 #: preset name → the fixture it is tested on
 CASES: dict[str, Callable[[Path], Path]] = {
     "evalplus": evalplus_file,
@@ -228,6 +233,7 @@ CASES: dict[str, Callable[[Path], Path]] = {
     "helm": helm_file,
     "lm_eval_results": lm_eval_results_file,
     "lm_eval_samples": lm_eval_samples_file,
+    "verl": verl_file,
 }
 
 
@@ -443,6 +449,32 @@ def test_lm_eval_samples(files: dict[str, Path], zero_flags: dict[str, Any]) -> 
     bad.write_text("".join(json.dumps(r) + "\n" for r in lines))
     with pytest.raises(
         InputError, match=r"samples_bad\.jsonl:4: problem '3': answer column 'filtered_resps' holds a list of 2 values"
+    ):
+        read(bad)
+
+
+def test_verl_dump(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
+    path = files["verl"]
+    payload, err = zero_flags["verl"]
+    ks, est = estimates(payload)
+    counts = jsonl_counts(path, "input", lambda r: r["acc"])
+    assert counts == {"Solve: 1 + 1 = ?": (4, 3), "Solve: 2 * 3 = ?": (4, 1), "Solve: 10 - 7 = ?": (4, 0)}
+    assert ks == [1, 2, 4] and est == pytest.approx(he_curve(counts, ks), abs=1e-12)
+    err = " ".join(err.split())
+    assert "problem = the prompt text (input), reward 'acc'" in err and "also reward-like: score, reward" in err
+    table = read(path).groups[""]
+    assert table.votes is not None and table.vote_correct is not None  # pred is the answer
+    lines = path.read_text().splitlines()
+    bad = path.with_name("41.jsonl")
+    bad.write_text(
+        "\n".join(
+            lines[:5]
+            + [lines[5].replace('"acc": true', '"acc": "yes"').replace('"acc": false', '"acc": "yes"')]
+            + lines[6:]
+        )
+    )
+    with pytest.raises(
+        InputError, match=r"41\.jsonl:6: problem 'Solve: 2 \* 3 = \?': reward 'yes' is not a number \(column 'acc'\)"
     ):
         read(bad)
 
