@@ -224,6 +224,26 @@ def verl_file(tmp: Path) -> Path:
     return Path(shutil.copy(FIXTURES / "verl_val_step40.jsonl", tmp / "40.jsonl"))
 
 
+def trl_file(tmp: Path) -> Path:
+    """``trl/trainer/grpo_trainer.py::GRPOTrainer.log`` (trl 1.16.0): ``pd.DataFrame(table).to_parquet(…)``
+    with table = step, prompt, completion, one column per reward function, extra columns, advantage;
+    conversational prompts (lists of messages)."""
+    prompts = [[{"role": "user", "content": f"What is {i} + {i}?"}] for i in (1, 2, 3)]
+    acc = [[1.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 1.0, 1.0]]
+    rows = [(p, a) for p, accs in zip(prompts, acc) for a in accs]
+    table = {
+        "step": [12] * len(rows),
+        "prompt": [p for p, _ in rows],
+        "completion": [[{"role": "assistant", "content": "4"}] for _ in rows],
+        "format_reward": [1.0] * len(rows),
+        "accuracy_reward": [a for _, a in rows],
+        "advantage": [a - 0.5 for _, a in rows],
+    }
+    path = tmp / "completions_00012.parquet"
+    pd.DataFrame(table).to_parquet(path)
+    return path
+
+
 #: preset name → the fixture it is tested on
 CASES: dict[str, Callable[[Path], Path]] = {
     "evalplus": evalplus_file,
@@ -234,6 +254,7 @@ CASES: dict[str, Callable[[Path], Path]] = {
     "lm_eval_results": lm_eval_results_file,
     "lm_eval_samples": lm_eval_samples_file,
     "verl": verl_file,
+    "trl": trl_file,
 }
 
 
@@ -475,6 +496,29 @@ def test_verl_dump(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
     )
     with pytest.raises(
         InputError, match=r"41\.jsonl:6: problem 'Solve: 2 \* 3 = \?': reward 'yes' is not a number \(column 'acc'\)"
+    ):
+        read(bad)
+
+
+def test_trl_completions(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
+    frame = pd.read_parquet(files["trl"])
+    payload, err = zero_flags["trl"]
+    ks, est = estimates(payload)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for prompt, acc in zip(frame["prompt"], frame["accuracy_reward"]):
+        key = prompt[0]["content"]
+        counts[key][0] += 1
+        counts[key][1] += int(acc)
+    assert ks == [1, 2, 4] and est == pytest.approx(
+        he_curve({k: (v[0], v[1]) for k, v in counts.items()}, ks), abs=1e-12
+    )
+    err = " ".join(err.split())
+    assert "reward 'accuracy_reward'" in err and "also reward-like: format_reward" in err
+    frame.loc[2, "accuracy_reward"] = float("nan")  # (a reward function returned None: pandas writes null)
+    bad = files["trl"].with_name("completions_00013.parquet")
+    frame.to_parquet(bad)
+    with pytest.raises(
+        InputError, match=r"completions_00013\.parquet: row 3: problem .*: missing reward \(column 'accuracy_reward'\)"
     ):
         read(bad)
 

@@ -18,6 +18,7 @@ from .inspect_ai import InspectLog
 from .livecodebench import LiveCodeBench
 from .lm_eval_results import LmEvalResults
 from .lm_eval_samples import LmEvalSamples
+from .trl import TrlCompletions
 from .verl import VerlDump
 
 __all__ = [
@@ -43,7 +44,7 @@ DOCUMENT_PRESETS: tuple[type[DocumentPreset], ...] = (
 )
 
 #: JSON lines and Parquet tables, asked in this order.
-TABLE_PRESETS: tuple[type[TablePreset], ...] = (LmEvalSamples, VerlDump)
+TABLE_PRESETS: tuple[type[TablePreset], ...] = (LmEvalSamples, VerlDump, TrlCompletions)
 
 #: Every preset.
 PRESETS: tuple[type[Preset], ...] = (*DOCUMENT_PRESETS, *TABLE_PRESETS)
