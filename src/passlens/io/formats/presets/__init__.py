@@ -15,6 +15,7 @@ from .cruxeval import CruxEval
 from .evalplus import EvalPlus
 from .helm import Helm
 from .inspect_ai import InspectLog
+from .lighteval import LightevalDetails
 from .livecodebench import LiveCodeBench
 from .lm_eval_results import LmEvalResults
 from .lm_eval_samples import LmEvalSamples
@@ -44,7 +45,7 @@ DOCUMENT_PRESETS: tuple[type[DocumentPreset], ...] = (
 )
 
 #: JSON lines and Parquet tables, asked in this order.
-TABLE_PRESETS: tuple[type[TablePreset], ...] = (LmEvalSamples, VerlDump, TrlCompletions)
+TABLE_PRESETS: tuple[type[TablePreset], ...] = (LmEvalSamples, VerlDump, TrlCompletions, LightevalDetails)
 
 #: Every preset.
 PRESETS: tuple[type[Preset], ...] = (*DOCUMENT_PRESETS, *TABLE_PRESETS)
