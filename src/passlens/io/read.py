@@ -187,9 +187,17 @@ def _reward_like(dtype: pl.DataType) -> bool:
     return inner is not None and (inner.is_numeric() or inner == pl.Boolean)
 
 
+def _bundled(src: Format) -> bool:
+    """Whether the input is one of the package's own data files (documented in their README)."""
+    if src.path is None:
+        return False
+    data = Path(str(resources.files("passlens") / "data")).resolve()
+    return src.path.resolve().is_relative_to(data)
+
+
 def _note_columns(sources: list[Format], maps: list[Mapping], notes: list[str]) -> None:
     """Notes on what a tool's file was read as, the reward column chosen among several, blank lines
-    skipped, columns not used."""
+    skipped, columns not used (not for the package's own data: notes are about the user's files)."""
     for s in sources:
         if s.defaults is not None and s.defaults.note:
             notes.append(s.defaults.note)
@@ -208,7 +216,7 @@ def _note_columns(sources: list[Format], maps: list[Mapping], notes: list[str]) 
             notes.append(f"{s.label}: {s.blank_lines} blank line(s) skipped")
     unused: dict[tuple[str, ...], list[str]] = {}
     for s, m in zip(sources, maps):
-        if m.unused:
+        if m.unused and not _bundled(s):
             unused.setdefault(m.unused, []).append(s.label)
     for cols, where in unused.items():
         notes.append(f"column(s) not used: {', '.join(map(shown_name, cols))} (in {', '.join(where)})")
