@@ -94,4 +94,7 @@ def report_cmd(
         console.print("figures skipped: matplotlib is not installed (pip install 'passlens[plot]')", style="yellow", markup=False)
     page = None if no_html else render_html(report.metrics, figures)
     dest = write_report(report.metrics, figures, out, html=page)
-    print_summary(report.metrics, console, out_dir=str(dest))
+    print_summary(report.metrics, console)
+    # what was written, and only that (no report.html under --no-html, no figures without matplotlib)
+    wrote = (["report.html"] if page is not None else []) + ["metrics.json", "curves.csv"] + (["figures"] if figures else [])
+    console.print(f"report written to {escape(str(dest))} ({', '.join(wrote)})")
