@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..tables import InputError
+from . import _json
 from ._compression import format_suffix, read_head
 from .base import ROW, Format
 from .csv import Csv
@@ -42,6 +43,7 @@ def extensions() -> list[str]:
 def for_path(label: str, path: Path) -> type[Format]:
     """The format of the file ``path`` (named ``label`` in messages): by suffix (a compression
     suffix aside), then by content (:meth:`Format.detect`) when several formats claim the suffix."""
+    _json.forget()
     suffix = format_suffix(path)
     claims = [fmt for fmt in FORMATS if suffix in fmt.extensions]
     if not claims:

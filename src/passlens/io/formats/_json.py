@@ -21,10 +21,37 @@ from typing import Any, Literal
 
 from ._compression import open_binary
 
-__all__ = ["layout", "RECORD_KEYS", "holds_records", "keyed_records", "records_under"]
+__all__ = ["layout", "parsed", "forget", "RECORD_KEYS", "holds_records", "keyed_records", "records_under"]
 
 _BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 20
+
+# The file being opened: (path, size, mtime) → (layout, the document when its one line was
+# parsed whole). Both formats claiming .json ask, and the document is then read: a one-line
+# document of 100 MB is parsed once, not three times. Forgotten when the next file is chosen
+# (formats.for_path), so a file rewritten since is looked at again.
+_LAST: dict[tuple[str, int, int], tuple[str, Any]] = {}
+
+
+def forget() -> None:
+    """Drop what :func:`layout` kept of the last file."""
+    _LAST.clear()
+
+
+def _key(path: Path) -> tuple[str, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return str(path.resolve()), st.st_size, st.st_mtime_ns
+
+
+def parsed(path: Path) -> Any:
+    """The document :func:`layout` parsed whole while looking at ``path`` (once: it is then
+    forgotten), else ``None``."""
+    key = _key(path)
+    entry = _LAST.pop(key, None) if key is not None else None
+    return entry[1] if entry is not None else None
 
 #: Keys under which a document commonly keeps its records (``{"samples": [...], "config": …}``).
 RECORD_KEYS = ("samples", "records", "rows", "data", "instances", "results", "items", "predictions", "outputs")
@@ -101,25 +128,40 @@ def holds_records(obj: Any) -> bool:
 def layout(path: Path, head: bytes) -> Literal["lines", "document"]:
     """``"lines"`` or ``"document"`` for a ``.json`` file (module docstring); ``head`` is its
     first bytes, decompressed."""
+    key = _key(path)
+    if key is not None and key in _LAST:
+        return "document" if _LAST[key][0] == "document" else "lines"
+    kind, doc = _layout(path, head)
+    _LAST.clear()
+    if key is not None:
+        _LAST[key] = (kind, doc)
+    return kind
+
+
+def _reject(token: str) -> Any:
+    raise ValueError(f"bare {token}")
+
+
+def _layout(path: Path, head: bytes) -> tuple[Literal["lines", "document"], Any]:
     from .presets import DOCUMENT_PRESETS
 
     text = head.removeprefix(_BOM).lstrip(b" \t\r\n")
     if text.startswith(b"["):
-        return "document"
+        return "document", None
     if not text.startswith(b"{"):
-        return "lines"
+        return "lines", None
     line, more = _first_line(path, head)
     try:
-        obj = json.loads(line)
+        obj = json.loads(line, parse_constant=_reject)
     except (ValueError, UnicodeDecodeError) as e:
         # the value goes on past the line: a document written over several lines (or cut off; json
         # names an unterminated string by where it starts, and it runs to the end of the line)
         ends_early = isinstance(e, json.JSONDecodeError) and (
             e.pos >= len(line.rstrip()) or e.msg.startswith("Unterminated string")
         )
-        return "document" if ends_early else "lines"
+        return ("document" if ends_early else "lines"), None
     if more:
-        return "lines"
+        return "lines", None
     if any(p.claims(obj) for p in DOCUMENT_PRESETS) or holds_records(obj):
-        return "document"
-    return "lines"
+        return "document", obj
+    return "lines", None

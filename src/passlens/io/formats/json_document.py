@@ -27,7 +27,7 @@ from typing import Any
 
 from ..tables import InputError
 from ._compression import file_stem, read_all
-from ._json import RECORD_KEYS, keyed_records, layout, records_under
+from ._json import RECORD_KEYS, keyed_records, layout, parsed, records_under
 from .jsonl import JsonLines, _no_constants
 from .presets import DOCUMENT_PRESETS
 from .presets.base import JsonPath, PresetError, json_path
@@ -59,7 +59,9 @@ class JsonDocument(JsonLines):
 
     @classmethod
     def from_file(cls, label: str, path: Path, nonblank: int, blank: int) -> JsonDocument:
-        doc = _parse(label, read_all(path, label))
+        doc = parsed(path)  # (a one-line document was parsed whole to tell its layout)
+        if doc is None:
+            doc = _parse(label, read_all(path, label))
         src = cls(label, file_stem(path), path)
         for preset in DOCUMENT_PRESETS:
             if preset.claims(doc):
