@@ -50,9 +50,11 @@ def read(
 
     Args:
       paths: one path or a sequence; format by extension (.jsonl/.ndjson/.json,
-        .csv, .parquet/.pq). Paths are literal (``p?.jsonl`` is not a glob
-        pattern). Several files are concatenated (see module docstring for how
-        they are grouped).
+        .csv, .parquet/.pq; a .json file holds JSON lines or one JSON document,
+        told by content), optionally compressed (.gz, .zst, .bz2). A tool's own log
+        is recognized by content and its columns given roles (the options below
+        win). Paths are literal (``p?.jsonl`` is not a glob pattern). Several files
+        are concatenated (see module docstring for how they are grouped).
       id_col, reward_col, c_col, n_col, answer_col, sample_col: column names,
         overriding auto-detection (:data:`COLUMN_SPELLINGS`). Giving
         reward_col forces the samples shape; c_col or n_col the counts shape.
@@ -73,8 +75,10 @@ def read(
         NaN / null reward, missing or empty id, bad counts (c > n, c < 0,
         non-integers, booleans, n < 1), duplicate (problem, sample id), an answer
         both correct and incorrect within a problem, duplicate problem in a count
-        group, a problem mixing models in one group. The message is one line
-        naming file and line (or row).
+        group, a problem mixing models in one group, damaged compressed data, a
+        JSON document passlens does not know, a tool's file that cannot give
+        per-sample results. The message is one line naming file and line (or row,
+        or a JSON document's record by its JSON path).
     """
     if isinstance(paths, (str, Path)):
         path_list: list[str | Path] = [paths]
