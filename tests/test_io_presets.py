@@ -451,9 +451,9 @@ def test_inspect_ai(files: dict[str, Path], zero_flags: dict[str, Any]) -> None:
     log["samples"][5]["scores"]["match"]["value"] = "maybe"
     bad = path.with_name("bad_log.json")
     bad.write_text(json.dumps(log))
-    with pytest.raises(
-        InputError, match=r"bad_log\.json: \$\.samples\[5\]\.scores\.match\.value: score 'maybe' is not a verdict"
-    ):
+    # a value Inspect would only warn about (and read as 0): an error naming the sample
+    expected = r"bad_log\.json: \$\.samples\[5\]: problem 'q2': reward 'maybe' is not a number \(column 'match'\)$"
+    with pytest.raises(InputError, match=expected):
         read(bad)
 
 

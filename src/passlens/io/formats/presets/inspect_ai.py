@@ -10,7 +10,8 @@ Every sample is run once per epoch: the samples × epochs of one sample id are i
 ``samples[i].id`` (the problem), ``.epoch`` (the sample id) and each scorer's
 ``scores[<scorer>].value`` as a reward column named after the scorer, converted as Inspect's
 ``value_to_float`` does: ``"C"`` → 1, ``"I"`` and ``"N"`` → 0, ``"P"`` → 0.5, ``yes`` / ``true`` →
-1, ``no`` / ``false`` → 0, numbers (and numeric text) as they are. A sample counts as correct at
+1, ``no`` / ``false`` → 0, numbers (and numeric text) as they are; any other value is an error
+naming the sample (Inspect would read it as 0 with a warning). A sample counts as correct at
 1, as in Inspect's ``pass_at`` (threshold 1.0); partial credit makes the rewards non-binary
 (``--threshold`` then decides). The reward is the first scorer of ``results.scores`` (the
 others are offered with ``--reward-col``); its ``answer`` is the answer column (maj@k).
@@ -34,7 +35,7 @@ _WORDS = {"yes": 1.0, "true": 1.0, "no": 0.0, "false": 0.0}
 
 def value_to_float(value: Any) -> float | None:
     """Inspect's default ``value_to_float`` for a scalar score; ``None`` for a value it would only
-    warn about (a string that is no verdict and no number)."""
+    warn about (and read as 0): a string that is no verdict and no number, or null."""
     if isinstance(value, str) and value in _SENTINELS:
         return _SENTINELS[value]
     if isinstance(value, (bool, int, float)):
@@ -98,13 +99,10 @@ class InspectLog(DocumentPreset):
                 score = scores.get(name)
                 if not isinstance(score, dict):
                     raise PresetError((*at, "scores"), f"no score from scorer {name!r}")
-                value = value_to_float(score.get("value"))
-                if value is None:
-                    raise PresetError(
-                        (*at, "scores", name, "value"),
-                        f"score {score.get('value')!r} is not a verdict (C, I, P, N), yes/no, true/false or a number",
-                    )
-                rec[name] = value
+                raw = score.get("value")
+                value = value_to_float(raw)
+                # a string that is no verdict and no number stays as it is: the reward check names it
+                rec[name] = raw if value is None else value
                 if name == first:
                     rec["answer"] = score.get("answer")
             yield at, rec
