@@ -12,6 +12,9 @@ are: memory is a few times the file's size), then read as records, in this order
 4. such records under one of the keys of :data:`._json.RECORD_KEYS` (``{"samples": [...], …}``);
 5. one record (an object of plain values, written over several lines).
 
+Records of cases 2–4 that carry a tool's table signature (lm-evaluation-harness samples, verl
+dumps …) are then read through that table preset, as the tool's own JSON lines are.
+
 The records are then read exactly as JSON lines are (one line per record, in memory), so
 columns, types and checks are the same; messages name a record by its JSON path
 (``eval_results.json: $.eval["HumanEval/0"][3]: …``), and a document that is not valid JSON by
@@ -80,6 +83,8 @@ class JsonDocument(JsonLines):
         src.records = [r for _, r in pairs]
         # one line per record: the JSON-lines reader does the rest (types, checks, positions)
         src.data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in src.records).encode()
+        if src.preset is None:
+            src.use_preset()  # (a tool's table written as a JSON array: lm-eval samples, verl records …)
         return src
 
     def _at(self, lineno: int) -> str:
