@@ -18,6 +18,7 @@ import pkgutil
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -337,6 +338,21 @@ def _write_parquet(tmp: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
+def _write_inspect_eval(tmp: Path, rows: list[dict[str, Any]]) -> Path:
+    """The rows as an Inspect .eval archive: each problem a sample, each row an epoch scored by scorer 'reward'."""
+    path = tmp / "in.eval"
+    epochs: dict[str, int] = {}
+    with zipfile.ZipFile(path, "w") as z:
+        header = {"version": 2, "status": "success", "eval": {"task": "t", "model": "m"},
+                  "results": {"scores": [{"name": "reward", "scorer": "reward"}]}}
+        z.writestr("header.json", json.dumps(header))
+        for r in rows:
+            epoch = epochs[r["problem_id"]] = epochs.get(r["problem_id"], 0) + 1
+            sample = {"id": r["problem_id"], "epoch": epoch, "scores": {"reward": {"value": r["reward"]}}}
+            z.writestr(f"samples/{r['problem_id']}_epoch_{epoch}.json", json.dumps(sample))
+    return path  # records are named by their entry: record 2 is samples/a_epoch_2.json
+
+
 def _write_document(tmp: Path, rows: list[dict[str, Any]]) -> Path:
     path = tmp / "in.json"
     path.write_text(json.dumps(rows, indent=2))
@@ -347,6 +363,7 @@ def _write_document(tmp: Path, rows: list[dict[str, Any]]) -> Path:
 CONTRACT: dict[str, tuple[Callable[[Path, list[dict[str, Any]]], Any], Callable[[Any], Any], Callable[[Any], str]]] = {
     "jsonl": (_write_jsonl, read, lambda p: f"{p}:4"),
     "json": (_write_document, read, lambda p: f"{p}: $[2]"),
+    "inspect_eval": (_write_inspect_eval, read, lambda p: f"{p}: samples/a_epoch_2.json"),
     "csv": (_write_csv, read, lambda p: f"{p}:4"),
     "parquet": (_write_parquet, read, lambda p: f"{p}: row 3"),
     "frame": (lambda tmp, rows: _parquet_rows(rows), lambda f: from_frame(f, source="F"), lambda f: "F: row 3"),

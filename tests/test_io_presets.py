@@ -1,7 +1,8 @@
 """Tools' own logs, read with zero flags: ``passlens eval FILE`` gives what an independent computation gives.
 
 One fixture per preset (``CASES``; ``tests/test_io_layout.py`` checks that every preset has one).
-Real files where the tool runs here: an Inspect AI 0.3.285 log of a ``mockllm`` run and a verl
+Real files where the tool runs here: an Inspect AI 0.3.285 log of a ``mockllm`` run (JSON and
+``.eval``) and a verl
 0.9.1 dump written by verl's own ``RayPPOTrainer._write_generations`` (both in
 ``tests/fixtures/tools/``, README there). The others are built field for field from the code that
 writes them (file, function and version named in each builder). Each case checks the numbers
@@ -15,6 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import zipfile
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -625,3 +627,24 @@ def test_gzipped_tool_logs_read_the_same(
         assert res.returncode == 0, (name, res.stderr)
         got, plain = json.loads(res.stdout)["groups"], zero_flags[name][0]["groups"]
         assert {g: v["estimate"] for g, v in got.items()} == {g: v["estimate"] for g, v in plain.items()}, name
+
+
+def test_inspect_eval_archive(zero_flags: dict[str, Any], tmp_path: Path, cli: Any) -> None:
+    """Inspect's default .eval log of the same run (zip, zstd entries; fixtures/tools/README.md): the same
+    curves and standard errors as its JSON log; a damaged archive or sample entry is one line naming it."""
+    path = FIXTURES / "inspect_mockllm_epochs3.eval"
+    res = cli.run("eval", str(path), "--json", "-")
+    assert res.returncode == 0, res.stderr
+    got, plain = json.loads(res.stdout)["groups"][""], zero_flags["inspect_ai"][0]["groups"][""]
+    assert got["estimate"] == plain["estimate"] and got["se"] == plain["se"]
+    assert as_counts(read(path).groups[""]) == {"q1": (3, 3), "q2": (3, 2), "q3": (3, 1), "q4": (3, 0)}
+    cut = tmp_path / "cut.eval"
+    cut.write_bytes(path.read_bytes()[:2000])
+    cli.one_line_error(cli.run("eval", str(cut)), "cut.eval: not an Inspect .eval log (a zip archive)")
+    bad = tmp_path / "bad.eval"
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("header.json", json.dumps({"version": 2, "status": "success", "eval": {"task": "t"}}))
+        z.writestr("samples/q1_epoch_1.json", json.dumps({"id": "q1", "epoch": 1, "scores": {"match": {"value": "C"}}}))
+        z.writestr("samples/q1_epoch_2.json", '{"id": "q1", "epoch": 2, "scores": {"match": {"value": "C"')
+    with pytest.raises(InputError, match=r"bad\.eval: samples/q1_epoch_2\.json: cannot read this entry"):
+        read(bad)

@@ -2,8 +2,8 @@
 
 Input: JSON lines (``.jsonl``, ``.ndjson``, ``.json``), JSON documents (``.json``: an array of
 records, records keyed by problem id, or records under ``samples``, ``records``, ``data`` …),
-CSV (``.csv``) or Parquet (``.parquet``, ``.pq``) files, chosen by extension (then by content
-for ``.json``), or an in-memory frame (polars, pandas, pyarrow). Text files may be compressed
+CSV (``.csv``), Parquet (``.parquet``, ``.pq``) or Inspect AI ``.eval`` archives, chosen by
+extension (then by content for ``.json``), or an in-memory frame (polars, pandas, pyarrow). Text files may be compressed
 (gzip and zstd are streamed; bzip2 is decompressed into memory; a JSON document is always read
 whole). The logs that evaluation tools and trainers write are recognized by their content and
 read with no options (``formats/presets/``: lm-evaluation-harness samples, Inspect AI, EvalPlus,

@@ -21,16 +21,18 @@ from ._compression import format_suffix, read_head
 from .base import ROW, Format
 from .csv import Csv
 from .frame import Frame
+from .inspect_eval import InspectEval
 from .json_document import JsonDocument
 from .jsonl import JsonLines
 from .parquet import Parquet
 
 __all__ = [
-    "ROW", "Format", "FORMATS", "extensions", "for_path", "Csv", "Frame", "JsonDocument", "JsonLines", "Parquet",
+    "ROW", "Format", "FORMATS", "extensions", "for_path", "Csv", "Frame", "InspectEval", "JsonDocument", "JsonLines",
+    "Parquet",
 ]
 
 #: Every format, in the order :func:`for_path` asks them when several claim a suffix.
-FORMATS: tuple[type[Format], ...] = (JsonLines, JsonDocument, Csv, Parquet, Frame)
+FORMATS: tuple[type[Format], ...] = (JsonLines, JsonDocument, InspectEval, Csv, Parquet, Frame)
 
 _HEAD_BYTES = 1 << 16  # what Format.detect sees of a file
 
