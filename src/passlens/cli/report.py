@@ -92,6 +92,6 @@ def report_cmd(
     figures = make_figures(report)
     if not figures:
         console.print("figures skipped: matplotlib is not installed (pip install 'passlens[plot]')", style="yellow", markup=False)
-    page = None if no_html else render_html(report.metrics, figures)
+    page = None if no_html else render_html(report, figures)
     dest = write_report(report.metrics, figures, out, html=page)
-    print_summary(report.metrics, console, out_dir=str(dest))
+    print_summary(report, console, out_dir=str(dest))
