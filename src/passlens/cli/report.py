@@ -93,9 +93,9 @@ def report_cmd(
     figures = make_figures(report)
     if not figures:
         console.print("figures skipped: matplotlib is not installed (pip install 'passlens[plot]')", style="yellow", markup=False)
-    page = None if no_html else render_html(report.metrics, figures)
+    page = None if no_html else render_html(report, figures)
     dest = write_report(report.metrics, figures, out, html=page)
-    print_summary(report.metrics, console)
+    print_summary(report, console)
     # what was written, and only that (no report.html under --no-html, no figures without matplotlib)
     wrote = ["report.html"] if page is not None else []
     wrote += ["metrics.json", "curves.csv"] + (["figures"] if figures else [])
