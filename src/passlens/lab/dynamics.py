@@ -522,7 +522,7 @@ def _gradient(
     r = np.take_along_axis(vflat, y, axis=1).astype(np.float64)  # (S P, n)
     logp = np.log(np.maximum(np.take_along_axis(pflat, y, axis=1), np.finfo(np.float64).tiny))
     adv = np.asarray(
-        advantage(obj.estimator, r, answers=y, logprobs=logp, state=state, prompt_ids=row_ids, **obj.params)  # type: ignore[arg-type]  # sampled objectives name an estimator
+        advantage(obj.estimator, r, answers=y, logprobs=logp, state=state, prompt_ids=row_ids, **obj.params)
     )  # (S P, n)
     g = sampled_logit_gradient(pflat, y, adv).reshape(S, P, M).astype(pi.dtype, copy=False)
     if obj.beta:
