@@ -79,7 +79,7 @@ from .novelty import AnswerCounts, novelty
 from .coverage import coverage, coverage_at_k
 from ._parallel import get_num_threads, set_num_threads
 from .registry import INPUTS, REGISTRY, REQUIRED, EstimatorSpec, Param, advantage, format_spec, parse_spec
-from .compose import Composite, Mix, Ramp, Schedule, Term, Window, is_composite, parse_composite
+from .compose import Composite, Mix, Ramp, Schedule, Term, Window, as_composite, is_composite, parse_composite
 
 __all__ = [
     "advantage",
@@ -87,6 +87,7 @@ __all__ = [
     "format_spec",
     "parse_composite",
     "is_composite",
+    "as_composite",
     "Composite",
     "Term",
     "Mix",
