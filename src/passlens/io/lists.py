@@ -4,6 +4,7 @@ write them; and answers or sample ids that are lists of one value (lm-evaluation
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import polars as pl
@@ -67,20 +68,9 @@ def _check_lists(src: Format, m: Mapping, schema: pl.Schema) -> None:
     lists = m.lists
     r = pl.col(lists[0]).list.len()
     bad = [r == 0] + [pl.col(c).list.len().fill_null(-1) != r.fill_null(-1) for c in lists[1:]]
-    lens = [pl.col(c).list.len().alias(f"_len{j}") for j, c in enumerate(lists)]
-    query = (
-        src.scan(read_overrides(src, m, schema), row_index=True)
-        .filter(pl.any_horizontal(bad).fill_null(False))
-        .select(pl.col(ROW), pl.col(m.id).cast(pl.String).alias("_id"), *lens)
-        .head(1)
-    )
-    try:
-        hit = query.collect()
-    except pl.exceptions.PolarsError as e:
-        raise src.read_error(e) from None
-    if not hit.height:
+    row = _first_row(src, m, schema, pl.any_horizontal(bad).fill_null(False), lists)
+    if row is None:
         return
-    row = hit.row(0, named=True)
     where = src.locate(int(row[ROW]))
     who = f"problem {pid(row['_id'])}: " if row["_id"] is not None else ""
     if row["_len0"] == 0:
@@ -108,20 +98,9 @@ def _one_element_lists(src: Format, m: Mapping, schema: pl.Schema) -> Mapping:
     if not cols:
         return m
     m = replace(m, unwrap=tuple(cols))
-    lens = [pl.col(c).list.len().alias(f"_len{j}") for j, c in enumerate(cols)]
-    query = (
-        src.scan(read_overrides(src, m, schema), row_index=True)
-        .filter(pl.any_horizontal([pl.col(c).list.len().fill_null(1) != 1 for c in cols]))
-        .select(pl.col(ROW), pl.col(m.id).cast(pl.String).alias("_id"), *lens)
-        .head(1)
-    )
-    try:
-        hit = query.collect()
-    except pl.exceptions.PolarsError as e:
-        raise src.read_error(e) from None
-    if not hit.height:
+    row = _first_row(src, m, schema, pl.any_horizontal([pl.col(c).list.len().fill_null(1) != 1 for c in cols]), cols)
+    if row is None:
         return m
-    row = hit.row(0, named=True)
     j = next(j for j, _ in enumerate(cols) if row[f"_len{j}"] != 1)
     what = "answer" if cols[j] == m.answer else "sample id"
     who = f"problem {pid(row['_id'])}: " if row["_id"] is not None else ""
@@ -129,3 +108,21 @@ def _one_element_lists(src: Format, m: Mapping, schema: pl.Schema) -> Mapping:
         f"{src.locate(int(row[ROW]))}: {who}{what} column {cols[j]!r} holds a list of {row[f'_len{j}']} values; "
         f"one {what} per sample is needed (a list of one is read as its element)"
     )
+
+
+def _first_row(src: Format, m: Mapping, schema: pl.Schema, bad: pl.Expr, cols: Sequence[str]) -> dict | None:
+    """The first row where ``bad`` holds: its row index, its problem id (``_id``) and the length of
+    each list column ``cols[j]`` (``_len{j}``); None when no row is bad. A ``head(1)`` scan: it stops
+    at the first hit."""
+    lens = [pl.col(c).list.len().alias(f"_len{j}") for j, c in enumerate(cols)]
+    query = (
+        src.scan(read_overrides(src, m, schema), row_index=True)
+        .filter(bad)
+        .select(pl.col(ROW), pl.col(m.id).cast(pl.String).alias("_id"), *lens)
+        .head(1)
+    )
+    try:
+        hit = query.collect()
+    except pl.exceptions.PolarsError as e:
+        raise src.read_error(e) from None
+    return hit.row(0, named=True) if hit.height else None

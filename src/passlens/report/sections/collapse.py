@@ -65,7 +65,7 @@ def phat_histogram(n: object, c: object, bins: int = HIST_BINS) -> dict[str, Any
 
     Returns:
       {"edges": float (bins + 1,), "zero": count of p̂ = 0, "one": count of p̂ = 1,
-       "counts": int (bins,) counts of 0 < p̂ < 1 per bin [j/bins, (j+1)/bins)}.
+        "counts": int (bins,) counts of 0 < p̂ < 1 per bin [j/bins, (j+1)/bins)}.
     """
     return PHatHistogram.from_counts(n, c, bins).to_dict()
 
