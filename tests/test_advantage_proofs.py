@@ -178,6 +178,50 @@ def test_unbiased_by_enumeration(name: str, params: dict, kind: str, target: str
     assert checked > 0
 
 
+# Composite specs: (spec, step, [(weight, target, params)]) — the mix of targets in force at that step.
+MIX_CASES = [
+    ("rloo@0.7+coverage:k=3@0.3", None, [(0.7, "mean", {}), (0.3, "coverage@k", {"k": 3})]),
+    ("pkpo:k=2@2+alpha_rloo:k=3@0.5+best_minus_second", None,
+     [(2.0, "max@k", {"k": 2}), (0.5, "pass@k", {"k": 3}), (1.0, "max@n", {})]),
+    ("coverage:k=4/10-20/rloo", 15, [(0.5, "coverage@k", {"k": 4}), (0.5, "mean", {})]),
+    ("coverage:k=2@0.5+rloo@0.5/10/pkpo:k=3,variant=s", 10, [(1.0, "max@k", {"k": 3})]),
+    ("pkpo:k=4-2,steps=0-4", 2, [(1.0, "max@k", {"k": 3})]),
+]
+
+
+@pytest.mark.parametrize("spec,step,targets", MIX_CASES, ids=[c[0] for c in MIX_CASES])
+def test_composite_unbiased_for_the_mix_of_targets(spec: str, step: int | None, targets: list) -> None:
+    """E[(1/n) Σ_j A_j ∇log π(y_j)] of a mix = Σ_i λ_i ∇J_i exactly (linearity), every part unbiased."""
+    from passlens.advantages import parse_composite
+
+    assert parse_composite(spec).unbiased
+    for M, n, vals in BINARY_PROBLEMS:
+        values = np.array(vals)
+        Y = _outcomes(M, n)
+        adv = np.asarray(advantage(spec, values[Y], answers=Y, step=step))
+        for seed in SEEDS:
+            logits = _logits(M, seed)
+            pi = np.exp(logits - logits.max())
+            pi /= pi.sum()
+            got = _expected_grad(adv, Y, pi)
+            want = sum(w * _autograd(_target(t, values, p, n), logits) for w, t, p in targets)
+            np.testing.assert_allclose(got, want, rtol=0, atol=TOL, err_msg=f"{spec} M={M} n={n}")
+
+
+def test_a_mix_with_a_biased_part_is_marked_and_is_biased() -> None:
+    from passlens.advantages import parse_composite
+
+    spec = "rloo@0.5+grpo@0.5"
+    assert not parse_composite(spec).unbiased
+    M, n, vals = BINARY_PROBLEMS[1]
+    values = np.array(vals)
+    Y = _outcomes(M, n)
+    logits = _logits(M, 0)
+    pi = np.exp(logits) / np.exp(logits).sum()
+    got = _expected_grad(np.asarray(advantage(spec, values[Y])), Y, pi)
+    assert np.abs(got - _autograd(_mean_reward(values), logits)).max() > 1e-3
+
+
 def test_enumeration_detects_bias() -> None:
     """The machinery can fail: GRPO and Dr. GRPO are not unbiased for ∇E[r]; Dr. GRPO is off by exactly (n−1)/n."""
     M, n, vals = BINARY_PROBLEMS[1]

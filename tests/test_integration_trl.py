@@ -376,6 +376,24 @@ def test_pkpo_advantages_reach_the_loss_and_pass_at_k_is_logged(tmp_path: Any) -
     assert any(not torch.allclose(out["advantages"], d) for out, d in zip(rec["out"], trl_default))
 
 
+def test_a_scheduled_spec_takes_trls_global_step(tmp_path: Any) -> None:
+    """advantage="pkpo:k=2/1/rloo": the first update (global_step 0) uses pkpo, the second rloo."""
+    trainer = make(tmp_path, advantage="pkpo:k=2/1/rloo")
+    trainer.train()
+    rec = trainer.rec
+    assert len(rec["rewards"]) == 2
+    for step, (spec, rpf) in enumerate(zip(("pkpo:k=2", "rloo"), rec["rewards"])):
+        expected = passlens.advantage(spec, rpf[:, 0].view(-1, G)).reshape(-1)
+        assert torch.equal(rec["out"][step]["advantages"], expected), step
+    # and a mix is its parts' weighted sum, group by group
+    r = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0])
+    got = pt.trl_advantages("rloo@0.5+pkpo:k=2,variant=s@2", r, G).advantages
+    want = (0.5 * passlens.advantage("rloo", r.view(-1, G)) + 2 * passlens.advantage("pkpo:k=2,variant=s", r.view(-1, G)))
+    torch.testing.assert_close(got, want.reshape(-1), rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="changes over training steps: pass step="):
+        pt.trl_advantages("pkpo:k=2/1/rloo", r, G)
+
+
 def test_metrics_only_keeps_trl_advantages(tmp_path: Any) -> None:
     """advantage=None: the same run as plain GRPOTrainer, plus passlens metrics."""
     funcs = [accuracy, length_bonus]

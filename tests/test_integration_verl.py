@@ -95,7 +95,7 @@ def scores_of(data: DataProto) -> np.ndarray:
 
 
 def test_every_estimator_registered_once_and_idempotently() -> None:
-    names = [f"passlens_{n}" for n in REGISTRY]
+    names = [f"passlens_{n}" for n in [*REGISTRY, "objective"]]
     assert all(core_algos.get_adv_estimator_fn(n) is pv.estimator(n[len("passlens_"):]) for n in names)
     before = {n: core_algos.ADV_ESTIMATOR_REGISTRY[n] for n in names}
     assert pv.register() == names  # again: no error, same function objects
@@ -126,7 +126,7 @@ print(json.dumps({"names": names, "trainers": trainers, "loaded": "passlens.inte
 
 def test_bare_import_verl_registers_estimators_and_trainers_through_the_entry_point() -> None:
     got = _probe({}, PROBE)
-    assert got["loaded"] and got["names"] == sorted(f"passlens_{n}" for n in REGISTRY)
+    assert got["loaded"] and got["names"] == sorted(f"passlens_{n}" for n in [*REGISTRY, "objective"])
     # the trainers appear when verl's v1 package is imported, as TaskRunnerV1.run does
     assert got["trainers"] == ["passlens_colocate_async", "passlens_separate_async", "passlens_sync"]
 
@@ -136,7 +136,7 @@ def test_plugins_opt_out_and_the_environment_variable_of_older_verl() -> None:
     assert off == {"names": [], "trainers": [], "loaded": False}
     env = {"VERL_USE_EXTERNAL_PLUGINS": "none", "VERL_USE_EXTERNAL_MODULES": "passlens.integrations.verl"}
     on = _probe(env, PROBE)
-    assert on["loaded"] and len(on["names"]) == len(REGISTRY) and "passlens_sync" in on["trainers"]
+    assert on["loaded"] and len(on["names"]) == len(REGISTRY) + 1 and "passlens_sync" in on["trainers"]
 
 
 def test_import_passlens_imports_no_framework_and_the_module_is_a_no_op_without_verl() -> None:
@@ -195,6 +195,36 @@ def test_compute_advantage_equals_the_registry_on_each_uid_group(spec: str) -> N
             continue
         want = passlens.advantage(spec, r[pos][None, :])[0]
         np.testing.assert_allclose(got[pos], want, rtol=0, atol=2e-6 * max(1.0, np.abs(want).max()))
+
+
+def test_objective_estimator_takes_a_composite_spec_and_the_step() -> None:
+    """passlens_objective with +algorithm.passlens.objective=<spec>: a mix is its parts' weighted sum per uid
+    group; a schedule reads the step from the batch's meta_info (verl's global_steps, 1 at the first update)."""
+    data, groups = make_batch([6, 6, 5, 1, 6], seed=21)
+    r = scores_of(data)
+    mask = data.batch["response_mask"]
+    mix = "rloo@0.7+pkpo:k=2,variant=s@0.3"
+    got = per_sample(run_verl(data, "passlens_objective", algo("passlens_objective", objective=mix)).batch["advantages"],
+                     mask)
+    for pos in groups.values():
+        want = (0.7 * passlens.advantage("rloo", r[pos][None]) + 0.3 * passlens.advantage("pkpo:k=2,variant=s", r[pos][None])
+                if pos.size > 1 else np.zeros((1, 1)))
+        np.testing.assert_allclose(got[pos], want[0], rtol=0, atol=2e-6)
+    sched = algo("passlens_objective", objective="pkpo:k=2/3/rloo")
+    with pytest.raises(ValueError, match="changes over training steps.*passlens_sync"):
+        run_verl(data, "passlens_objective", sched)
+    for global_steps, spec in ((3, "pkpo:k=2"), (4, "rloo")):  # updates taken: 2, then 3
+        data.meta_info["global_steps"] = global_steps
+        got = per_sample(run_verl(data, "passlens_objective", sched).batch["advantages"], mask)
+        for pos in groups.values():
+            if pos.size > 1:
+                np.testing.assert_allclose(got[pos], passlens.advantage(spec, r[pos][None])[0], atol=2e-6)
+    with pytest.raises(ValueError, match=r"objective 'rloo@x': weight 'x' is not a number"):
+        run_verl(data, "passlens_objective", algo("passlens_objective", objective="rloo@x"))
+    with pytest.raises(ValueError, match=r"needs \+algorithm.passlens.objective=<spec>"):
+        run_verl(data, "passlens_objective", algo("passlens_objective"))
+    with pytest.raises(ValueError, match="unknown key.*k for passlens_objective"):
+        run_verl(data, "passlens_objective", algo("passlens_objective", objective="rloo", k=2))
 
 
 def test_passlens_grpo_reproduces_verl_grpo() -> None:
@@ -563,6 +593,27 @@ def test_trainer_subclass_feeds_answers_to_coverage(monkeypatch: pytest.MonkeyPa
     assert metrics["passlens/train/singleton_groups"] == 0.0 and "passlens/train/pass@2" in metrics
     # no verl metric-aggregation keyword (max/min/sum/total) in our names
     assert not any(w in k.split("/")[-1] for k in metrics for w in ("max", "min", "sum", "total"))
+
+
+def test_trainer_subclass_passes_its_global_step_to_a_scheduled_objective(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    import transfer_queue
+
+    tq = FakeTQ()
+    monkeypatch.setattr(transfer_queue, "kv_batch_get", tq.kv_batch_get)
+    monkeypatch.setattr(transfer_queue, "kv_batch_put", tq.kv_batch_put)
+    rng = np.random.default_rng(8)
+    sessions = {str(uuid.uuid4()): [(float(rng.integers(0, 2)), "x", 1) for _ in range(4)] for _ in range(3)}
+    keys = fill_tq(tq, sessions)
+    trainer = bare_trainer(trainer_config(tmp_path, "passlens_objective", objective="coverage:k=2/29/pkpo:k=2"))
+    for global_steps, spec in ((29, "coverage:k=2"), (30, "pkpo:k=2")):  # updates taken: 28, then 29
+        trainer.global_steps = global_steps
+        trainer._compute_advantage(meta(keys), {})
+        for uid, items in sessions.items():
+            R = np.array([[rw for rw, _, _ in items]])
+            want = passlens.advantage(spec, R, answers=np.zeros_like(R, dtype=np.int64))[0]
+            for s_, _ in enumerate(items):
+                np.testing.assert_allclose(tq.rows[f"{uid}_{s_}_0"]["advantages"].numpy(), want[s_], atol=1e-6)
 
 
 def test_trainer_subclass_says_when_compute_score_returns_no_answer(monkeypatch: pytest.MonkeyPatch,

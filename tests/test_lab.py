@@ -651,3 +651,79 @@ def test_claim_2_finite_difference_bound_has_a_rounding_floor() -> None:
 
     r = claim_02(quick=True, seed=2)
     assert r.data["fd_rel"] > 1e-6 and r.data["fd_abs"] < 1e-9 and r.data["fd_ratio"] < 0.1 and r.holds
+
+
+# --------------------------------------------------------------------------- composite objectives
+
+
+def test_composite_objective_parsing_in_both_modes() -> None:
+    o = parse_objective("rloo@0.7+coverage:k=4@0.3")
+    assert o.composite is not None and o.kind is None and o.mode == "exact"
+    assert parse_objective("pkpo:k=8-2,steps=0-100", "sampled", n=8).composite is not None
+    assert parse_objective("pass@k:k=8").kind == "pass@k"  # the exact names with '@' are not composites
+    with pytest.raises(ValueError, match=r"^objective 'rloo\+unlikeliness': unknown exact objective 'unlikeliness'"):
+        parse_objective("rloo+unlikeliness")
+    with pytest.raises(ValueError, match=r"^objective 'rloo/10/coverage:k=8': .*k=8 exceeds n=4"):
+        parse_objective("rloo/10/coverage:k=8", "sampled", n=4)
+    with pytest.raises(ValueError, match="weight 'x' is not a number"):
+        parse_objective("rloo@x")
+
+
+def test_exact_mix_weights_are_the_mix_of_the_parts_weights() -> None:
+    """(★) is linear in w: the mix's gradient is Σ λ_i ∂J_i/∂z, checked against autograd of Σ λ_i J_i."""
+    from passlens.lab.objectives import exact_parts, mix_objective_value, mix_score_weights
+
+    rng = np.random.default_rng(3)
+    z = 1.5 * rng.standard_normal((2, 5, 7))
+    v = rng.random((2, 5, 7)) < 0.4
+    v[..., 0], v[..., 1] = True, False
+    pi = softmax(z)
+    obj = parse_objective("rloo@0.7+coverage:k=4@0.3/10-20/pkpo:k=3")
+    parts = exact_parts(obj, 12)
+    assert parts == [(pytest.approx(0.7 * 0.8), "pass@1", None), (pytest.approx(0.3 * 0.8), "coverage", 4),
+                     (pytest.approx(0.2), "pass@k", 3)]
+    w = mix_score_weights(parts, pi, v)
+    g = pi * (w - (pi * w).sum(-1, keepdims=True))
+    zt = torch.tensor(z, requires_grad=True)
+    vt = torch.tensor(v, dtype=torch.float64)
+    total = sum(lam * _torch_objective(kind, k, zt, vt, 0.0) for lam, kind, k in parts)
+    total.sum().backward()
+    np.testing.assert_allclose(g, zt.grad.numpy(), rtol=0, atol=1e-12)
+    want_j = sum(lam * objective_value(kind, k, pi, v) for lam, kind, k in parts)
+    np.testing.assert_allclose(mix_objective_value(parts, pi, v), want_j, rtol=1e-14)
+
+
+def test_exact_lab_run_of_a_mix_follows_the_parts_gradients() -> None:
+    """lab run --objective with a mix (exact, tabular) = SGD on λ·G_rloo + (1 − λ)·G_coverage by hand."""
+    cfg = _small(steps=12, log_every=4, objectives=("rloo@0.6+coverage:k=3@0.4",))
+    pops = build_populations(cfg)
+    out = run_objective(cfg.objectives[0], pops, cfg, keep_policy=True)
+    z = np.stack([p.logits for p in pops])
+    v = np.stack([p.correct for p in pops])
+    for _ in range(cfg.steps):
+        pi = softmax(z)
+        z = z + cfg.lr * (0.6 * logit_gradient("pass@1", None, pi, v) + 0.4 * logit_gradient("coverage", 3, pi, v))
+    np.testing.assert_allclose(out["pi"], softmax(z), rtol=1e-10, atol=1e-14)
+    last = [r for r in out["rows"] if r["step"] == cfg.steps]
+    jv = 0.6 * objective_value("pass@1", None, softmax(z), v) + 0.4 * objective_value("coverage", 3, softmax(z), v)
+    for r in last:
+        assert r["objective_value"] == pytest.approx(float(jv[r["seed"]].mean()), rel=1e-10)
+
+
+def test_lab_schedule_switches_at_its_step_in_both_modes() -> None:
+    """A switch rloo → coverage at step 6 runs the first 6 steps as rloo and the rest as coverage."""
+    for mode in ("exact", "sampled"):
+        cfg = _small(steps=10, log_every=2, mode=mode, n=4, objectives=("rloo/6/coverage:k=2",))
+        pops = build_populations(cfg)
+        sched = run_objective(cfg.objectives[0], pops, cfg, keep_policy=True)
+        assert all(r["objective"] == "rloo/6/coverage:k=2" for r in sched["rows"])
+        before = run_objective("rloo", pops, _small(**{**cfg.__dict__, "steps": 6}), keep_policy=True)
+        # the first six steps are rloo's exactly (same draws in sampled mode)
+        for a, b in zip([r for r in sched["rows"] if r["step"] <= 6], before["rows"]):
+            assert a["pass@1"] == pytest.approx(b["pass@1"], rel=1e-9)
+        if mode == "exact":
+            vals = [r["objective_value"] for r in sched["rows"] if r["seed"] == 0]
+            p1 = [r["pass@1"] for r in sched["rows"] if r["seed"] == 0]
+            # logged J is the objective of the update at that step: pass@1 before step 6, coverage@2 from it on
+            assert vals[:3] == pytest.approx(p1[:3], rel=1e-14)
+            assert all(j > p for j, p in zip(vals[3:], p1[3:]))

@@ -301,3 +301,17 @@ def test_lab_run_stops_at_once_on_sigint_to_the_main_process(cli, tmp_path: Path
             os.killpg(p.pid, signal.SIGKILL)
         p.wait()
         p.stderr.close()
+
+
+def test_lab_run_takes_a_composite_objective_and_refuses_a_bad_one(cli, tmp_path: Path) -> None:
+    spec = "rloo@0.5+coverage:k=4@0.5/10-20/pkpo:k=4-2,steps=0-20"
+    r = cli.run("lab", "run", "-o", spec, "--seeds", "1", "--steps", "20", "--problems", "30", "--answers", "6",
+                "--workers", "1", "--no-plots", "--out", str(tmp_path / "mix"))
+    assert r.returncode == 0, r.stderr
+    import polars as pl
+
+    df = pl.read_parquet(tmp_path / "mix" / "metrics.parquet")
+    assert set(df["objective"]) == {spec} and df["objective_value"].is_finite().all()
+    bad = cli.run("lab", "run", "-o", "rloo@x+coverage:k=4", "--steps", "5", "--out", str(tmp_path / "bad"))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "objective 'rloo@x+coverage:k=4': weight 'x' is not a number" in bad.stderr

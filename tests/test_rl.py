@@ -209,6 +209,46 @@ def test_resume_equals_uninterrupted(tmp_path: Path, objective: str, extra: dict
     assert ea.equals(eb)
 
 
+def test_scheduled_objective_takes_the_step_and_resume_continues_the_schedule(tmp_path: Path) -> None:
+    """pkpo:k=2 for step 0, rloo from step 1 on; a run killed after its first step resumes at rloo."""
+    from passlens import advantage
+
+    cfg = dict(objective="pkpo:k=2/1/rloo", steps=2, save_every=1, eval_every=0)
+    full = Trainer(tiny_cfg(**cfg), tmp_path / "a")
+    full.run()
+    killed = Trainer(tiny_cfg(**cfg), tmp_path / "b")
+    killed.run(stop_after=1)
+    _, rewards, adv = killed.last_batch
+    np.testing.assert_allclose(np.asarray(adv), advantage("pkpo:k=2", rewards), rtol=1e-12)
+    resumed = Trainer.resume(tmp_path / "b")
+    assert resumed.step == 1
+    resumed.run()
+    _, rewards, adv = resumed.last_batch
+    np.testing.assert_allclose(np.asarray(adv), advantage("rloo", rewards), rtol=1e-12)
+    import polars as pl
+
+    a = pl.read_parquet(tmp_path / "a" / "metrics.parquet").drop("seconds")
+    b = pl.read_parquet(tmp_path / "b" / "metrics.parquet").drop("seconds")
+    assert a["objective_in_force"].to_list() == ["pkpo:k=2", "rloo"] and a.equals(b)
+    # the objective's term is logged apart from the KL and entropy terms it is summed with
+    assert {"pg_loss", "kl", "entropy", "loss"} <= set(a.columns)
+
+
+def test_mixed_objective_is_the_weighted_sum_and_a_bad_one_is_one_line(tmp_path: Path) -> None:
+    from passlens import advantage
+
+    tr = Trainer(tiny_cfg(objective="rloo@0.5+pkpo:k=2,variant=s@0.25"), tmp_path / "run")
+    m = tr.train_step()
+    _, rewards, adv = tr.last_batch
+    want = 0.5 * advantage("rloo", rewards) + 0.25 * advantage("pkpo:k=2,variant=s", rewards)
+    np.testing.assert_allclose(np.asarray(adv), want, rtol=1e-12)
+    assert "objective_in_force" not in m  # not scheduled: the mix is the same at every step
+    with pytest.raises(ValueError, match=r"^objective rloo/5/pkpo:k=8-2,steps=0-9: k=8 exceeds n=4"):
+        tiny_cfg(objective="rloo/5/pkpo:k=8-2,steps=0-9")
+    with pytest.raises(ValueError, match=r"^objective 'rloo\+novelty': novelty keeps a memory"):
+        tiny_cfg(objective="rloo+novelty")
+
+
 def test_resume_after_a_kill_during_the_warm_start(tmp_path: Path) -> None:
     """config.json exists but no checkpoint: resume redoes the (seeded) warm start and matches a clean run."""
     cfg = tiny_cfg(steps=3, eval_every=3, warm=WarmStartConfig(steps=4, batch=8))

@@ -37,6 +37,8 @@ BAD = [
     (["--task", "chess"], "unknown task 'chess'"),
     (["--objective", "magic"], "unknown advantage estimator 'magic'"),
     (["--objective", "pkpo:q=3"], "unknown parameter"),
+    (["--objective", "rloo@x+coverage:k=4"], "objective 'rloo@x+coverage:k=4': weight 'x' is not a number"),
+    (["--objective", "rloo/300"], "objective 'rloo/300': a schedule alternates phases and windows"),
     (["--resume", "/nonexistent/run"], "not a run directory"),
     (["--device", "tpu"], "device must be auto, cpu or cuda"),
     (["--resume", "/nonexistent/run", "--steps", "5"], "(only --device may change); drop --steps"),

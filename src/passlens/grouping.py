@@ -31,13 +31,14 @@ from typing import Any, Callable, Iterator, Literal
 
 import numpy as np
 
-from .advantages import REGISTRY, advantage, parse_spec
+from .advantages import REGISTRY, Composite, EstimatorSpec, Term, advantage, as_composite, is_composite, parse_spec
 from .advantages._array import MAX_REWARD, is_torch
 
 __all__ = [
     "Groups",
     "group_index",
     "group_size_problem",
+    "estimator_entry",
     "object_array",
     "to_numpy",
     "answer_ids",
@@ -365,10 +366,9 @@ def _size_problem(spec: str, params: tuple[tuple[str, Any], ...], s: int) -> str
     log-probabilities and a fresh state where it needs them): the registry is the one
     authority on what each estimator needs of n, so nothing is restated here.
     """
-    name, spec_params = parse_spec(spec)
-    est = REGISTRY[name]
+    new_state = None if is_composite(spec) else REGISTRY[parse_spec(spec)[0]].new_state
     probe = {"answers": np.zeros((1, s), dtype=np.int64), "logprobs": np.zeros((1, s)),
-             "state": est.new_state() if est.new_state else None, "prompt_ids": [0]}
+             "state": new_state() if new_state else None, "prompt_ids": [0]}
     try:
         advantage(spec, np.zeros((1, s)), **probe, **dict(params))
     except ValueError as e:
@@ -376,12 +376,36 @@ def _size_problem(spec: str, params: tuple[tuple[str, Any], ...], s: int) -> str
     return None
 
 
-def group_size_problem(spec: str, size: int) -> str | None:
+def estimator_entry(spec: Any) -> EstimatorSpec | Composite:
+    """What a spec names: its registry entry (a plain spec) or the parsed composite; both answer
+    ``name``, ``inputs``, ``binary_only``, ``unbiased``, ``target`` and ``new_state``.
+
+    Raises:
+      ValueError: an unknown estimator, bad or missing parameters, a bad composite.
+    """
+    if isinstance(spec, Composite) or is_composite(spec):
+        return as_composite(spec)
+    name, params = parse_spec(spec)
+    est = REGISTRY[name]
+    est.resolve(params)
+    return est
+
+
+def group_size_problem(spec: Any, size: int) -> str | None:
     """Why the estimator ``spec`` rejects a group of ``size`` samples (the registry's message), or None.
+
+    A composite spec (:mod:`passlens.advantages.compose`) is checked on every estimator some
+    step uses; the first one's problem is returned.
 
     Raises:
       ValueError: an unknown estimator or bad parameters.
     """
+    if isinstance(spec, Composite) or is_composite(spec):
+        for term in as_composite(spec).concrete():
+            problem = group_size_problem(str(term), size)
+            if problem is not None:
+                return problem
+        return None
     name, spec_params = parse_spec(spec)
     resolved = REGISTRY[name].resolve(spec_params)
     return _size_problem(name, tuple(sorted(resolved.items())), int(size))
@@ -403,6 +427,7 @@ def grouped_advantage_info(
     prompt_ids: object = None,
     small_groups: SmallGroups = "error",
     groups: Groups | None = None,
+    step: Any = None,
     **params: Any,
 ) -> GroupedAdvantage:
     """:func:`grouped_advantage` with counts of what the grouping did (for trainer logs).
@@ -412,12 +437,32 @@ def grouped_advantage_info(
     """
     if small_groups not in ("error", "zero"):
         raise ValueError(f"small_groups must be 'error' or 'zero', got {small_groups!r}")
+    if isinstance(spec, Composite) or (isinstance(spec, str) and is_composite(spec)):
+        comp = as_composite(spec)
+        if params:
+            raise ValueError(f"objective {str(comp)!r}: keyword parameter(s) {', '.join(sorted(params))} apply "
+                             "to one estimator; write them into the spec")
+        static = comp.at(step)  # the mix in force at this step (step required when scheduled)
+        if isinstance(static, Term):  # one estimator alone at this step: the plain path
+            spec = str(static)
+        else:  # a fixed mix, grouped as one estimator (a group too small for one part is too small for it)
+            return _grouped(str(static), static.inputs, {}, scores, index, answers, logprobs, state, prompt_ids,
+                            small_groups, groups)
     name, spec_params = parse_spec(spec) if isinstance(spec, str) else (spec, {})
     est = REGISTRY[name]
     clash = sorted(set(spec_params) & set(params))
     if clash:
         raise ValueError(f"{name}: parameter(s) {', '.join(clash)} given both in the spec and as keywords")
     resolved = est.resolve({**spec_params, **params})  # unknown / missing / ill-typed params fail here, once
+    return _grouped(name, est.inputs, resolved, scores, index, answers, logprobs, state, prompt_ids, small_groups,
+                    groups)
+
+
+def _grouped(name: str, needs: tuple[str, ...], resolved: dict[str, Any], scores: object, index: object,
+             answers: object, logprobs: object, state: object, prompt_ids: object, small_groups: SmallGroups,
+             groups: Groups | None) -> GroupedAdvantage:
+    """The body of :func:`grouped_advantage_info` for the estimator (or fixed mix) ``name`` with
+    resolved params, which needs the inputs ``needs``."""
     key = tuple(sorted(resolved.items()))
 
     r = _as_scores(scores)
@@ -432,7 +477,7 @@ def grouped_advantage_info(
         raise ValueError(f"index has {groups.n_samples} entries, scores has {N}; they must match")
     per_sample = {"answers": answers, "logprobs": logprobs, "prompt_ids": prompt_ids}
     inputs: dict[str, Any] = {}
-    for inp in est.inputs:
+    for inp in needs:
         if inp == "state":
             if state is None:
                 raise ValueError(f"{name} needs state= (e.g. REGISTRY[{name!r}].new_state(), kept across steps)")
@@ -450,7 +495,7 @@ def grouped_advantage_info(
         # scatter, no copy: the registry call sees a reshaped view and returns the caller's type.
         s0 = int(sizes[0])
         view: dict[str, Any] = {k: v.reshape(-1, s0) for k, v in inputs.items()}
-        if "state" in est.inputs:
+        if "state" in needs:
             view["state"] = state
         adv = advantage(name, _reshape(scores, r, s0), **view, **resolved).reshape(-1)
         return GroupedAdvantage(adv, groups.n_groups, 0, 0, 0, (s0,))
@@ -459,7 +504,7 @@ def grouped_advantage_info(
     out = np.zeros(N, dtype=np.float64)
     singletons = zeroed = zeroed_samples = 0
     seen: list[int] = []
-    stateful = "state" in est.inputs
+    stateful = "state" in needs
     pending: list[tuple[np.ndarray, np.ndarray]] = []  # (prompt ids, answers) to record after all lookups
     for s, gs, pos in groups.buckets():
         seen.append(s)
@@ -524,6 +569,7 @@ def grouped_advantage(
     state: object = None,
     prompt_ids: object = None,
     small_groups: SmallGroups = "error",
+    step: Any = None,
     **params: Any,
 ) -> Any:
     """:func:`passlens.advantage` applied per group of equal ``index``, in any sample order.
@@ -544,6 +590,9 @@ def grouped_advantage(
         every step); must be constant within a group.
       small_groups: "error" (default): a group smaller than the estimator needs raises
         ValueError naming it; "zero": such groups get advantage 0.
+      step: training updates already taken; required by a composite spec that changes over
+        steps (``coverage:k=8/300/rloo``), ignored otherwise. A mix of estimators is grouped as
+        one: a group too small for one part is too small for the mix.
       **params: the estimator's hyperparameters.
 
     Returns:
@@ -556,5 +605,5 @@ def grouped_advantage(
     """
     return grouped_advantage_info(
         spec, scores, index, answers=answers, logprobs=logprobs, state=state, prompt_ids=prompt_ids,
-        small_groups=small_groups, **params,
+        small_groups=small_groups, step=step, **params,
     ).advantages

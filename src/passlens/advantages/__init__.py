@@ -58,6 +58,14 @@ novelty (bonus, decay)    heuristic (count bonus across steps)   no
 coverage (k, variant)     coverage@k (distinct correct answers)  yes
 ========================  =====================================  ==========
 
+Composite objectives
+--------------------
+Wherever a spec is accepted, a weighted mix ``rloo@0.7+coverage:k=8@0.3``, a schedule over
+training steps ``coverage:k=8/300/rloo`` (switch) or ``coverage:k=8/200-400/rloo`` (linear
+anneal), and k annealed over steps ``pkpo:k=16-2,steps=0-300`` (:mod:`.compose`;
+:func:`advantage` then takes ``step=``). A mix is unbiased for the same mix of targets
+iff all its parts are.
+
 The Monte Carlo variance study of these estimators is :mod:`passlens.lab.variance`.
 """
 
@@ -71,11 +79,21 @@ from .novelty import AnswerCounts, novelty
 from .coverage import coverage, coverage_at_k
 from ._parallel import get_num_threads, set_num_threads
 from .registry import INPUTS, REGISTRY, REQUIRED, EstimatorSpec, Param, advantage, format_spec, parse_spec
+from .compose import Composite, Mix, Ramp, Schedule, Term, Window, as_composite, is_composite, parse_composite
 
 __all__ = [
     "advantage",
     "parse_spec",
     "format_spec",
+    "parse_composite",
+    "is_composite",
+    "as_composite",
+    "Composite",
+    "Term",
+    "Mix",
+    "Schedule",
+    "Window",
+    "Ramp",
     "REGISTRY",
     "EstimatorSpec",
     "Param",

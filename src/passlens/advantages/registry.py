@@ -178,6 +178,9 @@ _ENTRIES: dict[str, EstimatorSpec] = {}
 #: name → :class:`EstimatorSpec` for every estimator, in registration order (read-only by type).
 REGISTRY: Mapping[str, EstimatorSpec] = _ENTRIES
 
+#: Parameter names no estimator may declare: ``step`` is :func:`advantage`'s, ``steps`` a k ramp's window.
+RESERVED = ("step", "steps")
+
 #: Shared hyperparameters.
 K = Param("k", int, doc="budget: the k of pass@k / max@k / coverage@k, 1 ≤ k ≤ n")
 EPS = Param("eps", float, 1e-6, doc="added to the group std")
@@ -224,6 +227,10 @@ def register(
     """
 
     def add(fn: _F) -> _F:
+        reserved = sorted({p.name for p in params} & set(RESERVED))
+        if reserved:
+            raise TypeError(f"register {name!r}: parameter name(s) {', '.join(reserved)} are reserved "
+                            "(composite specs and advantage() use them)")
         if name in _ENTRIES:
             raise ValueError(f"advantage estimator {name!r} is already registered (by {_ENTRIES[name].fn.__module__})")
         spec = EstimatorSpec(name, fn, tuple(inputs), tuple(params), target, unbiased, binary_only, source,
@@ -305,20 +312,30 @@ def format_spec(name: str, params: Mapping[str, Any] | None = None) -> str:
     return spec
 
 
+def _composite_syntax(spec: str) -> bool:
+    from .compose import is_composite
+
+    return is_composite(spec)
+
+
 def advantage(
-    name: str,
+    name: Any,
     rewards: Any,
     *,
     answers: Any = None,
     logprobs: Any = None,
     state: Any = None,
+    step: Any = None,
     **params: Any,
 ) -> Any:
     """Compute group advantages with the registry estimator ``name``.
 
     Args:
       name: a registry name (``"pkpo"``) or a spec string (``"pkpo:k=8,variant=s"``);
-        keyword ``params`` add to the spec's (giving one twice is an error).
+        keyword ``params`` add to the spec's (giving one twice is an error). A composite
+        spec (``"rloo@0.7+coverage:k=8@0.3"``, ``"coverage:k=8/300/rloo"``, see
+        :mod:`passlens.advantages.compose`) or a parsed :class:`~passlens.advantages.compose.Composite`
+        is computed part by part and takes no keyword params.
       rewards: float (B, n), numpy or torch.
       answers: int (B, n) answer-class ids (``novelty``, ``coverage``).
       logprobs: float (B, n) sequence log-probabilities (``unlikeliness``).
@@ -327,6 +344,8 @@ def advantage(
       **params: the estimator's hyperparameters (see ``REGISTRY[name].params``),
         plus ``prompt_ids`` (B,) for estimators whose ``inputs`` list it. Inputs an
         estimator does not use are ignored, so a trainer may always pass them.
+      step: policy updates already taken (0 at the first); required by a spec that changes
+        over training steps (a schedule or a k ramp), ignored by every other.
 
     Returns:
       float (B, n), same type, dtype and device as ``rewards``.
@@ -335,7 +354,19 @@ def advantage(
       ValueError: unknown name (the message lists the valid ones), unknown or missing
         params, a missing input, or bad rewards/shapes/k (naming the group).
     """
-    base_name, spec_params = parse_spec(name) if isinstance(name, str) and ":" in name else (name, {})
+    if not isinstance(name, str) or _composite_syntax(name):
+        from .compose import Composite, as_composite
+
+        if not isinstance(name, (str, Composite)):
+            _spec(name)  # the unknown-estimator message
+        comp = as_composite(name)
+        prompt_ids = params.pop("prompt_ids", None)
+        if params:
+            raise ValueError(f"objective {str(comp)!r}: keyword parameter(s) {', '.join(sorted(params))} apply to "
+                             "one estimator; write them into the spec")
+        return comp.advantage(rewards, answers=answers, logprobs=logprobs, state=state, prompt_ids=prompt_ids,
+                              step=step)
+    base_name, spec_params = parse_spec(name) if ":" in name else (name, {})
     est = _spec(base_name)
     prompt_ids = params.pop("prompt_ids", None)
     clash = sorted(set(spec_params) & set(params))

@@ -25,7 +25,9 @@ _OBJECTIVE_HELP = (
     " best_minus_second → pass@n, coverage:k=K → coverage@k. Sampled mode: any advantage-registry spec"
     " (rloo, grpo, dr_grpo, pkpo:k=8,variant=s, passk_analytic:k=8, alpha_rloo:k=8, best_minus_second,"
     " unlikeliness, novelty, coverage:k=8); pass@1 → rloo, pass@k:k=K → pkpo:k=K. Add beta=B for an"
-    " entropy bonus (rloo:beta=0.01)."
+    " entropy bonus (rloo:beta=0.01). Both modes: composites of registry names — a mix rloo@0.7+coverage:k=8@0.3,"
+    " a schedule coverage:k=8/300/rloo (switch) or coverage:k=8/200-400/rloo (anneal), k over steps"
+    " pkpo:k=16-2,steps=0-300."
 )
 
 lab_app = typer.Typer(

@@ -56,7 +56,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def train_cmd(
     task: Optional[str] = typer.Option(None, "--task", help=f"Task: {_TASKS}. Default countdown."),
     objective: Optional[str] = typer.Option(
-        None, "--objective", help=f"Advantage estimator spec, e.g. rloo or pkpo:k=8. One of: {_OBJECTIVES}. Default rloo."
+        None, "--objective", help=f"Advantage estimator spec, e.g. rloo or pkpo:k=8. One of: {_OBJECTIVES}. Default rloo. "
+        "Or a composite: a mix rloo@0.7+coverage:k=8@0.3, a schedule coverage:k=8/300/rloo (switch at step 300) "
+        "or coverage:k=8/200-400/rloo (linear anneal), k over steps pkpo:k=16-2,steps=0-300."
     ),
     steps: Optional[int] = typer.Option(None, "--steps", help="RL steps (default 300)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory to create (default runs/<task>-<objective>)."),
@@ -142,7 +144,7 @@ def train_cmd(
         except TypeError as exc:
             raise ValueError(f"bad configuration: {exc}") from None
         if out is None:
-            out = Path("runs") / f"{cfg.task}-{cfg.objective.replace(':', '_').replace(',', '_').replace('=', '')}"
+            out = Path("runs") / f"{cfg.task}-{cfg.objective.replace(':', '_').replace(',', '_').replace('=', '').replace('/', '_')}"
         trainer = Trainer(cfg, out, progress=progress, log=_log)
         console.print(
             f"run {escape(str(out))}: task {escape(cfg.task)}, objective {escape(cfg.objective)}, "

@@ -2,7 +2,8 @@
 
 :class:`PasslensGRPOTrainer` is ``trl.GRPOTrainer`` (TRL ≥ 1.10, < 2) with two things added:
 
-* ``advantage="pkpo:k=8"`` (any :data:`passlens.advantages.REGISTRY` spec) replaces the
+* ``advantage="pkpo:k=8"`` (any :data:`passlens.advantages.REGISTRY` spec, or a composite such
+  as ``"coverage:k=8/200-400/rloo"`` whose step is TRL's ``state.global_step``) replaces the
   advantages TRL computed, group by group, with the registry's;
 * ``passlens/pass@k``, ``pass^k``, ``maj@k``, ``coverage@k``, ``max@k`` and the collapse
   indicators of :func:`passlens.integrations.exploration_metrics` are logged through TRL's own
@@ -49,8 +50,15 @@ from typing import Any, Callable, Hashable, Literal, Mapping, Sequence
 
 import numpy as np
 
-from ..advantages import REGISTRY, EstimatorSpec, parse_spec
-from ..grouping import GroupedAdvantage, SmallGroups, group_size_problem, grouped_advantage_info, object_array
+from ..advantages import Composite, EstimatorSpec
+from ..grouping import (
+    GroupedAdvantage,
+    SmallGroups,
+    estimator_entry,
+    group_size_problem,
+    grouped_advantage_info,
+    object_array,
+)
 from ..diagnostics import exploration_metrics
 
 __all__ = [
@@ -263,6 +271,7 @@ def trl_advantages(
     state: Any = None,
     prompt_ids: Sequence[Hashable] | None = None,
     small_groups: SmallGroups = "error",
+    step: int | None = None,
 ) -> GroupedAdvantage:
     """Registry advantages of a gathered TRL batch, groups = contiguous runs of G samples.
 
@@ -281,6 +290,8 @@ def trl_advantages(
       state: the estimator's memory across steps (``novelty``).
       prompt_ids: (N,) stable prompt keys (``novelty``).
       small_groups: "error" or "zero" (see :func:`passlens.integrations.grouped_advantage`).
+      step: optimizer steps taken (TRL's ``state.global_step``); required by a composite spec
+        that changes over steps (``"coverage:k=8/300/rloo"``), ignored otherwise.
 
     Returns:
       :class:`GroupedAdvantage` whose ``advantages`` are (N,), same dtype and device as
@@ -290,7 +301,7 @@ def trl_advantages(
       ValueError: N not a multiple of G, non-0/1 rewards for a binary-only estimator
         (naming the sample), or what :func:`grouped_advantage_info` raises.
     """
-    name, _ = parse_spec(spec)
+    est = estimator_entry(spec)
     N = int(rewards.shape[0])
     if rewards.ndim != 1 or num_generations < 1 or N % num_generations:
         raise ValueError(
@@ -299,12 +310,12 @@ def trl_advantages(
     scorable_t = ~torch.isnan(rewards)  # (N,)
     keep = scorable_t.cpu().numpy()
     r = rewards[scorable_t]  # (S,)
-    if REGISTRY[name].binary_only and r.numel():
+    if est.binary_only and r.numel():
         bad = (r != 0) & (r != 1)
         if bool(bad.any()):
             i = int(np.flatnonzero(keep)[int(torch.nonzero(bad)[0, 0])])
             raise ValueError(
-                f"{name} needs 0/1 rewards, but sample {i} (group {i // num_generations}) has weighted reward "
+                f"{est.name} needs 0/1 rewards, but sample {i} (group {i // num_generations}) has weighted reward "
                 f"{float(rewards[i])!r}; give it one 0/1 reward function or reward_weights that keep sums in {{0, 1}}"
             )
     index = (np.arange(N, dtype=np.int64) // num_generations)[keep]  # (S,) group of each scorable sample
@@ -317,6 +328,7 @@ def trl_advantages(
         state=state,
         prompt_ids=None if prompt_ids is None else _object_array(prompt_ids, "prompt keys", N)[keep],
         small_groups=small_groups,
+        step=step,
     )
     out = torch.zeros_like(rewards)  # (N,)
     out[scorable_t] = info.advantages
@@ -503,7 +515,7 @@ class PasslensGRPOTrainer(GRPOTrainer):
 
     # -- construction checks that need TRL's resolved configuration ---------------------
 
-    def _passlens_check_config(self, est: EstimatorSpec | None) -> None:
+    def _passlens_check_config(self, est: EstimatorSpec | Composite | None) -> None:
         G, G_eval = self._passlens_group_size("train"), self._passlens_group_size("eval")
         too_big = [k for k in self.passlens_passk if k > max(G, G_eval)]
         if too_big and self.passlens_passk != (1, 2, 4, 8):  # the default ladder is cut quietly
@@ -608,6 +620,7 @@ class PasslensGRPOTrainer(GRPOTrainer):
         info = trl_advantages(
             spec, rewards, G, answers=captured.answers, logprobs=logprobs, state=self.passlens_state,
             prompt_ids=captured.prompt_ids, small_groups=self.passlens_small_groups,
+            step=int(self.state.global_step),  # optimizer steps taken: the step of a scheduled spec
         )
         if self.passlens_small_groups == "zero":
             self._metrics["train"]["passlens/zeroed_groups"].append(float(info.zeroed))
@@ -675,16 +688,14 @@ def _no_checkpointing(model: Any, kwargs: Any) -> contextlib.AbstractContextMana
     return disable_gradient_checkpointing(model, kwargs)
 
 
-def _check_spec(advantage: str | None, answer_fn: AnswerFn | None) -> EstimatorSpec | None:
-    """The registry entry of ``advantage`` with its parameters checked, or None."""
+def _check_spec(advantage: str | None, answer_fn: AnswerFn | None) -> EstimatorSpec | Composite | None:
+    """The registry entry (or parsed composite) of ``advantage`` with its parameters checked, or None."""
     if advantage is None:
         return None
     if not isinstance(advantage, str):
         raise ValueError(f"advantage must be a registry spec string such as 'pkpo:k=8', got {type(advantage).__name__}")
     try:
-        name, params = parse_spec(advantage)
-        est = REGISTRY[name]
-        est.resolve(params)
+        est = estimator_entry(advantage)
     except ValueError as e:
         raise ValueError(f"advantage={advantage!r}: {e}") from None
     if "answers" in est.inputs and answer_fn is None:

@@ -39,7 +39,18 @@ import numpy as np
 from .._output import write_file
 from ..advantages import REGISTRY, advantage, set_num_threads
 from ..theory import alpha
-from .objectives import Objective, correct_entries, logit_gradient, objective_value, parse_objective, row_sums, softmax
+from .objectives import (
+    Objective,
+    correct_entries,
+    exact_parts,
+    logit_gradient,
+    mix_objective_value,
+    mix_score_weights,
+    objective_value,
+    parse_objective,
+    row_sums,
+    softmax,
+)
 from .policies import POLICIES, make_policy
 from .population import Population, make_population, population_from_counts
 from .tabular_step import TabularExactStep, auto_threads
@@ -387,8 +398,9 @@ def run_objective(
     rng = np.random.default_rng([config.seed, 7919])
     state = None
     if obj.mode == "sampled":
-        entry = REGISTRY[obj.estimator]  # type: ignore[index]  # sampled objectives name an estimator
-        state = entry.new_state() if entry.new_state is not None else None
+        if obj.composite is None:
+            entry = REGISTRY[obj.estimator]  # type: ignore[index]  # sampled objectives name an estimator
+            state = entry.new_state() if entry.new_state is not None else None
         row_ids = np.arange(S * Pt)
     rows: list[dict[str, Any]] = []
     vflat = V.reshape(S * Pt, M)
@@ -440,6 +452,8 @@ def run_objective(
         gnorm = np.linalg.norm(gd.reshape(S, -1), axis=1)
         if obj.kind is not None:
             jval = objective_value(obj.kind, obj.k, pi, V, obj.beta).mean(axis=1)
+        elif obj.composite is not None and obj.mode == "exact":
+            jval = mix_objective_value(exact_parts(obj, step, config.n), pi, V, obj.beta).mean(axis=1)
         else:
             jval = np.full(S, np.nan)
         for s in range(S):
@@ -461,7 +475,7 @@ def run_objective(
     fused = None
     if (
         _MULTIPLICATIVE and config.policy == "tabular" and config.optimizer == "sgd" and obj.mode == "exact"
-        and not obj.beta and config.lr * bound <= 50.0
+        and obj.composite is None and not obj.beta and config.lr * bound <= 50.0
     ):
         threads = auto_threads(int(config.threads), pi.size, workers)
         fused = TabularExactStep(obj.kind, obj.k, V, config.lr, dtype=pi.dtype, threads=threads)  # type: ignore[arg-type]  # exact objectives have a kind
@@ -470,7 +484,8 @@ def run_objective(
         while True:
             logging = step % config.log_every == 0 or step == config.steps
             if logging or fused is None:
-                g_logit, zero_adv = _gradient(obj, train(pi), V, vflat, config, rng, state, row_ids if obj.mode == "sampled" else None, masks)
+                g_logit, zero_adv = _gradient(obj, train(pi), V, vflat, config, rng, state,
+                                              row_ids if obj.mode == "sampled" else None, masks, step=step)
                 g_asc = pull(g_logit, policy.pullback)
                 if logging:
                     log(step, pi, g_asc, zero_adv)
@@ -510,9 +525,17 @@ def _gradient(
     state: Any,
     row_ids: np.ndarray | None,
     masks: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    step: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Logit gradient (S, P, M) of the objective (exact or sampled) and the zero-advantage share (S,)."""
+    """Logit gradient (S, P, M) of the objective (exact or sampled) at ``step`` (updates taken) and the
+    zero-advantage share (S,)."""
     S, P, M = pi.shape
+    if obj.mode == "exact" and obj.composite is not None:
+        # (★) is linear in w: the mix Σ λ_i J_i has w = Σ λ_i w_i
+        w = mix_score_weights(exact_parts(obj, step, config.n), pi, V)
+        g = pi * (w - (pi * w).sum(axis=-1, keepdims=True))
+        return g.astype(pi.dtype, copy=False), np.full(S, np.nan)
     if obj.mode == "exact":
         assert obj.kind is not None
         return logit_gradient(obj.kind, obj.k, pi, V, obj.beta, masks=masks), np.full(S, np.nan)
@@ -521,8 +544,9 @@ def _gradient(
     y = sample_answers(pflat, n, rng)  # (S P, n)
     r = np.take_along_axis(vflat, y, axis=1).astype(np.float64)  # (S P, n)
     logp = np.log(np.maximum(np.take_along_axis(pflat, y, axis=1), np.finfo(np.float64).tiny))
+    spec = obj.composite if obj.composite is not None else obj.estimator
     adv = np.asarray(
-        advantage(obj.estimator, r, answers=y, logprobs=logp, state=state, prompt_ids=row_ids, **obj.params)  # type: ignore[arg-type]  # sampled objectives name an estimator
+        advantage(spec, r, answers=y, logprobs=logp, state=state, prompt_ids=row_ids, step=step, **obj.params)
     )  # (S P, n)
     g = sampled_logit_gradient(pflat, y, adv).reshape(S, P, M).astype(pi.dtype, copy=False)
     if obj.beta:

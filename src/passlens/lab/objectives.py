@@ -30,16 +30,24 @@ Naming (``spec`` strings, as on the command line):
   names map to unbiased estimators: ``pass@1`` → ``rloo``, ``pass@k:k=K`` → ``pkpo:k=K``.
 * any spec may add ``beta=B``: an entropy bonus β H(π), whose exact gradient
   is added in both modes (``rloo:beta=0.01``).
+* a composite spec of registry names (:mod:`passlens.advantages.compose`: a mix
+  ``rloo@0.7+coverage:k=8@0.3``, a schedule ``coverage:k=8/300/rloo`` or
+  ``coverage:k=8/200-400/rloo``, a k ramp ``pkpo:k=16-2,steps=0-300``) runs in both modes,
+  the step t being the number of updates taken. Exact mode needs every part to have an exact
+  target; since (★) is linear in w, the mix Σ_i λ_i(t) J_i has the weights
+  w = Σ_i λ_i(t) w_i (:func:`mix_score_weights`). Sampled mode takes the composite's
+  advantages (``advantage(spec, ..., step=t)``). No ``beta`` in a composite.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-from ..advantages import REGISTRY, parse_spec
+from ..advantages import REGISTRY, Composite, is_composite, parse_composite, parse_spec
 
 __all__ = [
     "Objective",
@@ -47,6 +55,9 @@ __all__ = [
     "EXACT_KINDS",
     "EXACT_NAMES",
     "score_weights",
+    "exact_parts",
+    "mix_score_weights",
+    "mix_objective_value",
     "objective_value",
     "logit_gradient",
     "softmax",
@@ -90,6 +101,8 @@ class Objective:
       beta: entropy-bonus coefficient β ≥ 0.
       estimator: registry name (sampled mode), else None.
       params: registry parameters (sampled mode).
+      composite: the parsed composite spec (then ``kind``, ``k`` and ``estimator`` are None;
+        :func:`exact_parts` gives the exact targets in force at a step).
     """
 
     spec: str
@@ -99,6 +112,7 @@ class Objective:
     beta: float = 0.0
     estimator: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    composite: Composite | None = None
 
     @property
     def label(self) -> str:
@@ -158,6 +172,8 @@ def parse_objective(spec: str, mode: str = "exact", *, n: int | None = None) -> 
         raise ValueError(f"mode must be 'exact' or 'sampled', got {mode!r}")
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"objective must be a non-empty string, got {spec!r}")
+    if is_composite(spec) and spec.partition(":")[0].strip() not in ("pass@1", "pass@k"):
+        return _parse_composite_objective(spec, mode, n)
     name, raw = _split(spec)
     beta = 0.0
     if "beta" in raw and name != "unlikeliness":  # unlikeliness has its own β (rank penalty)
@@ -220,6 +236,51 @@ def parse_objective(spec: str, mode: str = "exact", *, n: int | None = None) -> 
     if est == "best_minus_second":
         k = n
     return Objective(spec=spec, mode=mode, kind=kind, k=k, beta=beta, estimator=est, params=dict(params))
+
+
+def _parse_composite_objective(spec: str, mode: str, n: int | None) -> Objective:
+    """A composite spec: every term some step uses must parse as an objective of ``mode`` on its own."""
+    comp = parse_composite(spec)
+    for term in comp.concrete():
+        try:
+            parse_objective(str(term), mode, n=n)
+        except ValueError as exc:
+            raise ValueError(f"objective {spec!r}: {exc}") from None
+    return Objective(spec=spec, mode=mode, kind=None, composite=comp)
+
+
+def exact_parts(obj: Objective, step: int, n: int | None = None) -> list[tuple[float, str, int | None]]:
+    """The exact targets of a composite objective at ``step``: (λ_i, kind_i, k_i) per part.
+
+    Raises:
+      ValueError: a part without an exact target (a biased or heuristic estimator).
+    """
+    assert obj.composite is not None
+    return [(w, *_exact_kind(str(t), n)) for w, t in obj.composite.weights_at(step)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _exact_kind(term: str, n: int | None) -> tuple[str, int | None]:
+    o = parse_objective(term, "exact", n=n)
+    assert o.kind is not None
+    return o.kind, o.k
+
+
+def mix_score_weights(parts: list[tuple[float, str, int | None]], pi: np.ndarray, correct: np.ndarray) -> np.ndarray:
+    """w = Σ_i λ_i w_i of (★) for the mix Σ_i λ_i J_i (parts from :func:`exact_parts`); float64 (..., M)."""
+    w = np.zeros(np.shape(pi), dtype=np.float64)
+    for lam, kind, k in parts:
+        w += lam * score_weights(kind, k, pi, correct)
+    return w
+
+
+def mix_objective_value(parts: list[tuple[float, str, int | None]], pi: np.ndarray, correct: np.ndarray,
+                        beta: float = 0.0) -> np.ndarray:
+    """Σ_i λ_i J_i per problem (+ β H(π)); float64 (...,)."""
+    j = sum(lam * objective_value(kind, k, pi, correct) for lam, kind, k in parts)
+    if beta:
+        j = j + beta * _entropy(pi)
+    return np.asarray(j, dtype=np.float64)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

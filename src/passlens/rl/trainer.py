@@ -9,6 +9,9 @@ With one inner epoch ρ = 1 and ∇L = −(1/N) Σ_i A_i ∇log π(y_i), the gra
 sequence log-probability is a *sum* over tokens, so no length normalization biases it.
 k3 = exp(r) − r − 1 with r = log π_base − log π_θ per token (Schulman 2020, "Approximating KL
 divergence"), H̄ the mean per-token entropy. PPO clipping: Schulman et al. 2017, arXiv 1707.06347, Eq. 7.
+Each step's row logs the objective's term (``pg_loss``), ``kl`` and ``entropy`` apart from their sum
+``loss``; a scheduled objective (a schedule or a k ramp, which takes the step t = updates already
+taken, restored on resume) also logs the mix in force at the step (``objective_in_force``).
 
 Run directory: ``config.json``, ``metrics.parquet`` (one row per step), ``evals/step_XXXXXX.parquet``
 (per-sample rows problem_id, sample_id, reward, answer, step; readable by ``passlens eval``) and
@@ -33,7 +36,7 @@ import torch
 
 from .._validate import pow2_grid
 from ..diagnostics import exploration_metrics
-from ..advantages import REGISTRY, advantage, parse_spec
+from ..advantages import REGISTRY, Composite, advantage, is_composite, parse_composite, parse_spec
 from ._fields import ConfigError, Float, Int, Str, build_section, check_fields
 from .checkpoint import RunLock, load_checkpoint, remove_stale_temporaries, save_checkpoint, write_json, write_parquet
 from .losses import clipped_policy_loss, k3_kl, mean_token_entropy
@@ -60,7 +63,9 @@ class TrainConfig:
     Attributes:
       task: registered task name. difficulty: the task's knob, an int in [1, 1000] or None
         (the task's default).
-      objective: advantage spec, e.g. "rloo" or "pkpo:k=8" (required parameters given; k in [1, n]).
+      objective: advantage spec, e.g. "rloo" or "pkpo:k=8" (required parameters given; k in [1, n]), or a
+        composite (:mod:`passlens.advantages.compose`): "rloo@0.7+coverage:k=8@0.3",
+        "coverage:k=8/200-400/rloo", "pkpo:k=16-2,steps=0-300" — step t = updates already taken.
       steps: RL steps, an int in [1, 10⁷].
       prompts_per_step (B), n (samples each): ints in [1, 65536] with B·n ≤ 2²⁰ samples per step.
       lr: AdamW learning rate, in (0, 1]. weight_decay: AdamW decoupled decay, finite ≥ 0 with
@@ -141,18 +146,25 @@ class TrainConfig:
         if self.model.vocab_size != vocab:
             raise ConfigError(f"model.vocab_size must be {vocab} (the tokenizer's), got {self.model.vocab_size}",
                               ("model.vocab_size",))
+        composite = is_composite(self.objective)
         try:
-            name, params = parse_spec(self.objective)  # ValueError listing valid names
-            REGISTRY[name].resolve(params)  # missing required parameters, e.g. pkpo without k
-        except ValueError as exc:
-            raise ConfigError(f"objective {self.objective!r}: {exc}", ("objective",)) from None
-        k = params.get("k")
-        if k is not None and k > self.n:
-            raise ConfigError(f"objective {self.objective}: k={k} exceeds n={self.n} samples per prompt",
-                              ("objective", "n"))
-        if k is not None and k < 1:
-            raise ConfigError(f"objective {self.objective}: k must be ≥ 1, got {k}", ("objective",))
-        self._dry_run_objective(name, params)
+            if composite:  # every estimator some step uses (a k ramp at both ends), each checked below
+                terms = [(t.estimator, t.params_dict()) for t in parse_composite(self.objective).concrete()]
+            else:
+                name, params = parse_spec(self.objective)  # ValueError listing valid names
+                REGISTRY[name].resolve(params)  # missing required parameters, e.g. pkpo without k
+                terms = [(name, params)]
+        except ValueError as exc:  # a composite's message names the objective already
+            raise ConfigError(str(exc) if composite else f"objective {self.objective!r}: {exc}",
+                              ("objective",)) from None
+        for name, params in terms:
+            k = params.get("k")
+            if k is not None and k > self.n:
+                raise ConfigError(f"objective {self.objective}: k={k} exceeds n={self.n} samples per prompt",
+                                  ("objective", "n"))
+            if k is not None and k < 1:
+                raise ConfigError(f"objective {self.objective}: k must be ≥ 1, got {k}", ("objective",))
+            self._dry_run_objective(name, params)
         try:
             make_task(self.task, self.difficulty)  # ValueError listing valid tasks
         except ValueError as exc:  # an unknown task, else a difficulty the task refuses
@@ -276,9 +288,15 @@ class Trainer:
         self.eval_set = self.task.problems("test", cfg.eval_problems, cfg.seed)
         self.max_new = cfg.max_new or self.task.max_answer_len + 1
         self._check_block_size()
-        self.obj_name, self.obj_params = parse_spec(cfg.objective)
-        spec = REGISTRY[self.obj_name]
-        self.est_state = spec.new_state() if spec.new_state is not None else None
+        # the objective: a registry name and its params, or a composite (mix / schedule / k ramp) that
+        # takes the step — the number of updates taken, which a resumed run reads from its checkpoint
+        self.composite: Composite | None = parse_composite(cfg.objective) if is_composite(cfg.objective) else None
+        if self.composite is None:
+            self.obj_name, self.obj_params = parse_spec(cfg.objective)
+            spec = REGISTRY[self.obj_name]
+            self.est_state = spec.new_state() if spec.new_state is not None else None
+        else:
+            self.est_state = None  # parse_composite refuses estimators with a memory in composites
         torch.manual_seed(cfg.seed)
         self.model = GPT(cfg.model).to(self.device)
         self.base_model: GPT | None = None
@@ -520,8 +538,14 @@ class Trainer:
         answers = np.array([answer_id(c if c is not None else "wrong:" + t) for c, t in zip(classes, texts)],
                            dtype=np.int64).reshape(B, n)  # (B, n)
         seq_lp = s.seq_logprobs.double().cpu().numpy().reshape(B, n)  # (B, n)
-        adv = advantage(self.obj_name, rewards, answers=answers, logprobs=seq_lp, state=self.est_state,
-                        prompt_ids=idx.astype(np.int64), **self.obj_params)  # (B, n)
+        in_force: str | None = None  # a scheduled objective's mix at this step, logged
+        if self.composite is None:
+            adv = advantage(self.obj_name, rewards, answers=answers, logprobs=seq_lp, state=self.est_state,
+                            prompt_ids=idx.astype(np.int64), **self.obj_params)  # (B, n)
+        else:
+            adv = advantage(self.composite, rewards, answers=answers, logprobs=seq_lp,
+                            prompt_ids=idx.astype(np.int64), step=self.step)  # (B, n)
+            in_force = str(self.composite.at(self.step)) if self.composite.scheduled else None
         A = torch.as_tensor(np.asarray(adv, dtype=np.float32).reshape(-1), device=self.device)  # (N,)
         old = s.logprobs  # (N, M)
         base_lp = None
@@ -533,6 +557,7 @@ class Trainer:
         for _ in range(cfg.ppo_epochs):
             new, ent = sequence_logprobs(self.model, s, cfg.temperature, with_entropy=True)  # (N, M), (N, M)
             loss, ratio = clipped_policy_loss(new, old, A, s.mask, cfg.clip_eps)  # ratio = 1 on the first epoch
+            pg_loss = loss.detach()  # the objective's part alone; loss adds the KL and entropy terms below
             ntok = s.mask.sum().clamp(min=1)
             ent_mean = mean_token_entropy(ent, s.mask)
             loss = loss - cfg.entropy_coef * ent_mean
@@ -548,7 +573,8 @@ class Trainer:
                                  f"training diverged (lower lr, now {cfg.lr:g}, or kl_coef / entropy_coef)")
             self.opt.step()
             clipped = ((ratio - 1).abs() > cfg.clip_eps) & s.mask
-            stats = {"loss": float(loss.detach()), "entropy": float(ent_mean.detach()), "kl": float(kl.detach()),
+            stats = {"loss": float(loss.detach()), "pg_loss": float(pg_loss), "entropy": float(ent_mean.detach()),
+                     "kl": float(kl.detach()),
                      "clip_frac": float(clipped.sum() / ntok), "grad_norm": float(gnorm)}
         self.step += 1
         self.last_batch = (s, rewards, adv)  # for inspection (tests, notebooks)
@@ -563,6 +589,7 @@ class Trainer:
             "distinct_correct": float(np.mean(distinct)),
             "completion_len": float(s.mask.sum(1).float().mean()),
             **stats,
+            **({"objective_in_force": in_force} if in_force is not None else {}),
             "seconds": time.perf_counter() - t0,
         }
 

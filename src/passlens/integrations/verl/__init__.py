@@ -6,6 +6,14 @@ advantage registry as ``passlens_<name>``::
 
     algorithm.adv_estimator=passlens_pkpo +algorithm.passlens.k=8 +algorithm.passlens.variant=loo-1
 
+A composite spec (:mod:`passlens.advantages.compose`: a mix, a schedule over steps, k annealed) runs as
+``passlens_objective``, its spec under ``objective`` (quoted for Hydra)::
+
+    algorithm.adv_estimator=passlens_objective '+algorithm.passlens.objective="coverage:k=8/200-400/rloo"'
+
+Its step is the number of updates taken, verl's ``global_steps`` − 1 (``global_steps`` is 1 at the first
+update): the passlens trainers hand it over; otherwise it is read from the batch's ``meta_info``.
+
 Where verl is not installed the import is a no-op that imports neither verl nor torch.
 
 Estimator contract (verl's ``compute_advantage``, ``verl/trainer/ppo/ray_trainer.py``)::

@@ -9,12 +9,16 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ...advantages import REGISTRY, EstimatorSpec
+from ...advantages import REGISTRY, Composite, EstimatorSpec, parse_composite
 
-__all__ = ["PREFIX", "INTEGRATION_KEYS", "Settings", "read_settings"]
+__all__ = ["PREFIX", "OBJECTIVE", "INTEGRATION_KEYS", "Settings", "read_settings"]
 
 #: Prefix of the names under which the registry estimators are registered in verl.
 PREFIX = "passlens_"
+
+#: The estimator (verl name ``passlens_objective``) whose spec is ``algorithm.passlens.objective``: any
+#: spec, composites included (``rloo@0.7+coverage:k=8@0.3``, ``coverage:k=8/300/rloo``).
+OBJECTIVE = "objective"
 
 #: Keys of ``algorithm.passlens`` that configure the integration (besides the estimator's own params).
 INTEGRATION_KEYS = (
@@ -33,6 +37,8 @@ class Settings:
       estimator: the registry name (``"pkpo"``) when ``algorithm.adv_estimator`` is a
         passlens estimator, else None (verl's own estimator; only the metrics apply).
       params: the estimator's resolved hyperparameters (defaults filled in).
+      objective: for ``passlens_objective`` (estimator ``"objective"``), the spec of
+        ``algorithm.passlens.objective``, checked; else None.
       small_groups: "error" (a group smaller than the estimator needs raises, naming its
         uid) or "zero" (such groups get advantage 0 and are counted).
       threshold: when set, a sample's score becomes 1 if score ≥ threshold else 0 before the
@@ -52,6 +58,7 @@ class Settings:
 
     estimator: str | None
     params: Mapping[str, Any]
+    objective: str | None = None
     small_groups: str = "error"
     threshold: float | None = None
     answer_key: str = "pred"
@@ -62,7 +69,10 @@ class Settings:
     val_rows: bool | str = True
 
     @property
-    def spec(self) -> EstimatorSpec | None:
+    def spec(self) -> EstimatorSpec | Composite | None:
+        """The registry entry, or for ``passlens_objective`` the parsed spec (same attributes)."""
+        if self.objective is not None:
+            return parse_composite(self.objective)
         return REGISTRY[self.estimator] if self.estimator is not None else None
 
 
@@ -102,7 +112,7 @@ def _registry_name(adv_estimator: Any) -> str | None:
     """The registry name behind a verl estimator name, or None (verl's own estimators)."""
     name = str(getattr(adv_estimator, "value", adv_estimator))
     reg = _REGISTERED.get(name)
-    if reg is None and name.startswith(PREFIX) and name[len(PREFIX):] in REGISTRY:
+    if reg is None and name.startswith(PREFIX) and (name[len(PREFIX):] in REGISTRY or name[len(PREFIX):] == OBJECTIVE):
         reg = name[len(PREFIX):]
     return reg
 
@@ -126,6 +136,18 @@ def read_settings(adv_estimator: Any, config: Any) -> Settings:
 
 
 def _settings(reg: str | None, who: str, raw: Mapping[str, Any]) -> Settings:
+    if reg == OBJECTIVE:
+        unknown = sorted(set(raw) - {OBJECTIVE, *INTEGRATION_KEYS})
+        if unknown:
+            raise ValueError(f"algorithm.{_SUB}: unknown key(s) {', '.join(unknown)} for {who}; accepted: "
+                             f"{', '.join([OBJECTIVE, *INTEGRATION_KEYS])} (write the estimators' parameters in the spec)")
+        spec_text = raw.get(OBJECTIVE)
+        if not isinstance(spec_text, str) or not spec_text.strip():
+            raise ValueError(f"{who} needs +algorithm.{_SUB}.{OBJECTIVE}=<spec>, e.g. "
+                             f"'rloo@0.7+coverage:k=8@0.3' or 'coverage:k=8/300/rloo' (quoted for Hydra)")
+        parse_composite(spec_text)  # a bad spec is one line naming the bad part
+        base = _settings(None, who, {k: v for k, v in raw.items() if k != OBJECTIVE})
+        return dataclasses.replace(base, estimator=OBJECTIVE, objective=spec_text.strip())
     spec = REGISTRY[reg] if reg is not None else None
     own = [p.name for p in spec.params] if spec is not None else []
     accepted = own + list(INTEGRATION_KEYS)

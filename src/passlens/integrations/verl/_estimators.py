@@ -16,7 +16,7 @@ from ...advantages import REGISTRY
 from ...advantages._array import is_torch
 from ...grouping import Groups, answer_ids, group_index, grouped_advantage_info, object_array, to_numpy
 from ...diagnostics import exploration_metrics
-from ._config import _REGISTERED, _SUB, PREFIX, Settings, _section, _settings
+from ._config import _REGISTERED, _SUB, OBJECTIVE, PREFIX, Settings, _section, _settings
 
 __all__ = ["estimator", "register", "state_dict", "load_state_dict"]
 
@@ -38,6 +38,7 @@ class _RowExtras:
       answers: (N,) answers, or None when the estimator does not need them.
       prompts: (N,) prompt-key values, or None.
       want_metrics: whether to compute training metrics into ``stats``.
+      step: updates already taken (the trainer's ``global_steps`` − 1), for a scheduled spec.
       stats: filled by the estimator: {metric: value}.
     """
 
@@ -46,6 +47,7 @@ class _RowExtras:
     answers: list[Any] | None = None
     prompts: list[Any] | None = None
     want_metrics: bool = False
+    step: int | None = None
     stats: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
@@ -158,7 +160,8 @@ def _estimate(
         raise ValueError(f"{verl_name}: verl passed no index; passlens estimators group samples by "
                          "data.non_tensor_batch['uid'] (one uid per prompt)")
     s = _settings(name, verl_name, _section(config))
-    spec = REGISTRY[name]
+    spec = s.spec
+    assert spec is not None
     if token_level_rewards.ndim != 2 or tuple(response_mask.shape) != tuple(token_level_rewards.shape):
         raise ValueError(f"{verl_name}: token_level_rewards {tuple(token_level_rewards.shape)} and response_mask "
                          f"{tuple(response_mask.shape)} must both be (bs, response_length)")
@@ -233,9 +236,12 @@ def _estimate(
     sub_uid = uid if everything else uid[rows]
     sub_inputs = {k: v if everything else (np.asarray(v)[rows]) for k, v in inputs.items() if k != "state"}
     groups = group_index(sub_uid)
+    step = None
+    if s.objective is not None and spec.scheduled:  # type: ignore[union-attr]  # objective: a Composite
+        step = _step(verl_name, side, _DATA.get())
     info = grouped_advantage_info(
-        name, sub_scores, sub_uid, state=inputs.get("state"), small_groups=s.small_groups,  # type: ignore[arg-type]
-        groups=groups, **sub_inputs, **s.params,
+        s.objective if s.objective is not None else name, sub_scores, sub_uid, state=inputs.get("state"),
+        small_groups=s.small_groups, groups=groups, step=step, **sub_inputs, **s.params,  # type: ignore[arg-type]
     )
     adv = info.advantages if everything else _scatter(scores, rows, info.advantages)  # (bs,)
     if side is not None and side.owner is not None and not bool(final.all()):
@@ -250,6 +256,18 @@ def _estimate(
         side.stats.update(_train_stats(s, info, groups, to_numpy(sub_scores).astype(np.float64),
                                        sub_inputs.get("answers"), empty_groups))
     return out, out
+
+
+def _step(verl_name: str, side: _RowExtras | None, data: Any) -> int:
+    """Updates already taken, for a spec that changes over steps: verl's ``global_steps`` counts from 1 at
+    the first update, so t = global_steps − 1 (from the passlens trainer, else the batch's meta_info)."""
+    if side is not None and side.step is not None:
+        return side.step
+    meta = getattr(data, "meta_info", None) or {}
+    if isinstance(meta.get("global_steps"), (int, np.integer)) and int(meta["global_steps"]) >= 1:
+        return int(meta["global_steps"]) - 1
+    raise ValueError(f"{verl_name}: the objective changes over training steps, and verl did not say which step this "
+                     f"is: set trainer.v1.trainer_mode=passlens_sync (the passlens trainer passes global_steps)")
 
 
 def _train_stats(s: Settings, info: Any, groups: Groups, r: np.ndarray, answers: Any,
@@ -294,8 +312,8 @@ def estimator(name: str, *, prefix: str = PREFIX) -> Callable[..., Any]:
       dtype and device of ``token_level_rewards``. Hyperparameters come from
       ``config.passlens`` (``+algorithm.passlens.k=8``).
     """
-    if name not in REGISTRY:
-        raise ValueError(f"unknown passlens estimator {name!r}; valid names: {', '.join(REGISTRY)}")
+    if name not in REGISTRY and name != OBJECTIVE:
+        raise ValueError(f"unknown passlens estimator {name!r}; valid names: {', '.join(REGISTRY)}, {OBJECTIVE}")
     verl_name = prefix + name
     fn = _ESTIMATORS.get(verl_name)
     if fn is not None:
@@ -306,8 +324,8 @@ def estimator(name: str, *, prefix: str = PREFIX) -> Callable[..., Any]:
         return _estimate(verl_name, name, token_level_rewards, response_mask, index, config, kwargs)
 
     passlens_estimator.__name__ = passlens_estimator.__qualname__ = verl_name
-    passlens_estimator.__doc__ = (f"passlens '{name}' advantage estimator for verl ({REGISTRY[name].target}); "
-                                  f"see passlens.integrations.verl.")
+    what = REGISTRY[name].target if name in REGISTRY else f"the spec of algorithm.{_SUB}.{OBJECTIVE}"
+    passlens_estimator.__doc__ = f"passlens '{name}' advantage estimator for verl ({what}); see passlens.integrations.verl."
     passlens_estimator.__passlens_estimator__ = name  # type: ignore[attr-defined]
     _ESTIMATORS[verl_name] = passlens_estimator
     return passlens_estimator
@@ -333,7 +351,7 @@ def register(prefix: str = PREFIX) -> list[str]:
 
     registry = core_algos.ADV_ESTIMATOR_REGISTRY
     names = []
-    for name in REGISTRY:
+    for name in [*REGISTRY, OBJECTIVE]:
         verl_name = prefix + name
         fn = estimator(name, prefix=prefix)
         existing = registry.get(verl_name)

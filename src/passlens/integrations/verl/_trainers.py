@@ -228,7 +228,9 @@ class PasslensTrainerMixin(_Common):
         assert spec is not None
         keys = list(batch.keys)
         uids, owner = _owners(keys)
-        extras = _RowExtras(uids=uids, owner=owner, want_metrics=s.train_metrics)
+        # verl's global_steps is 1 at the first update: a scheduled spec's step (updates taken) is one less
+        extras = _RowExtras(uids=uids, owner=owner, want_metrics=s.train_metrics,
+                            step=max(int(getattr(self, "global_steps", 1) or 1) - 1, 0))
         fields = []
         if "answers" in spec.inputs:
             fields += [s.answer_key, "extra_fields"]
@@ -243,7 +245,7 @@ class PasslensTrainerMixin(_Common):
         # rows that are not verl's synthetic padding (upsample_batch_to_divisible_size tags those)
         real = [i for i, t in enumerate(tags) if not (isinstance(t, dict) and t.get("is_padding"))]
         present = set(data.keys())
-        verl_name = PREFIX + spec.name
+        verl_name = PREFIX + (s.estimator or spec.name)
         if "answers" in spec.inputs:
             if s.answer_key in present:  # a colocated reward model writes its extra keys as fields
                 answers = list(data[s.answer_key])
