@@ -1,6 +1,6 @@
 """The documentation site: it builds with ``mkdocs build --strict``, and every example on it runs.
 
-Examples are the fenced blocks of ``docs/**/*.md``, run page by page in a fresh folder holding a
+Examples are the fenced blocks of ``docs/**/*.md`` and of the README, run page by page in a fresh folder holding a
 copy of ``docs/examples/`` (one small log per tool):
 
 * ```` ```python ```` blocks run in order in one namespace per page;
@@ -60,7 +60,7 @@ class Block:
 
     @property
     def where(self) -> str:
-        return f"docs/{self.page}:{self.line}"
+        return f"{self.page}:{self.line}"
 
 
 @dataclass
@@ -75,7 +75,8 @@ class Command:
 
 
 def pages() -> list[Path]:
-    return sorted(p for p in DOCS.rglob("*.md") if "hooks" not in p.parts)
+    """The site's pages and the README (the front door's examples run too)."""
+    return sorted(p for p in DOCS.rglob("*.md") if "hooks" not in p.parts) + [ROOT / "README.md"]
 
 
 def blocks(path: Path) -> list[Block]:
@@ -96,7 +97,7 @@ def blocks(path: Path) -> list[Block]:
             j += 1
         prev = next((lines[k] for k in range(i - 1, -1, -1) if lines[k].strip()), "")
         mark = MARK.match(prev)
-        block = Block(path.relative_to(DOCS).as_posix(), i + 1, lang, "\n".join(body))
+        block = Block(path.relative_to(ROOT).as_posix(), i + 1, lang, "\n".join(body))
         if mark and mark["reason"]:
             block.skip = mark["reason"]
         elif mark and mark["exit"]:
@@ -148,7 +149,7 @@ def _command(block: Block, line: str, output: list[str]) -> Command:
 
 
 def runnable_pages() -> list[str]:
-    return [p.relative_to(DOCS).as_posix() for p in pages() if any(b.lang in RUN_LANGS for b in blocks(p))]
+    return [p.relative_to(ROOT).as_posix() for p in pages() if any(b.lang in RUN_LANGS for b in blocks(p))]
 
 
 def _norm(text: str) -> list[str]:
@@ -163,8 +164,8 @@ def _norm(text: str) -> list[str]:
 
 def test_the_collector_sees_the_pages_examples() -> None:
     """A guard against a collector that silently runs nothing."""
-    found = {p: blocks(DOCS / p) for p in runnable_pages()}
-    assert "quickstart.md" in found and "guides/tool-logs.md" in found
+    found = {p: blocks(ROOT / p) for p in runnable_pages()}
+    assert {"docs/quickstart.md", "docs/guides/tool-logs.md", "README.md"} <= set(found)
     assert sum(b.lang == "python" for bs in found.values() for b in bs) >= 5
     assert sum(len(commands(b)) for bs in found.values() for b in bs if b.lang in RUN_LANGS - {"python"} and not b.skip) >= 15
 
@@ -199,7 +200,7 @@ def test_examples_run(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         pending.clear()
 
     printed: str | None = None
-    for block in blocks(DOCS / page):
+    for block in blocks(ROOT / page):
         if block.output:
             assert printed is not None, f"{block.where}: an output block must follow a python block"
             assert _norm(printed) == _norm(block.text), f"{block.where}: the python block prints:\n{printed}"
@@ -209,7 +210,7 @@ def test_examples_run(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             continue
         if block.lang == "python":
             flush()
-            code = compile("\n" * block.line + block.text, f"docs/{page}", "exec")  # tracebacks give the page's lines
+            code = compile("\n" * block.line + block.text, page, "exec")  # tracebacks give the page's lines
             buf = io.StringIO()
             with contextlib.redirect_stdout(buf):
                 exec(code, namespace)  # noqa: S102 - the page's own example
@@ -315,3 +316,16 @@ def test_site_builds_strict(tmp_path: Path) -> None:
     assert "passlens eval" in cli_page and "--drop-small-n" in cli_page
     api = (site / "reference/api/passlens/index.html").read_text(encoding="utf-8")
     assert "pass_at_k" in api and "Returns" in api
+
+
+def test_the_readme_compare_excerpt_is_what_compare_prints(cli: Any) -> None:
+    """The README shows four lines of `passlens compare` (a shown block, not run): they must be in its output."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in blocks(ROOT / "README.md") if b.text.startswith("$ passlens compare\n"))
+    excerpt = [ln for ln in block.text.splitlines()[1:] if not ln.startswith("$ ")]
+    assert len(excerpt) == 4 and "first-loss budget set: [11, 61]" in text
+    res = cli.configured(COLUMNS=WIDTH).run("compare")
+    assert res.returncode == 0, res.stderr
+    printed = [ln.rstrip() for ln in res.stdout.splitlines()]
+    for line in excerpt:
+        assert line.rstrip() in printed, f"README.md:{block.line}: `{line.strip()}` is not in what `passlens compare` prints"
