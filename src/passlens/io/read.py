@@ -5,6 +5,7 @@ the notes about them, and their grouping."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -51,7 +52,10 @@ def read(
     Args:
       paths: one path or a sequence; format by extension (.jsonl/.ndjson/.json,
         .csv, .parquet/.pq; a .json file holds JSON lines or one JSON document,
-        told by content), optionally compressed (.gz, .zst, .bz2). A tool's own log
+        told by content), optionally compressed (.gz, .zst, .bz2). ``"-"`` is
+        standard input; it, ``/dev/stdin`` and a FIFO are streams, read once (copied
+        to a temporary file as they arrive), their format told by content unless
+        their name has a suffix. A tool's own log
         is recognized by content and its columns given roles (the options below
         win). Paths are literal (``p?.jsonl`` is not a glob pattern). Several files
         are concatenated (see module docstring for how they are grouped).
@@ -87,8 +91,9 @@ def read(
     opts = make_options(
         id_col, reward_col, c_col, n_col, answer_col, sample_col, by, threshold, binary, keep_rewards
     )
-    sources, digests = file_sources(path_list)
-    return _read_sources(sources, opts, digests)
+    with ExitStack() as stack:  # (holds the temporary copies of streams while they are read)
+        sources, digests = file_sources(path_list, stack)
+        return _read_sources(sources, opts, digests)
 
 
 def from_frame(
