@@ -80,7 +80,8 @@ def read(
         non-integers, booleans, n < 1), duplicate (problem, sample id), an answer
         both correct and incorrect within a problem, duplicate problem in a count
         group, a problem mixing models in one group, damaged compressed data, a
-        JSON document passlens does not know, a tool's file that cannot give
+        JSON key given twice in one record (readers disagree on which value counts;
+        in JSON lines, the columns read are checked), a JSON document passlens does not know, a tool's file that cannot give
         per-sample results. The message is one line naming file and line (or row,
         or a JSON document's record by its JSON path).
     """
@@ -144,6 +145,8 @@ def _read_sources(sources: list[Format], opts: Options, digests: dict[str, str])
     if opts.by is None and preset_by is not None:
         opts = replace(opts, by=preset_by)  # a tool's file read alone: its own groups (lm-eval filters)
     maps = [_resolve(src, opts) for src in sources]
+    for src, m in zip(sources, maps):
+        src.refuse_duplicate_keys([c for c in (m.id, m.reward, m.c, m.n, m.answer, m.sample, m.by, *m.extras) if c])
     shapes = {m.shape for m in maps}
     if len(shapes) > 1:
         kinds = ", ".join(f"{s.label} ({m.shape})" for s, m in zip(sources, maps))

@@ -153,6 +153,13 @@ class Format(ABC):
                 self._view = view
                 return
 
+    def refuse_duplicate_keys(self, columns: list[str]) -> None:
+        """Raise :class:`InputError` where a record gives one of ``columns`` (the columns read) twice.
+
+        Only JSON can (a JSON object may repeat a key; readers disagree on which value counts);
+        typed inputs and CSV (whose header is checked when opened) have nothing to do.
+        """
+
     def schema(self, overrides: dict[str, Any] | None = None) -> pl.Schema:
         """Column names and types of :meth:`scan`; an unreadable input raises :meth:`read_error`."""
         try:
