@@ -89,3 +89,46 @@ def test_a_tool_preset_checks_the_keys_behind_its_columns(tmp_path: Path) -> Non
 def test_cli_says_it_in_one_line(tmp_path: Path, cli: Any) -> None:
     path = _write(tmp_path / "d.jsonl", '{"id":"a","correct":1}\n{"id":"a","correct":1,"correct":0}\n')
     cli.one_line_error(cli.invoke("eval", str(path)), f"{path}:2: key 'correct' {ERR}")
+
+
+# ---------------------------------------------------------------------------------------
+# a number written as ids of two JSON types (1, "1", 1.0): refused, naming both lines (issue #19;
+# README, input files). Polars reads JSON ids as text: 1 and "1" were one problem, 1 and 1.0 two.
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "msg"),
+    [
+        ("s_then_i.jsonl", '{"id":"1","c":1}\n{"id":"2","c":1}\n{"id":1,"c":0}\n',
+         r's_then_i\.jsonl:3: id 1 is a JSON integer here but "1" is a JSON string on line 1; a number written in two '
+         r'JSON types \(1, "1", 1\.0\) is one problem to some readers and two to others: write every id alike'),
+        ("i_then_s.jsonl", '{"id":7,"c":1}\n\n{"id":"x","c":1}\n{"id":"8","c":0}\n',
+         r'i_then_s\.jsonl:4: id "8" is a JSON string here but 7 is a JSON integer on line 1'),
+        ("i_then_f.jsonl", '{"id":1,"c":1}\n{"id":2,"c":1}\n{"id":1.0,"c":0}\n',
+         r"i_then_f\.jsonl:3: id 1\.0 is a JSON float here but 1 is a JSON integer on line 1"),
+        ("spaced.jsonl", '{"id": "2", "c": 1}\n{"id" : 2, "c": 0}\n',
+         r'spaced\.jsonl:2: id 2 is a JSON integer here but "2" is a JSON string on line 1'),
+        ("doc.json", '[{"id":"1","c":1},{"id":1,"c":0}]',
+         r'doc\.json: \$\[1\]: id 1 is a JSON integer here but "1" is a JSON string at \$\[0\]'),
+    ],
+)
+def test_ids_of_mixed_json_types_are_refused_naming_both_lines(tmp_path: Path, name: str, text: str, msg: str) -> None:
+    path = _write(tmp_path / name, text.replace('"c"', '"correct"'))
+    with pytest.raises(InputError, match=msg) as e:
+        read(path)
+    assert "\n" not in str(e.value)
+
+
+def test_ids_of_one_json_type_are_read(tmp_path: Path) -> None:
+    """Strings, integers or floats alone are fine, and so are numbers beside strings that spell no
+    number, or integers beside floats with a fraction; a nested or textual look-alike is no id."""
+    cases = {
+        "words.jsonl": '{"id":1,"correct":1}\n{"id":"a","correct":0}\n',
+        "fractions.jsonl": '{"id":1,"correct":1}\n{"id":2.5,"correct":0}\n',
+        "s.jsonl": '{"id":"1","correct":1,"meta":{"id":3}}\n{"id":"2","correct":0,"note":"id: 4"}\n',
+        "i.jsonl": '{"id":1,"correct":1}\n{"id":2,"correct":0,"meta":{"id":"z"}}\n',
+        "f.jsonl": '{"id":1.5,"correct":1}\n{"id":2.5,"correct":0}\n',
+    }
+    for name, text in cases.items():
+        t = read(_write(tmp_path / name, text)).groups[""]
+        assert t.n.tolist() == [1, 1] and t.c is not None and t.c.tolist() == [1, 0], name

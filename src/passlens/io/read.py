@@ -81,7 +81,8 @@ def read(
         both correct and incorrect within a problem, duplicate problem in a count
         group, a problem mixing models in one group, damaged compressed data, a
         JSON key given twice in one record (readers disagree on which value counts;
-        in JSON lines, the columns read are checked), a JSON document passlens does not know, a tool's file that cannot give
+        in JSON lines, the columns read are checked), JSON ids of mixed types (``1``,
+        ``"1"``, ``1.0``), a JSON document passlens does not know, a tool's file that cannot give
         per-sample results. The message is one line naming file and line (or row,
         or a JSON document's record by its JSON path).
     """
@@ -146,7 +147,7 @@ def _read_sources(sources: list[Format], opts: Options, digests: dict[str, str])
         opts = replace(opts, by=preset_by)  # a tool's file read alone: its own groups (lm-eval filters)
     maps = [_resolve(src, opts) for src in sources]
     for src, m in zip(sources, maps):
-        src.refuse_duplicate_keys([c for c in (m.id, m.reward, m.c, m.n, m.answer, m.sample, m.by, *m.extras) if c])
+        src.check_records([c for c in (m.id, m.reward, m.c, m.n, m.answer, m.sample, m.by, *m.extras) if c], m.id)
     shapes = {m.shape for m in maps}
     if len(shapes) > 1:
         kinds = ", ".join(f"{s.label} ({m.shape})" for s, m in zip(sources, maps))

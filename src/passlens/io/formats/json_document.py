@@ -88,8 +88,7 @@ class JsonDocument(JsonLines):
             src.use_preset()  # (a tool's table written as a JSON array: lm-eval samples, verl records …)
         return src
 
-    def refuse_duplicate_keys(self, columns: list[str]) -> None:
-        pass  # (refused while the document was parsed; its records are written out without them)
+    _raw_duplicates = False  # (refused while the document was parsed; its records are written out without them)
 
     def _at(self, lineno: int) -> str:
         return f"{self.label}: {json_path(self.paths[lineno - 1])}"
