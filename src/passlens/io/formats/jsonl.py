@@ -242,7 +242,8 @@ class JsonLines(Format):
             try:
                 obj = json.loads(text, parse_constant=_no_constants)
             except json.JSONDecodeError as e:
-                raise InputError(f"{at}: malformed JSON ({e.msg} at column {e.colno})") from None
+                what = e.msg.removesuffix(" at")  # ("Unterminated string starting at" + " at column 7")
+                raise InputError(f"{at}: malformed JSON ({what} at column {e.colno})") from None
             except ValueError as e:
                 raise InputError(f"{at}: malformed JSON ({e})") from None
             if not isinstance(obj, dict):
