@@ -72,10 +72,10 @@ class Cli:
         return {**base, **self.env, **(extra or {}), "PYTHONPATH": path}
 
     def run(self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        """``python -m passlens ARGS`` in a subprocess."""
+            timeout: float = 300, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """``python -m passlens ARGS`` in a subprocess (``input``: its standard input, else none)."""
         return subprocess.run([sys.executable, "-m", "passlens", *args], capture_output=True, text=True, cwd=cwd,
-                              env=self.environ(env), timeout=timeout)
+                              env=self.environ(env), timeout=timeout, input=input)
 
     def popen(self, *args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[str]:
         """``python -m passlens ARGS`` started, not waited for (signals, timing)."""

@@ -552,6 +552,8 @@ def test_malformed_json(tmp_path: Path) -> None:
     expect_error(r"m\.jsonl:3: malformed JSON", path)
     path.write_text('{"problem_id": "a", "reward": NaN}\n')
     expect_error(r"m\.jsonl:1: malformed JSON \(bare NaN", path)
+    path.write_text('{"problem_id": "a", "reward": 1}\n{"problem_id": "b\n')  # (json's message ends in "at")
+    expect_error(r"m\.jsonl:2: malformed JSON \(Unterminated string starting at column 16\)$", path)
     path = tmp_path / "arr.jsonl"  # (a .json file holding an array is a JSON document: test_io_documents.py)
     path.write_text('[{"problem_id": "a", "reward": 1}]\n')
     expect_error(r"arr\.jsonl:1: expected one JSON object per line, got a JSON list", path)

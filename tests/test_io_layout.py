@@ -55,7 +55,7 @@ FLOORS = [
 
 #: What code outside formats/ may import from it: the protocol and the registry (read.py also
 #: builds frame inputs).
-ALLOWED_FROM_FORMATS = {"Format", "ROW", "FORMATS", "for_path", "extensions"}
+ALLOWED_FROM_FORMATS = {"Format", "ROW", "FORMATS", "for_path", "for_stream", "file_stem", "extensions"}
 ALLOWED_EXTRA = {"read": {"Frame"}}
 
 

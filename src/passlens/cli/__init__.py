@@ -13,6 +13,8 @@ nor this package. Tables and sentences come from :mod:`passlens.report`.
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from typing import List, Optional
 
@@ -67,6 +69,22 @@ app.add_typer(lab_app, name="lab")
 app.command("reproduce")(reproduce_cmd)
 
 
+#: Write errors of a full or failing device (a broken pipe is not one: the reader went away).
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EIO, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush of what could not be
+    written fails no second time (a second message, after ours)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # (a StringIO in tests: nothing to flush at exit)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Entry point. Every user error — a bad file, a bad option value, an unknown option, k > n —
     prints one line ``passlens: error: …`` on stderr and exits 2, without a traceback;
@@ -91,6 +109,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     except Interrupted as exc:
         error_console.print(f"passlens: {one_line(str(exc))}", markup=False)
         sys.exit(130)
+    except OSError as exc:
+        # the terminal output itself could not be written: stdout sent to a full disk (`> out.txt`,
+        # `--json - > out.json`); files the commands write name themselves (one line, exit 2)
+        if exc.filename is not None or exc.errno not in _WRITE_ERRNOS:
+            raise
+        _drop_stdout()
+        error_console.print(f"passlens: error: cannot write to standard output: {exc.strerror}", markup=False)
+        sys.exit(2)
     # typer.Exit(code) raised inside a command comes back as the return value in this mode
     if isinstance(rv, int) and not isinstance(rv, bool) and rv != 0:
         if rv == 130:  # typer's answer to Ctrl-C (KeyboardInterrupt → Exit(130)); no command exits 130 itself

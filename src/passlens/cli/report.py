@@ -34,7 +34,8 @@ def report_cmd(
         None,
         help="Row files (per-sample or per-problem counts; JSONL/JSON/CSV/Parquet, also compressed, or a tool's own "
         "log), two files for a pair, or a run "
-        "directory with evals/. None: the bundled DeepScaleR base vs RL counts.",
+        "directory with evals/. '-' (or /dev/stdin) reads standard input, a FIFO is read once; their format "
+        "is told from content. None: the bundled DeepScaleR base vs RL counts.",
     ),
     out: Path = typer.Option(Path("passlens-report"), "--out", help="Output folder (replaced atomically)."),
     k: Optional[str] = typer.Option(None, "--k", help="Budgets: 'all' (1..n, default), 'pow2', '1,2,4,8' or '1-16'."),

@@ -15,6 +15,7 @@ import typer
 
 import passlens.theory as theory
 from ..report.tables import estimator_variance_table, gap_peak_table, grid_table
+from .._output import OutputError, write_file
 from ._common import SEED_MAX, console, error_console, fail, parse_k_list
 
 __all__ = ["theory_app"]
@@ -85,10 +86,11 @@ def _plot_dir(path: Path) -> Path:
 
 
 def _save(fig: Any, path: Path) -> None:
+    """The figure as a PNG, atomically (a full disk leaves the old figure, not half a new one)."""
     try:
-        fig.savefig(path, dpi=120)
-    except OSError as exc:
-        fail(f"--plot: cannot write {str(path)!r}: {exc.strerror}")
+        write_file(path, lambda fh: fig.savefig(fh, format="png", dpi=120), label=f"--plot {path}")
+    except OutputError as exc:
+        fail(str(exc))
     console.print(f"wrote {path}", markup=False, highlight=False)
 
 

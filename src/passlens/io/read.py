@@ -5,6 +5,7 @@ the notes about them, and their grouping."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -51,7 +52,10 @@ def read(
     Args:
       paths: one path or a sequence; format by extension (.jsonl/.ndjson/.json,
         .csv, .parquet/.pq; a .json file holds JSON lines or one JSON document,
-        told by content), optionally compressed (.gz, .zst, .bz2). A tool's own log
+        told by content), optionally compressed (.gz, .zst, .bz2). ``"-"`` is
+        standard input; it, ``/dev/stdin`` and a FIFO are streams, read once (copied
+        to a temporary file as they arrive), their format told by content unless
+        their name has a suffix. A tool's own log
         is recognized by content and its columns given roles (the options below
         win). Paths are literal (``p?.jsonl`` is not a glob pattern). Several files
         are concatenated (see module docstring for how they are grouped).
@@ -76,7 +80,9 @@ def read(
         non-integers, booleans, n < 1), duplicate (problem, sample id), an answer
         both correct and incorrect within a problem, duplicate problem in a count
         group, a problem mixing models in one group, damaged compressed data, a
-        JSON document passlens does not know, a tool's file that cannot give
+        JSON key given twice in one record (readers disagree on which value counts;
+        in JSON lines, the columns read are checked), JSON ids of mixed types (``1``,
+        ``"1"``, ``1.0``), a JSON document passlens does not know, a tool's file that cannot give
         per-sample results. The message is one line naming file and line (or row,
         or a JSON document's record by its JSON path).
     """
@@ -87,8 +93,9 @@ def read(
     opts = make_options(
         id_col, reward_col, c_col, n_col, answer_col, sample_col, by, threshold, binary, keep_rewards
     )
-    sources, digests = file_sources(path_list)
-    return _read_sources(sources, opts, digests)
+    with ExitStack() as stack:  # (holds the temporary copies of streams while they are read)
+        sources, digests = file_sources(path_list, stack)
+        return _read_sources(sources, opts, digests)
 
 
 def from_frame(
@@ -139,6 +146,8 @@ def _read_sources(sources: list[Format], opts: Options, digests: dict[str, str])
     if opts.by is None and preset_by is not None:
         opts = replace(opts, by=preset_by)  # a tool's file read alone: its own groups (lm-eval filters)
     maps = [_resolve(src, opts) for src in sources]
+    for src, m in zip(sources, maps):
+        src.check_records([c for c in (m.id, m.reward, m.c, m.n, m.answer, m.sample, m.by, *m.extras) if c], m.id)
     shapes = {m.shape for m in maps}
     if len(shapes) > 1:
         kinds = ", ".join(f"{s.label} ({m.shape})" for s, m in zip(sources, maps))

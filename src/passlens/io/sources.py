@@ -1,22 +1,54 @@
-"""Input files: chosen format, existence, one file given once, sha256 digest, unique stems."""
+"""Input files: chosen format, existence, one file given once, sha256 digest, unique stems.
+
+Streams are inputs too: ``-`` (standard input), ``/dev/stdin`` and other paths under ``/dev`` or
+``/proc``, and any path that is neither a regular file nor a folder (a FIFO, a character device).
+A stream can be read once only, and the readers look at a file several times (its first bytes,
+its digest, the scan, the error path's rescans): it is copied once, as it arrives, to a file in
+a temporary folder (disk, not memory), read from there and named by what the user gave. Its
+format comes from its name's suffix when it has one (a FIFO ``runs.jsonl``), else from its
+content (:func:`~.formats.for_stream`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat as st
+import sys
+import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from .formats import Format, for_path
+from .formats import Format, file_stem, for_path, for_stream
 from .tables import InputError
 
-__all__ = ["file_sources", "digest"]
+__all__ = ["file_sources", "digest", "is_stream"]
+
+_STREAM_DIRS = ("/dev/", "/proc/")
 
 
-def file_sources(paths: Sequence[str | Path]) -> tuple[list[Format], dict[str, str]]:
+def is_stream(label: str) -> bool:
+    """Whether the input named ``label`` is read as a stream (module docstring)."""
+    if label == "-" or label.startswith(_STREAM_DIRS):
+        return True
+    try:
+        mode = os.stat(label).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (st.S_ISREG(mode) or st.S_ISDIR(mode))
+
+
+def file_sources(paths: Sequence[str | Path], stack: ExitStack | None = None) -> tuple[list[Format], dict[str, str]]:
     """Each path opened in its format, and the sha256 of each file (by label).
+
+    Args:
+      paths: the inputs; ``-`` is standard input.
+      stack: holds the temporary copies of streams until the caller is done reading (closed by
+        the caller); without one, streams are refused.
 
     Raises:
       InputError: unknown extension, missing file, a directory, a file given twice (under
@@ -25,9 +57,31 @@ def file_sources(paths: Sequence[str | Path]) -> tuple[list[Format], dict[str, s
     sources: list[Format] = []
     digests: dict[str, str] = {}
     seen: dict[tuple[int, int], str] = {}  # (device, inode) → label: one file under two names
+    spool: Path | None = None
     for p in paths:
         label = str(p)
         path = Path(p)
+        if is_stream(label):
+            key = _stream_key(label)
+            if key in seen:
+                first = seen[key]
+                raise InputError(
+                    f"{label}: given twice (a stream can be read once)"
+                    if first == label else f"{label}: the same stream as {first}, given twice (a stream can be read once)"
+                )
+            seen[key] = label
+            if stack is None:
+                raise InputError(f"{label}: a stream (standard input, a FIFO) is read by passlens.io.read only")
+            if spool is None:
+                spool = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="passlens-stream-")))
+            data = _copy_stream(label, spool / f"{len(seen)}")
+            fmt = for_stream(label, data)
+            sha, nonblank, blank = digest(data, count_lines=fmt.line_counted(data))
+            digests[label] = sha
+            src = fmt.from_file(label, data, nonblank, blank)
+            src.stem = "stdin" if label == "-" else file_stem(path)
+            sources.append(src)
+            continue
         fmt = for_path(label, path)
         if not path.exists():
             raise InputError(f"{label}: file not found")
@@ -49,6 +103,49 @@ def file_sources(paths: Sequence[str | Path]) -> tuple[list[Format], dict[str, s
         raise InputError("no input files given")
     _label_stems(sources)
     return sources, digests
+
+
+def _stream_key(label: str) -> tuple[int, int]:
+    """(device, inode) of a stream, so that ``-`` and ``/dev/stdin`` are one stream."""
+    try:
+        s = os.fstat(0) if label == "-" else os.stat(label)
+    except OSError as e:
+        if label == "-":
+            raise InputError("-: standard input is closed; pipe the samples in (… | passlens eval -)") from None
+        raise InputError(f"{label}: cannot open ({e.strerror or e})") from None
+    return s.st_dev, s.st_ino
+
+
+def _copy_stream(label: str, to: Path) -> Path:
+    """The stream's bytes copied, as they arrive, to the file ``to``; an empty stream is an error."""
+    size = 0
+    try:
+        if label == "-":
+            if sys.stdin is None:
+                raise InputError("-: standard input is closed; pipe the samples in (… | passlens eval -)")
+            if sys.stdin.isatty():
+                raise InputError("-: standard input is a terminal; pipe the samples in (… | passlens eval -)")
+            source: BinaryIO = sys.stdin.buffer
+            close = False
+        else:
+            source = open(label, "rb")  # noqa: SIM115 - closed below (stdin is not)
+            close = True
+        try:
+            with open(to, "wb") as out:
+                while chunk := source.read(1 << 20):
+                    out.write(chunk)
+                    size += len(chunk)
+        finally:
+            if close:
+                source.close()
+    except InputError:
+        raise
+    except OSError as e:
+        where = "copying it to a temporary file" if to.exists() else "opening it"
+        raise InputError(f"{label}: cannot read the stream ({e.strerror or e}, while {where})") from None
+    if size == 0:
+        raise InputError(f"{label}: empty input (no rows)")
+    return to
 
 
 def digest(path: Path, count_lines: bool) -> tuple[str, int, int]:

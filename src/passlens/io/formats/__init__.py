@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..tables import InputError
 from . import _json
-from ._compression import format_suffix, read_head
+from ._compression import file_stem, format_suffix, read_head
 from .base import ROW, Format
 from .csv import Csv
 from .frame import Frame
@@ -27,7 +27,7 @@ from .jsonl import JsonLines
 from .parquet import Parquet
 
 __all__ = [
-    "ROW", "Format", "FORMATS", "extensions", "for_path", "Csv", "Frame", "InspectEval", "JsonDocument", "JsonLines",
+    "ROW", "Format", "FORMATS", "extensions", "for_path", "for_stream", "file_stem", "Csv", "Frame", "InspectEval", "JsonDocument", "JsonLines",
     "Parquet",
 ]
 
@@ -55,3 +55,25 @@ def for_path(label: str, path: Path) -> type[Format]:
         return claims[0]
     head = read_head(path, _HEAD_BYTES)  # (decompressed; empty for a missing file, reported by the caller)
     return next((fmt for fmt in claims if fmt.detect(path, head)), claims[0])
+
+
+def for_stream(label: str, data: Path) -> type[Format]:
+    """The format of a stream (standard input, a FIFO) named ``label``, whose bytes were copied to
+    the file ``data``: by ``label``'s suffix when a format claims it (a FIFO ``runs.jsonl``), else
+    by content (``-``, ``/dev/stdin``): Parquet and Inspect archives by their magic bytes, JSON
+    (lines or a document) by a first ``{`` or ``[``, anything else CSV; compressed data is looked
+    at decompressed."""
+    _json.forget()
+    suffix = format_suffix(Path(label))
+    claims = [fmt for fmt in FORMATS if suffix in fmt.extensions]
+    head = read_head(data, _HEAD_BYTES)
+    if not claims:
+        if head.startswith(b"PAR1"):
+            claims = [Parquet]
+        elif head.startswith(b"PK\x03\x04"):
+            claims = [InspectEval]
+        elif head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")[:1] in (b"{", b"["):
+            claims = [JsonLines, JsonDocument]
+        else:
+            claims = [Csv]
+    return next((fmt for fmt in claims if fmt.detect(data, head)), claims[0])

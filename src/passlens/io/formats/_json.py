@@ -21,7 +21,10 @@ from typing import Any, Literal
 
 from ._compression import open_binary
 
-__all__ = ["layout", "parsed", "forget", "RECORD_KEYS", "holds_records", "keyed_records", "records_under"]
+__all__ = [
+    "layout", "parsed", "forget", "RECORD_KEYS", "holds_records", "keyed_records", "records_under",
+    "DuplicateKey", "unique_object", "duplicate_at", "twice",
+]
 
 _BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 20
@@ -92,6 +95,79 @@ def _first_line(path: Path, head: bytes) -> tuple[bytes, bool]:
         return text, False
 
 
+class DuplicateKey(ValueError):
+    """A JSON object holds ``key`` twice (raised by :func:`unique_object` while parsing)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"key {key!r} appears twice in one object")
+        self.key = key
+
+
+def unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for ``json.loads``: the object as a dict, or :class:`DuplicateKey`.
+
+    Python's ``json`` keeps the last of two equal keys and polars the first: a key given twice
+    is refused rather than read one way or the other. One ``dict`` and a length comparison per
+    object (costs in ``benchmarks/RESULTS.md``)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
+class _Found(Exception):
+    pass
+
+
+def duplicate_at(text: str) -> tuple[int, str] | None:
+    """(line, key) of the first JSON object in ``text``, in the order the parser closes them, that
+    holds a key twice (its ``{``'s 1-based line); ``None`` when there is none or ``text`` is not JSON.
+
+    The error path of :func:`unique_object`: Python's pure-Python parser, which knows where each
+    object starts (the C parser does not say), about ten times slower."""
+    import json.decoder
+    import json.scanner
+
+    found: list[tuple[int, str]] = []
+    decoder = json.JSONDecoder(parse_constant=float)
+
+    def parse_object(s_and_end: tuple[str, int], strict: bool, scan_once: Any, object_hook: Any,
+                     object_pairs_hook: Any, memo: Any = None) -> tuple[Any, int]:
+        s, end = s_and_end
+
+        def check(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            try:
+                return unique_object(pairs)
+            except DuplicateKey as e:
+                found.append((s.count("\n", 0, end) + 1, e.key))
+                raise _Found from None
+
+        return json.decoder.JSONObject(s_and_end, strict, scan_once, None, check, memo)  # type: ignore[attr-defined]
+
+    dec: Any = decoder  # (the scanner reads parse_object and scan_once off the decoder: not in its stubs)
+    dec.parse_object = parse_object
+    dec.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    try:
+        decoder.decode(text)
+    except _Found:
+        return found[0]
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def twice(key: str, values: str = "") -> str:
+    """The end of the message for a key given twice in one object (``values``: the two, shown)."""
+    return (
+        f"key {key!r} appears twice in one JSON object{f' ({values})' if values else ''}; JSON readers "
+        "disagree on which value counts (polars takes the first, Python's json the last): keep one"
+    )
+
+
 def _per_problem(v: Any) -> bool:
     """What records keyed by problem id hold under a key: a record, a list of records, or a list of
     rewards (numbers, booleans)."""
@@ -152,7 +228,16 @@ def _layout(path: Path, head: bytes) -> tuple[Literal["lines", "document"], Any]
         return "lines", None
     line, more = _first_line(path, head)
     try:
-        obj = json.loads(line, parse_constant=_reject)
+        obj = json.loads(line, parse_constant=_reject, object_pairs_hook=unique_object)
+    except DuplicateKey:
+        # (a key twice: the layout from the object as Python reads it; not kept, so that the
+        # document's reader parses it again and names the line, or JSON lines' check does)
+        try:
+            obj = json.loads(line, parse_constant=float)
+        except ValueError:
+            return "lines", None
+        document = not more and (any(p.claims(obj) for p in DOCUMENT_PRESETS) or holds_records(obj))
+        return ("document" if document else "lines"), None
     except (ValueError, UnicodeDecodeError) as e:
         # the value goes on past the line: a document written over several lines (or cut off; json
         # names an unterminated string by where it starts, and it runs to the end of the line)

@@ -153,6 +153,16 @@ class Format(ABC):
                 self._view = view
                 return
 
+    def check_records(self, columns: list[str], id_col: str) -> None:
+        """Raise :class:`InputError` where the input's text says what its reader would not: a record
+        that gives one of ``columns`` (the columns read) twice, ids (column ``id_col``) written as
+        values of different types.
+
+        Only JSON can (an object may repeat a key, and values carry their type: ``1``, ``"1"``,
+        ``1.0``); typed inputs and CSV (no types; its header is checked when opened) have
+        nothing to do.
+        """
+
     def schema(self, overrides: dict[str, Any] | None = None) -> pl.Schema:
         """Column names and types of :meth:`scan`; an unreadable input raises :meth:`read_error`."""
         try:

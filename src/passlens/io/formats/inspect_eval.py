@@ -23,6 +23,7 @@ from typing import Any
 
 from ..messages import one_line
 from ..tables import InputError
+from ._json import DuplicateKey, twice, unique_object
 from .json_document import JsonDocument
 from .presets.base import PresetError, json_path
 from .presets.inspect_ai import InspectLog
@@ -87,7 +88,9 @@ class InspectEval(JsonDocument):
 
 def _load(label: str, z: zipfile.ZipFile, name: str) -> Any:
     try:
-        return json.loads(_entry(z, z.getinfo(name)))
+        return json.loads(_entry(z, z.getinfo(name)), object_pairs_hook=unique_object)
+    except DuplicateKey as e:
+        raise InputError(f"{label}: {name}: {twice(e.key)}") from None
     except (ValueError, zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
         raise InputError(f"{label}: {name}: cannot read this entry: {one_line(e)}") from None
 

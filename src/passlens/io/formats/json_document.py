@@ -18,7 +18,8 @@ dumps …) are then read through that table preset, as the tool's own JSON lines
 The records are then read exactly as JSON lines are (one line per record, in memory), so
 columns, types and checks are the same; messages name a record by its JSON path
 (``eval_results.json: $.eval["HumanEval/0"][3]: …``), and a document that is not valid JSON by
-its line and column.
+its line and column. A key given twice in one object, anywhere in the document, is an error naming
+the line where that object starts (JSON readers disagree on which value counts).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 
 from ..tables import InputError
 from ._compression import file_stem, read_all
-from ._json import RECORD_KEYS, keyed_records, layout, parsed, records_under
+from ._json import RECORD_KEYS, DuplicateKey, duplicate_at, keyed_records, layout, parsed, records_under, twice, unique_object
 from .jsonl import JsonLines, _no_constants
 from .presets import DOCUMENT_PRESETS
 from .presets.base import JsonPath, PresetError, json_path
@@ -87,6 +88,8 @@ class JsonDocument(JsonLines):
             src.use_preset()  # (a tool's table written as a JSON array: lm-eval samples, verl records …)
         return src
 
+    _raw_duplicates = False  # (refused while the document was parsed; its records are written out without them)
+
     def _at(self, lineno: int) -> str:
         return f"{self.label}: {json_path(self.paths[lineno - 1])}"
 
@@ -113,7 +116,11 @@ def _parse(label: str, data: bytes) -> Any:
     if not text.strip():
         raise InputError(f"{label}: empty file (no rows)")
     try:
-        return json.loads(text, parse_constant=_no_constants)
+        return json.loads(text, parse_constant=_no_constants, object_pairs_hook=unique_object)
+    except DuplicateKey as e:
+        found = duplicate_at(text)
+        where = f"{label}:{found[0]}" if found is not None else label
+        raise InputError(f"{where}: {twice(e.key)}") from None
     except json.JSONDecodeError as e:
         # (json names an unterminated string by where it starts: it runs to the end of the text)
         ends = e.pos >= len(text.rstrip()) or e.msg.startswith("Unterminated string")

@@ -20,7 +20,7 @@ import polars as pl
 
 from ..tables import InputError
 from ._compression import compression, file_stem, lines, read_all, read_head
-from ._json import layout
+from ._json import layout, twice
 from .base import ROW, Format, utf8
 
 __all__ = ["JsonLines"]
@@ -33,6 +33,7 @@ _BOM = b"\xef\xbb\xbf"  # UTF-8 byte-order mark
 # matches only the character itself.
 _NDJSON_HAS_GLOB = "glob" in inspect.signature(pl.scan_ndjson).parameters
 _GLOB_CHARS = re.compile(r"[*?\[\]]")
+_HAS_SCAN_LINES = hasattr(pl, "scan_lines")  # (recent polars; older ones read lines as one-column CSV)
 
 
 class JsonLines(Format):
@@ -102,6 +103,110 @@ class JsonLines(Format):
     def _scan(self, overrides: dict[str, Any] | None, row_index: bool) -> pl.LazyFrame:
         return self._scan_file(schema=self._schema_with(overrides), row_index_name=ROW if row_index else None)
 
+    def _raw_keys(self, columns: list[str]) -> list[str]:
+        """The file's own keys behind ``columns`` (a tool preset's columns are expressions of them)."""
+        if self._view is None:
+            return list(columns)
+        keys: list[str] = []
+        for expr in self._view:
+            if expr.meta.output_name() in columns:
+                keys += [k for k in expr.meta.root_names() if k not in keys]
+        return keys
+
+    def _raw_lines(self) -> pl.LazyFrame:
+        """The file's physical lines as text, column ``line`` (gzip and zstd decompressed by polars)."""
+        source: Any = self.data if self.data is not None else str(self.path.absolute())  # type: ignore[union-attr]
+        if _HAS_SCAN_LINES:
+            return pl.scan_lines(source, glob=False)  # type: ignore[attr-defined, unused-ignore]
+        # (polars without scan_lines: CSV on a separator no JSON line holds; raw control bytes are not JSON)
+        return pl.scan_csv(
+            source, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
+            schema={"line": pl.String}, truncate_ragged_lines=True, glob=False,
+        )
+
+    #: Keys given twice are looked for in the raw lines (a document refuses them while it is parsed).
+    _raw_duplicates: ClassVar[bool] = True
+
+    def check_records(self, columns: list[str], id_col: str) -> None:
+        """Two things polars reads silently, refused with their lines: a line that gives one of
+        ``columns`` twice (``{"correct": 1, "correct": 0}``: polars reads the first value, Python's
+        json the last), and ids of mixed JSON types (``1``, ``"1"``, ``1.0``: one problem or several,
+        depending on the reader).
+
+        One streaming polars pass over the raw lines, with no parse: a literal count of each key's
+        JSON spelling (``"correct"``) flags a line holding it twice, and, where the ids were
+        inferred as text, a regex flags a line whose id is not written as a string. Python parses
+        the flagged lines only and decides (a value or nested object spelled like the key is
+        flagged, then cleared). About 0.15 s of CPU per 10⁶ lines for two columns (numbers in
+        ``benchmarks/RESULTS.md``). Ids inferred as floats (ints and floats, or floats) are looked
+        at by two regex queries.
+        """
+        keys = self._raw_keys(columns) if self._raw_duplicates else []
+        id_keys = self._raw_keys([id_col])
+        id_key = id_keys[0] if len(id_keys) == 1 else None
+        inferred = self._schema_with(None).get(id_key) if id_key is not None else None
+        texts = inferred == pl.String
+        if not keys and not texts and inferred != pl.Float64:
+            return
+        line = pl.col("line")
+        spelled = {k: json.dumps(k, ensure_ascii=False) for k in {*keys, *([id_key] if id_key else [])}}
+        counts = {k: line.str.count_matches(s, literal=True).alias(f"_n{i}") for i, (k, s) in enumerate(spelled.items())}
+        dup = pl.any_horizontal([pl.col(f"_n{list(spelled).index(k)}") > 1 for k in keys]) if keys else pl.lit(False)
+        if texts:
+            assert id_key is not None
+            lead = re.escape(spelled[id_key]) + r"\s*:\s*"
+            other = (pl.col(f"_n{list(spelled).index(id_key)}") > 0) & ~line.str.contains(lead + '"')
+        else:
+            other = pl.lit(False)
+        try:
+            hits = (
+                self._raw_lines().with_row_index(ROW).with_columns(counts.values())
+                .select(ROW, "line", dup.alias("_dup"), other.alias("_other"))
+                .filter(pl.col("_dup") | pl.col("_other")).collect(engine="streaming")
+            )
+        except pl.exceptions.PolarsError:
+            return  # (a file polars cannot read as text is reported when it is read)
+        kinds: dict[str, tuple[int, Any]] = {}  # JSON kind of an id → (line, value), first seen
+        for row, text, is_dup, is_other in hits.iter_rows():
+            pairs = _top_pairs(text)
+            if pairs is None:
+                continue  # (malformed: reported by the read, with its line)
+            lineno = int(row) + 1
+            if is_dup:
+                seen: dict[str, Any] = {}
+                for key, value in pairs:
+                    if key in keys and key in seen:
+                        first, second = (json.dumps(v, ensure_ascii=False) for v in (seen[key], value))
+                        raise InputError(f"{self._at(lineno)}: {twice(key, f'values {first} and {second}')}")
+                    seen.setdefault(key, value)
+            if is_other and not kinds:
+                _note_id_kind(kinds, pairs, id_key, lineno, _is_number)
+        if id_key is None or (texts and not kinds):
+            return
+        # the other kind's first line: a string that spells a number (ids inferred as text, a
+        # number found above), or an integer and a float of integral value (ids inferred as floats)
+        lead = re.escape(spelled[id_key]) + r"\s*:\s*"
+        if texts:
+            wanted = [(lead + '"[-+]?[0-9.]', _spells_number)]
+        else:
+            wanted = [(lead + r"-?[0-9]+\s*[,}]", _is_int), (lead + r"-?[0-9]+(\.[0-9]*)?[eE.]", _integral_float)]
+        for pattern, accept in wanted:
+            try:
+                found = self._raw_lines().with_row_index(ROW).filter(line.str.contains(pattern)).head(100).collect()
+            except pl.exceptions.PolarsError:
+                return
+            for row, text in found.iter_rows():
+                pairs = _top_pairs(text)
+                if pairs is not None and _note_id_kind(kinds, pairs, id_key, int(row) + 1, accept):
+                    break
+        if len(kinds) > 1:
+            (k1, (l1, v1)), (k2, (l2, v2)) = sorted(kinds.items(), key=lambda kv: kv[1][0])[:2]
+            raise InputError(
+                f"{self._at(l2)}: id {json.dumps(v2, ensure_ascii=False)} is a JSON {k2} here but "
+                f"{json.dumps(v1, ensure_ascii=False)} is a JSON {k1} {self._there(l1)}; a number written in "
+                "two JSON types (1, \"1\", 1.0) is one problem to some readers and two to others: write every id alike"
+            )
+
     # -- error path: Python rescans of the file, never run on clean input ---------------------
 
     def _lines(self) -> Iterator[tuple[int, bytes]]:
@@ -137,7 +242,8 @@ class JsonLines(Format):
             try:
                 obj = json.loads(text, parse_constant=_no_constants)
             except json.JSONDecodeError as e:
-                raise InputError(f"{at}: malformed JSON ({e.msg} at column {e.colno})") from None
+                what = e.msg.removesuffix(" at")  # ("Unterminated string starting at" + " at column 7")
+                raise InputError(f"{at}: malformed JSON ({what} at column {e.colno})") from None
             except ValueError as e:
                 raise InputError(f"{at}: malformed JSON ({e})") from None
             if not isinstance(obj, dict):
@@ -197,6 +303,51 @@ class JsonLines(Format):
                 .collect()
             )
         return pl.concat(found)
+
+
+def _top_pairs(text: str) -> list[tuple[str, Any]] | None:
+    """The (key, value) pairs of a line's top-level object, in order, repeated keys kept; ``None``
+    when the line is not a JSON object."""
+    try:
+        pairs = json.loads(text.removeprefix("\ufeff"), object_pairs_hook=list, parse_constant=float)
+    except (ValueError, RecursionError):
+        return None
+    return pairs if isinstance(pairs, list) else None
+
+
+_NUMBER_TEXT = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _integral_float(v: Any) -> bool:
+    return isinstance(v, float) and v.is_integer()
+
+
+def _spells_number(v: Any) -> bool:
+    return isinstance(v, str) and _NUMBER_TEXT.fullmatch(v.strip()) is not None
+
+
+def _note_id_kind(
+    kinds: dict[str, tuple[int, Any]], pairs: list[tuple[str, Any]], key: str | None, lineno: int,
+    accept: Callable[[Any], bool],
+) -> bool:
+    """Record the JSON kind of the line's (first) ``key`` value when ``accept`` takes it and it is
+    the first of its kind; whether it was recorded."""
+    value = next((v for k, v in pairs if k == key), None)
+    if not accept(value):
+        return False
+    kind = {int: "integer", float: "float", str: "string"}[type(value)]
+    if kind in kinds:
+        return False
+    kinds[kind] = (lineno, value)
+    return True
 
 
 def _no_constants(token: str) -> float:
