@@ -11,6 +11,7 @@ content (:func:`~.formats.for_stream`).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat as st
@@ -19,7 +20,7 @@ import tempfile
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 import numpy as np
 
@@ -82,11 +83,13 @@ def file_sources(paths: Sequence[str | Path], stack: ExitStack | None = None) ->
             src.stem = "stdin" if label == "-" else file_stem(path)
             sources.append(src)
             continue
+        if path.is_symlink() and not path.exists():
+            _broken_link(label, path)
+        if path.is_dir():
+            raise InputError(f"{label}: is a directory; pass the files inside it")
         fmt = for_path(label, path)
         if not path.exists():
             raise InputError(f"{label}: file not found")
-        if path.is_dir():
-            raise InputError(f"{label}: is a directory; pass the files inside it")
         # the same file twice would count its rows twice (or fail as duplicates of themselves)
         stat = os.stat(path)
         key = (stat.st_dev, stat.st_ino)
@@ -103,6 +106,16 @@ def file_sources(paths: Sequence[str | Path], stack: ExitStack | None = None) ->
         raise InputError("no input files given")
     _label_stems(sources)
     return sources, digests
+
+
+def _broken_link(label: str, path: Path) -> NoReturn:
+    """The error for a symbolic link that reaches no file: a loop, or a target that does not exist."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InputError(f"{label}: a loop of symbolic links (it never reaches a file)") from None
+    raise InputError(f"{label}: a broken symbolic link (to {os.readlink(path)!r}, which does not exist)")
 
 
 def _stream_key(label: str) -> tuple[int, int]:
