@@ -1,7 +1,7 @@
 """Input files: chosen format, existence, one file given once, sha256 digest, unique stems.
 
-Streams are inputs too: ``-`` (standard input), ``/dev/stdin`` and other paths under ``/dev`` or
-``/proc``, and any path that is neither a regular file nor a folder (a FIFO, a character device).
+Streams are inputs too: ``-`` (standard input), ``/dev/stdin``, ``/dev/fd/N`` and ``/proc/…/fd/N``,
+and any path that is neither a regular file nor a folder (a FIFO, a character device).
 A stream can be read once only, and the readers look at a file several times (its first bytes,
 its digest, the scan, the error path's rescans): it is copied once, as it arrives, to a file in
 a temporary folder (disk, not memory), read from there and named by what the user gave. Its
@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat as st
 import sys
 import tempfile
@@ -29,12 +30,14 @@ from .tables import InputError
 
 __all__ = ["file_sources", "digest", "is_stream"]
 
-_STREAM_DIRS = ("/dev/", "/proc/")
+#: Names of a process's open files: read as streams even when the descriptor is a regular file
+#: (``passlens eval /dev/stdin < runs.jsonl``: the name has no suffix to tell the format).
+_DESCRIPTORS = re.compile(r"/dev/std(in|out|err)|/dev/fd/\d+|/proc/(self|\d+)/fd/\d+")
 
 
 def is_stream(label: str) -> bool:
     """Whether the input named ``label`` is read as a stream (module docstring)."""
-    if label == "-" or label.startswith(_STREAM_DIRS):
+    if label == "-" or _DESCRIPTORS.fullmatch(label):
         return True
     try:
         mode = os.stat(label).st_mode
