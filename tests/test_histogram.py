@@ -196,3 +196,38 @@ def test_huge_budget_grids_are_refused_in_one_line_and_defaults_scale() -> None:
     assert grid[0] == 1 and grid[-1] == 10**6 and grid.size < 100 and 2**19 in grid
     res = passlens.compare((n[:50], c[:50]), (n[:50], c[:50]), n_boot=100)  # the default grid: no flags
     assert res.k.tolist() == grid.tolist()
+
+
+def _reference(n: Any, c: Any) -> tuple[list[int], list[int], list[int], list[int]]:
+    pairs = sorted(set(zip(map(int, n), map(int, c))))
+    index = {p: i for i, p in enumerate(pairs)}
+    inverse = [index[(int(a), int(b))] for a, b in zip(n, c)]
+    weights = [inverse.count(i) for i in range(len(pairs))]
+    return [p[0] for p in pairs], [p[1] for p in pairs], weights, inverse
+
+
+@pytest.mark.parametrize(
+    ("n", "c"),
+    [
+        pytest.param([4, 4, 8, 4, 8], [1, 1, 0, 3, 8], id="dense: bincount"),
+        pytest.param([5000, 4, 5000, 4], [7, 1, 7, 4], id="sparse: n_keys > 2^24, a sort"),
+        pytest.param(np.array([50_000, 3, 50_000], dtype=np.int32), np.array([2, 1, 2], dtype=np.int32),
+                     id="int32 input: n * width needs 64 bits"),
+        pytest.param([4_000_000_000, 5, 4_000_000_000], [3_999_999_999, 0, 3_999_999_999],
+                     id="2^31 < width < 2^32: n * width + c would overflow int64"),
+        pytest.param([7.0, 7.0], [2.0, 3.0], id="integral floats"),
+    ],
+)
+def test_count_histogram_every_path_is_exact_and_int64(n: Any, c: Any) -> None:
+    h = count_histogram(n, c)
+    assert (h.n.tolist(), h.c.tolist(), h.weights.tolist(), h.inverse.tolist()) == _reference(n, c)
+    assert all(a.dtype == np.int64 and a.ndim == 1 for a in (h.n, h.c, h.weights, h.inverse))
+    assert h.problems == len(n)
+
+
+def test_count_histogram_of_no_problems_and_of_one() -> None:
+    h = count_histogram([], [])
+    assert h.problems == 0
+    assert all(isinstance(a, np.ndarray) and a.dtype == np.int64 and a.size == 0 for a in (h.n, h.c, h.weights, h.inverse))
+    one = count_histogram([5], [2])
+    assert (one.n.tolist(), one.c.tolist(), one.weights.tolist(), one.inverse.tolist()) == ([5], [2], [1], [0])

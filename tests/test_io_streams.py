@@ -156,3 +156,13 @@ def test_estimate_from_stdin_matches_the_file(monkeypatch: pytest.MonkeyPatch, t
     a, b = read("-").groups[""], read(str(f)).groups[""]
     assert a.c is not None and b.c is not None
     assert np.array_equal(a.n, b.n) and np.array_equal(a.c, b.c) and list(a.ids) == list(b.ids)
+
+
+def test_only_descriptors_and_special_files_are_streams(tmp_path: Path) -> None:
+    from passlens.io.sources import is_stream
+
+    regular = tmp_path / "runs.jsonl"
+    regular.write_bytes(JSONL)
+    assert [is_stream(x) for x in ("-", "/dev/stdin", "/dev/fd/3", "/proc/self/fd/0", "/proc/12/fd/4")] == [True] * 5
+    assert not is_stream(str(regular)) and not is_stream(str(tmp_path)) and not is_stream("/dev/shm/runs.jsonl")
+    assert is_stream("/dev/null")  # (a character device)

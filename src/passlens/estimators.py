@@ -138,10 +138,15 @@ def pad_rewards(rewards: Iterable[ArrayLike], ids: Sequence[object] | np.ndarray
 
     Raises:
       ValueError: a NaN in a list row (a lost value there, not padding), infinite
-        rewards, a problem with no reward, or a ragged row that is not 1-D.
+        rewards, no problem, a ragged row that is not 1-D, or an array that is not 2-D.
     """
     if isinstance(rewards, np.ndarray) and rewards.ndim == 2:
         mat = rewards.astype(np.float64, copy=True)
+    elif isinstance(rewards, np.ndarray):
+        raise ValueError(
+            f"rewards: a {rewards.ndim}-D array of {rewards.size} numbers; give one array per problem "
+            "(a list, [rewards] for one problem) or a (P, n) array"
+        )
     else:
         rows = [np.asarray(r, dtype=np.float64) for r in rewards]
         for i, r in enumerate(rows):

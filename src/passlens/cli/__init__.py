@@ -85,6 +85,21 @@ def _drop_stdout() -> None:
     os.close(null)
 
 
+#: Options whose value is a path (--json and --csv also take '-'; their own check names an empty one).
+_PATH_OPTIONS = ("--out", "--plot", "--config", "--resume")
+
+
+def _empty_path_option(args: List[str]) -> Optional[str]:
+    """The path option given an empty value (``--out ''`` or ``--out=``), if any."""
+    for i, arg in enumerate(args):
+        if arg in _PATH_OPTIONS and i + 1 < len(args) and not args[i + 1].strip():
+            return arg
+        name, eq, value = arg.partition("=")
+        if eq and name in _PATH_OPTIONS and not value.strip():
+            return name
+    return None
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Entry point. Every user error — a bad file, a bad option value, an unknown option, k > n —
     prints one line ``passlens: error: …`` on stderr and exits 2, without a traceback;
@@ -92,6 +107,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     """
     mod = click_exceptions()
     no_args_help = getattr(mod, "NoArgsIsHelpError", ())
+    empty = _empty_path_option(sys.argv[1:] if argv is None else argv)
+    if empty is not None:  # ('' becomes Path('.'): the command would write into the current folder)
+        error_console.print(f"passlens: error: {empty}: empty path; give a file or folder", markup=False)
+        sys.exit(2)
     try:
         # standalone_mode=False: click raises its usage errors here instead of printing a usage box.
         rv = app(args=argv, standalone_mode=False)

@@ -113,7 +113,10 @@ def train_cmd(
         fields: dict[str, Any] = {}
         if config is not None:
             try:
-                fields = json.loads(config.read_text(), object_pairs_hook=_unique_keys)
+                fields = json.loads(config.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"--config {config}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at byte "
+                                 f"{exc.start + 1}); give a JSON object of TrainConfig fields") from None
             except (OSError, json.JSONDecodeError) as exc:
                 raise ValueError(f"--config {config}: cannot read JSON ({exc})") from None
             except _DuplicateKey as exc:

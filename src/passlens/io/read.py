@@ -89,7 +89,14 @@ def read(
     if isinstance(paths, (str, Path)):
         path_list: list[str | Path] = [paths]
     else:
-        path_list = list(paths)
+        try:
+            path_list = list(paths)
+        except TypeError:
+            raise InputError(f"paths: expected a path (str or Path) or a list of them, got {type(paths).__name__}") from None
+        bad = [p for p in path_list if not isinstance(p, (str, Path))]
+        if bad:
+            got = f"a list holding {type(bad[0]).__name__}"
+            raise InputError(f"paths: expected a path (str or Path) or a list of them, got {got}")
     opts = make_options(
         id_col, reward_col, c_col, n_col, answer_col, sample_col, by, threshold, binary, keep_rewards
     )

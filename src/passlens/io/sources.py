@@ -1,7 +1,7 @@
 """Input files: chosen format, existence, one file given once, sha256 digest, unique stems.
 
-Streams are inputs too: ``-`` (standard input), ``/dev/stdin`` and other paths under ``/dev`` or
-``/proc``, and any path that is neither a regular file nor a folder (a FIFO, a character device).
+Streams are inputs too: ``-`` (standard input), ``/dev/stdin``, ``/dev/fd/N`` and ``/proc/…/fd/N``,
+and any path that is neither a regular file nor a folder (a FIFO, a character device).
 A stream can be read once only, and the readers look at a file several times (its first bytes,
 its digest, the scan, the error path's rescans): it is copied once, as it arrives, to a file in
 a temporary folder (disk, not memory), read from there and named by what the user gave. Its
@@ -11,15 +11,17 @@ content (:func:`~.formats.for_stream`).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import re
 import stat as st
 import sys
 import tempfile
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 import numpy as np
 
@@ -28,12 +30,14 @@ from .tables import InputError
 
 __all__ = ["file_sources", "digest", "is_stream"]
 
-_STREAM_DIRS = ("/dev/", "/proc/")
+#: Names of a process's open files: read as streams even when the descriptor is a regular file
+#: (``passlens eval /dev/stdin < runs.jsonl``: the name has no suffix to tell the format).
+_DESCRIPTORS = re.compile(r"/dev/std(in|out|err)|/dev/fd/\d+|/proc/(self|\d+)/fd/\d+")
 
 
 def is_stream(label: str) -> bool:
     """Whether the input named ``label`` is read as a stream (module docstring)."""
-    if label == "-" or label.startswith(_STREAM_DIRS):
+    if label == "-" or _DESCRIPTORS.fullmatch(label):
         return True
     try:
         mode = os.stat(label).st_mode
@@ -82,11 +86,13 @@ def file_sources(paths: Sequence[str | Path], stack: ExitStack | None = None) ->
             src.stem = "stdin" if label == "-" else file_stem(path)
             sources.append(src)
             continue
+        if path.is_symlink() and not path.exists():
+            _broken_link(label, path)
+        if path.is_dir():
+            raise InputError(f"{label}: is a directory; pass the files inside it")
         fmt = for_path(label, path)
         if not path.exists():
             raise InputError(f"{label}: file not found")
-        if path.is_dir():
-            raise InputError(f"{label}: is a directory; pass the files inside it")
         # the same file twice would count its rows twice (or fail as duplicates of themselves)
         stat = os.stat(path)
         key = (stat.st_dev, stat.st_ino)
@@ -103,6 +109,16 @@ def file_sources(paths: Sequence[str | Path], stack: ExitStack | None = None) ->
         raise InputError("no input files given")
     _label_stems(sources)
     return sources, digests
+
+
+def _broken_link(label: str, path: Path) -> NoReturn:
+    """The error for a symbolic link that reaches no file: a loop, or a target that does not exist."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InputError(f"{label}: a loop of symbolic links (it never reaches a file)") from None
+    raise InputError(f"{label}: a broken symbolic link (to {os.readlink(path)!r}, which does not exist)")
 
 
 def _stream_key(label: str) -> tuple[int, int]:

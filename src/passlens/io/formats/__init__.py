@@ -51,10 +51,30 @@ def for_path(label: str, path: Path) -> type[Format]:
     if not claims:
         shown = path.suffix if suffix == path.suffix.lower() else "".join(path.suffixes[-2:])
         raise InputError(f"{label}: unknown file extension {shown!r}; expected one of {', '.join(extensions())}")
+    _check_magic(label, path, claims)
     if len(claims) == 1:
         return claims[0]
     head = read_head(path, _HEAD_BYTES)  # (decompressed; empty for a missing file, reported by the caller)
     return next((fmt for fmt in claims if fmt.detect(path, head)), claims[0])
+
+
+def _check_magic(label: str, path: Path, claims: list[type[Format]]) -> None:
+    """A binary format's bytes under another format's name (or the other way round) is said as such,
+    not as the wrong reader's complaint (Parquet named .jsonl was told to "save the file as UTF-8")."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(4)
+    except OSError:
+        return  # (a missing or unreadable file is reported by the caller)
+    shown = "".join(path.suffixes[-2:]) if format_suffix(path) != path.suffix.lower() else path.suffix
+    if raw == b"PAR1" and Parquet not in claims:
+        raise InputError(f"{label}: a Parquet file (it starts with PAR1) named {shown!r}; rename it .parquet")
+    if raw == b"PK\x03\x04" and InspectEval not in claims:
+        raise InputError(f"{label}: a zip archive (an Inspect .eval log?) named {shown!r}; rename it .eval, or unzip it")
+    if raw and Parquet in claims and raw != b"PAR1":
+        raise InputError(
+            f"{label}: not a Parquet file (it does not start with PAR1); if it holds JSON lines or CSV, name it so"
+        )
 
 
 def for_stream(label: str, data: Path) -> type[Format]:
