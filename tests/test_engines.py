@@ -377,3 +377,63 @@ def test_engines_stand_on_the_io_modules_below_read() -> None:
                     problems.append(f"{path.name} imports io.{mod}")
     assert problems == []
 
+
+# ---------------------------------------------------------------------------------------
+# the command line: passlens eval / report --engine
+
+RAY_SORT_SHUFFLE = (
+    "import ray.data\n"
+    "from ray.data.context import ShuffleStrategy\n"
+    "ray.data.DataContext.get_current().shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED\n"
+)
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_cli_eval_and_report_with_an_engine(name: str, data: Path, cli: Any, tmp_path: Path,
+                                            request: pytest.FixtureRequest) -> None:
+    if name == "duckdb":
+        pytest.importorskip("duckdb", reason="duckdb is not installed (pip install 'passlens[duckdb]')")
+    if name == "spark":
+        pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'passlens[spark]')")
+        if not _java():
+            pytest.skip("Spark needs a Java runtime: no java on PATH and no JAVA_HOME (.ci/run installs one)")
+    if name == "ray":
+        pytest.importorskip("ray.data", reason="ray[data] is not installed (pip install 'passlens[ray]')")
+    s, nonbinary, oops = (str(data / f) for f in ("s.parquet", "nonbinary.parquet", "oops.parquet"))
+    curve_args = ["--k", "1,2,4", "--method", "analytic", "--drop-small-n"]
+    runs = cli.many(
+        [
+            ["eval", s, *curve_args],
+            ["eval", s, *curve_args, "--engine", name],
+            ["eval", s, *curve_args, "--metric", "maj"],
+            ["eval", s, *curve_args, "--metric", "maj", "--engine", name],
+            ["eval", nonbinary, "--engine", name],
+            ["eval", oops, "--engine", name],
+            ["report", s, "--engine", name, "--out", str(tmp_path / "rep"), "--no-html", "--n-boot", "20"],
+        ],
+        prelude=RAY_SORT_SHUFFLE if name == "ray" else "",
+        timeout=600,
+    )
+    assert runs[0].returncode == runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout  # the same table, the same notes
+    assert runs[3].returncode == 0 and runs[3].stdout == runs[2].stdout
+    cli.one_line_error(runs[4], f"rewards are not all 0/1 (first at {nonbinary}: problem 'b'); use --threshold T")
+    cli.one_line_error(runs[5], f"{oops}: problem 'a': reward 'oops' is not a number (column 'reward')")
+    assert runs[6].returncode == 0, runs[6].stderr
+    assert (tmp_path / "rep" / "metrics.json").is_file()
+
+
+def test_cli_engine_option(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli.one_line_error(cli.invoke("eval", "x.parquet", "--engine", "pandas"),
+                       "--engine: must be one of polars, duckdb, spark, ray, got 'pandas'")
+    # a URL reaches the engine as written (a Path would make 's3://b/x' into 's3:/b/x')
+    seen: list[Any] = []
+
+    def fake_read(paths: Any, **options: Any) -> Any:
+        seen.append((list(paths), options.get("engine")))
+        raise InputError("stop here")
+
+    monkeypatch.setattr(pio, "read", fake_read)
+    cli.one_line_error(cli.invoke("eval", "s3://bucket/logs/*.parquet", "--engine", "duckdb"), "stop here")
+    cli.one_line_error(cli.invoke("report", "gs://b/a.parquet", "--engine", "spark", "--out", "unused-out"), "stop here")
+    assert seen == [(["s3://bucket/logs/*.parquet"], "duckdb"), (["gs://b/a.parquet"], "spark")]
