@@ -1,7 +1,8 @@
-"""Ingestion speed and memory: per-sample Parquet logs → per-problem (n, c).
+"""Ingestion speed and memory: per-sample logs (Parquet, JSON lines, gzipped JSON lines) → per-problem (n, c).
 
     .venv/bin/python benchmarks/bench_ingest.py            # 10⁷ rows, 10⁵ problems
     .venv/bin/python benchmarks/bench_ingest.py --rows 1000000 --problems 10000
+    .venv/bin/python benchmarks/bench_ingest.py --cases parquet   # only the cases whose name holds "parquet"
 
 Generates seeded Parquet files into ``benchmarks/_data/`` (gitignored) when
 absent, then times ``passlens.io.read`` in a fresh Python process per case and
@@ -20,7 +21,10 @@ other. Ratios are against two baselines measured the same way:
 Cases: string ids / int ids with 0/1 rewards (the (n, c) path); string ids with
 an answer column (adds vote tables); continuous rewards with a threshold, with
 ``keep_rewards=False`` ((n, c) only) and ``keep_rewards=True`` (adds sorted
-per-problem reward arrays). Each case is run ``--repeat`` times; the run with the
+per-problem reward arrays); the string-id 0/1 rows again as JSON lines, plain and
+gzipped (polars decompresses gzip while it streams: memory should stay flat; the
+bare baseline there is ``scan_ndjson`` with its default 100-line schema inference,
+passlens infers from every line). Each case is run ``--repeat`` times; the run with the
 median wall time is reported (best wall time in brackets), with the largest
 peak RSS of all runs.
 """
@@ -28,8 +32,10 @@ peak RSS of all runs.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -40,10 +46,27 @@ DATA = HERE / "_data"
 
 
 def _generate(
-    path: Path, rows: int, problems: int, *, int_ids: bool, answers: bool, continuous: bool
+    path: Path, rows: int, problems: int, *, int_ids: bool, answers: bool, continuous: bool, fmt: str = "parquet"
 ) -> None:
     import numpy as np
     import polars as pl
+
+    if fmt != "parquet":  # the same rows as the Parquet file of these options, as JSON lines (then gzipped)
+        source = _file_for(dict(int_ids=int_ids, answers=answers, continuous=continuous), rows, problems)
+        if not source.exists():
+            _generate(source, rows, problems, int_ids=int_ids, answers=answers, continuous=continuous)
+        tmp = path.with_suffix(".tmp")
+        if fmt == "jsonl":
+            pl.read_parquet(source).write_ndjson(tmp)
+        else:
+            opts = dict(int_ids=int_ids, answers=answers, continuous=continuous)
+            plain = _file_for(dict(opts, fmt="jsonl"), rows, problems)
+            if not plain.exists():
+                _generate(plain, rows, problems, **opts, fmt="jsonl")
+            with open(plain, "rb") as src, gzip.open(tmp, "wb", compresslevel=6) as dst:
+                shutil.copyfileobj(src, dst, 1 << 22)
+        os.replace(tmp, path)
+        return
 
     rng = np.random.default_rng(20240601)
     p = rng.beta(0.5, 0.5, size=problems)  # per-problem success rate
@@ -85,6 +108,11 @@ CASES = {
         dict(int_ids=False, answers=False, continuous=True),
         {"threshold": 0.5, "keep_rewards": True},
     ),
+    "str ids, 0/1, JSON lines → (n, c)": (dict(int_ids=False, answers=False, continuous=False, fmt="jsonl"), {}),
+    "str ids, 0/1, JSON lines gzip → (n, c)": (
+        dict(int_ids=False, answers=False, continuous=False, fmt="jsonl.gz"),
+        {},
+    ),
 }
 
 
@@ -94,7 +122,7 @@ def _file_for(opts: dict, rows: int, problems: int) -> Path:
         + ("_ans" if opts["answers"] else "")
         + ("_cont" if opts["continuous"] else "")
     )
-    return DATA / f"samples_{rows}_{problems}_{tag}.parquet"
+    return DATA / f"samples_{rows}_{problems}_{tag}.{opts.get('fmt', 'parquet')}"
 
 
 def _child(mode: str, path: str, kwargs: str) -> None:
@@ -112,8 +140,9 @@ def _child(mode: str, path: str, kwargs: str) -> None:
         (table,) = ds.groups.values()
         out = {"problems": int(table.n.size), "rows": int(table.n.sum()), "c": int(table.c.sum())}
     elif mode == "bare":
+        scan = pl.scan_parquet if path.endswith(".parquet") else pl.scan_ndjson
         res = (
-            pl.scan_parquet(path)
+            scan(path)
             .group_by("problem_id")
             .agg(pl.len().alias("n"), pl.col("reward").sum().alias("c"))
             .collect(engine="streaming")
@@ -153,6 +182,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--problems", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3, help="runs per case; the median is reported")
+    ap.add_argument("--cases", default="", help="run only the cases whose name (or file format) holds this text")
     ap.add_argument("--child", nargs=3, metavar=("MODE", "PATH", "KWARGS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -176,6 +206,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, (fopts, kwargs) in CASES.items():
         path = _file_for(fopts, args.rows, args.problems)
+        if args.cases and args.cases not in name and args.cases not in path.name:
+            continue
         if not path.exists():
             t = time.perf_counter()
             _generate(path, args.rows, args.problems, **fopts)

@@ -74,7 +74,7 @@ def stages(paths: list[Path], out: Path) -> dict[str, float]:
     figs = make_figures(rep)
     t["figures"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    page = render_html(rep.metrics, figs)
+    page = render_html(rep, figs)
     t["html"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     write_report(rep.metrics, figs, out, html=page)

@@ -1,5 +1,5 @@
 """Common invariance suite over the whole advantage REGISTRY, the registry API, the
-numpy ↔ torch dispatch, input errors, and the variance table."""
+numpy ↔ torch dispatch and input errors (the variance table: test_variance.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import binom
 
 from passlens.advantages import (
     INPUTS,
@@ -23,15 +22,7 @@ from passlens.advantages import (
     parse_spec,
     pkpo,
 )
-from passlens.advantages.variance import (
-    DEFAULT_ESTIMATORS,
-    VALUE_ROW,
-    VarianceRow,
-    toy_variance_table,
-    variance_table,
-)
 from passlens.advantages.passk import _pkpo_sorted
-from passlens.estimators import pass_at_k
 
 # Parameters each registry estimator is exercised with (every entry must be covered).
 PARAMS: dict[str, list[dict[str, Any]]] = {
@@ -205,7 +196,7 @@ def test_torch_is_imported_lazily() -> None:
     code = (
         "import sys, numpy as np\n"
         "from passlens.advantages import advantage, REGISTRY\n"
-        "import passlens.advantages.variance\n"
+        "import passlens.lab.variance\n"
         "advantage('pkpo:k=2', np.array([[1.0, 0.0, 0.5]]))\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
@@ -274,6 +265,46 @@ def test_registry_specs_are_complete() -> None:
         assert spec.target and spec.source
         assert (spec.new_state is not None) == ("state" in spec.inputs)
         assert spec.fn.__doc__ and "Returns" in spec.fn.__doc__ and "(B, n)" in spec.fn.__doc__
+
+
+def test_registry_order_and_registration_at_definition() -> None:
+    from passlens.advantages import registry
+
+    assert list(REGISTRY) == ["rloo", "grpo", "dr_grpo", "pkpo", "passk_analytic", "alpha_rloo",
+                              "best_minus_second", "unlikeliness", "novelty", "coverage"]
+    assert registry.REGISTRY is REGISTRY
+    for name, spec in REGISTRY.items():  # each entry's function is the one its module defines
+        assert getattr(sys.modules[spec.fn.__module__], spec.fn.__name__) is spec.fn
+
+
+def test_register_rejects_a_second_name_and_metadata_that_does_not_match_the_function(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from passlens.advantages import registry
+    from passlens.advantages.registry import Param, register
+
+    entries = dict(registry._ENTRIES)
+    monkeypatch.setattr(registry, "_ENTRIES", entries)  # registrations below go to a copy
+    meta: dict[str, Any] = {"target": "t", "unbiased": False, "binary_only": False, "source": "s"}
+    with pytest.raises(ValueError, match="'rloo' is already registered"):
+        register("rloo", **meta)(lambda rewards: rewards)
+
+    def shaped(rewards: Any, logprobs: Any, *, beta: float = 0.5) -> Any:
+        return rewards
+
+    with pytest.raises(TypeError, match="default of beta is 0.25 in the registry, 0.5 in shaped"):
+        register("t1", inputs=("logprobs",), params=(Param("beta", float, 0.25),), **meta)(shaped)
+    with pytest.raises(TypeError, match="default of beta"):
+        register("t2", inputs=("logprobs",), params=(Param("beta", float),), **meta)(shaped)
+    with pytest.raises(TypeError, match=r"must take \(rewards, answers, ...\)"):
+        register("t3", inputs=("answers",), params=(Param("beta", float, 0.5),), **meta)(shaped)
+    with pytest.raises(TypeError, match="do not match"):
+        register("t4", inputs=("logprobs",), **meta)(shaped)
+    with pytest.raises(TypeError, match="in the order"):
+        register("t5", inputs=("state", "answers"), **meta)(lambda rewards, state, answers: rewards)
+    assert entries.keys() == REGISTRY.keys()  # nothing added by the failures
+    assert register("t6", inputs=("logprobs",), params=(Param("beta", float, 0.5),), **meta)(shaped) is shaped
+    assert list(entries)[-1] == "t6" and entries["t6"].fn is shaped and "t6" not in REGISTRY
 
 
 def test_unknown_and_missing_names_and_params() -> None:
@@ -352,97 +383,6 @@ def test_large_n_is_finite_and_paths_agree() -> None:
             assert np.isfinite(out).all()
 
 
-# --------------------------------------------------------------------------- variance
-
-
-def _exact_binary_variance(name: str, params: dict[str, Any], k: int, n: int, p: float) -> float:
-    """Exact trace-variance for binary estimators whose A depends only on (c, r_i): sum over c."""
-    c = np.arange(n + 1)
-    r = (np.arange(n)[None, :] < c[:, None]).astype(float)  # row c: c correct first
-    a = np.asarray(advantage(name, r, k=k, **params))
-    g = (a * (r - p)).mean(axis=1)  # (n+1,)
-    w = binom.pmf(c, n, p)
-    mean = w @ g
-    return 2.0 * float(w @ (g - mean) ** 2)
-
-
-def test_variance_table_matches_exact_and_closed_form() -> None:
-    k, n = 4, 64
-    rows = variance_table(k, n, [0.1, 0.3], draws=20000, seed=0)
-    assert all(isinstance(row, VarianceRow) for row in rows)
-    labels = {row.estimator for row in rows}
-    assert {"pkpo:k=4,variant=s", "pkpo:k=4,variant=loo", "pkpo:k=4,variant=loo-1", "alpha_rloo:k=4",
-            "naive", "naive+baseline", VALUE_ROW} == labels
-    for row in rows:
-        if row.estimator == VALUE_ROW:
-            # A4: ν=.1, k=4, n=64: 1.20e-2 vs 1.196e-2. Cor. 3 is leading order in 1/n; MC error ~1–2 %.
-            assert row.closed_form == pytest.approx(k * k * row.p * (1 - row.p) ** (2 * k - 1) / n)
-            c = np.arange(n + 1)
-            rho = pass_at_k(np.full(n + 1, n), c, k)
-            w = binom.pmf(c, n, row.p)
-            exact = float(w @ rho**2 - (w @ rho) ** 2)
-            assert row.variance == pytest.approx(exact, rel=0.05)
-            assert row.variance == pytest.approx(row.closed_form, rel=0.08)
-        elif row.estimator.startswith(("pkpo", "alpha_rloo")):
-            name, params = parse_spec(row.estimator)
-            params.pop("k")
-            exact = _exact_binary_variance(name, params, k, n, row.p)
-            assert row.variance == pytest.approx(exact, rel=0.06), row
-
-
-def test_variance_ordering_binary() -> None:
-    """Binary one-problem softmax: baselines help, the naive estimator is worst; s^(loo−1) is lowest
-    for moderate p — but not for small p, where s^(loo) and α-RLOO beat it (measured, see RESULTS.md)."""
-    k, n = 4, 16
-    rows = variance_table(k, n, [0.05, 0.3, 0.5], draws=20000, seed=1)
-    by = {(row.estimator, row.p): row.variance for row in rows}
-    for p in (0.05, 0.3, 0.5):
-        grads = {e: v for (e, q), v in by.items() if q == p and e != VALUE_ROW}
-        assert max(grads, key=grads.get) == "naive"
-        assert grads["pkpo:k=4,variant=s"] > max(grads["pkpo:k=4,variant=loo"], grads["pkpo:k=4,variant=loo-1"])
-    for p in (0.3, 0.5):
-        grads = {e: v for (e, q), v in by.items() if q == p and e != VALUE_ROW}
-        assert min(grads, key=grads.get) == "pkpo:k=4,variant=loo-1"
-    # Small p: exact variances (no Monte Carlo) show s^(loo) below s^(loo−1).
-    assert _exact_binary_variance("pkpo", {"variant": "loo"}, k, n, 0.05) < _exact_binary_variance(
-        "pkpo", {"variant": "loo-1"}, k, n, 0.05
-    )
-
-
-def test_toy_variance_reproduces_pkpo_fig4() -> None:
-    """A8: Gaussian toy, k = 4, θ = 1: s^(loo−1) lowest and naive highest at every n."""
-    rows = toy_variance_table(4, [8, 16, 32], draws=5000, seed=0)
-    for n in (8, 16, 32):
-        v = {row.estimator: row.variance for row in rows if row.n == n}
-        assert min(v, key=v.get) == "pkpo:k=4,variant=loo-1"
-        assert max(v, key=v.get) == "naive"
-        assert v["pkpo:k=4,variant=loo-1"] < v["pkpo:k=4,variant=loo"] < v["pkpo:k=4,variant=s"]
-    # Variance falls with n (≈ 1/n).
-    s_rows = [row.variance for row in rows if row.estimator == "pkpo:k=4,variant=s"]
-    assert s_rows[0] > s_rows[1] > s_rows[2]
-
-
-def test_variance_table_inputs() -> None:
-    assert set(DEFAULT_ESTIMATORS) >= {VALUE_ROW, "naive"}
-    rows = variance_table(4, 4, [0.5], draws=200)
-    assert {row.estimator for row in rows} == {"pkpo:k=4,variant=s", "pkpo:k=4,variant=loo-1", "alpha_rloo:k=4", "naive", VALUE_ROW}
-    rows = variance_table(2, 8, [0.2], estimators=["coverage", "unlikeliness", "grpo"], draws=200)
-    assert [row.estimator for row in rows] == ["coverage:k=2", "unlikeliness", "grpo"]
-    for kwargs, msg in [
-        ({"k": 5, "n": 4, "ps": [0.5]}, "k must be"),
-        ({"k": 2, "n": 4, "ps": [1.0]}, r"ps\[0\]"),
-        ({"k": 2, "n": 4, "ps": [0.5], "estimators": ["naive+baseline"], "draws": 10}, None),
-        ({"k": 3, "n": 4, "ps": [0.5], "estimators": ["naive+baseline"]}, "n ≥ 2k"),
-        ({"k": 2, "n": 4, "ps": [0.5], "estimators": ["novelty"]}, "persistent state"),
-        ({"k": 2, "n": 4, "ps": [0.5], "estimators": ["pkpo:variant=loo"], "draws": 1}, "draws"),
-    ]:
-        if msg is None:
-            variance_table(**kwargs)
-        else:
-            with pytest.raises(ValueError, match=msg):
-                variance_table(**kwargs)
-
-
 # --------------------------------------------------------------------------- fast paths vs loops
 
 
@@ -465,12 +405,14 @@ def test_tables_match_math_comb() -> None:
 @given(
     st.lists(st.lists(st.integers(-3, 3), min_size=6, max_size=6), min_size=1, max_size=5),
 )
-def test_min_ranks_match_loop(rows: list[list[int]]) -> None:
-    from passlens.advantages.exploration import _min_ranks
+def test_rank_factors_match_loop(rows: list[list[int]]) -> None:
+    """The rank table indexed by each value's min-rank #{j : x_j < x_i}, ties sharing the lowest."""
+    from passlens.advantages.exploration import _rank_factors
 
     x = np.array(rows, dtype=float)
-    want = [[sum(v < xi for v in row) for xi in row] for row in rows]
-    np.testing.assert_array_equal(_min_ranks(x), want)
+    fac = np.arange(x.shape[1], dtype=float) ** 2 + 0.5  # any table; a non-identity one checks the lookup
+    want = [[fac[sum(v < xi for v in row)] for xi in row] for row in rows]
+    np.testing.assert_array_equal(_rank_factors(x, fac), want)
 
 
 @pytest.mark.parametrize("kind", ["distinct", "ties", "near ties", "negative ties"])
@@ -546,3 +488,13 @@ def test_grpo_adds_its_default_epsilon_to_the_std() -> None:
     r = np.array([[0.0, 0.0, 0.0, 1e-3], [0.0, 1.0, 1.0, 0.0]])
     want = (r - r.mean(axis=1, keepdims=True)) / (r.std(axis=1, ddof=1, keepdims=True) + 1e-6)
     np.testing.assert_allclose(advantage("grpo", r), want, rtol=1e-12)
+
+
+def test_coverage_names_in_exploration_are_deprecated_aliases() -> None:
+    import passlens.advantages.exploration as exploration
+
+    for name in ("coverage", "coverage_at_k"):
+        with pytest.warns(DeprecationWarning, match=f"moved to passlens.advantages.coverage.{name}"):
+            assert getattr(exploration, name) is getattr(sys.modules["passlens.advantages"], name)
+    with pytest.raises(AttributeError):
+        exploration.no_such_name  # noqa: B018

@@ -1,5 +1,6 @@
 """kill -9 of ``passlens train`` at chosen instants, then ``--resume``: the run ends bit for bit as an
-uninterrupted one (metrics, evaluations, final weights). The kill points are a fixed schedule: the
+uninterrupted one (metrics, evaluations, final weights); kill -9 of ``passlens lab run`` over earlier
+results: the folder holds the old results or the new, whole. The kill points are a fixed schedule: the
 moment a given file appears (the first metrics row, a checkpoint's temporary file, the checkpoint,
 an evaluation) and a few fixed delays; the assertion holds whichever instant a delay lands on."""
 
@@ -120,3 +121,97 @@ def test_a_second_process_on_the_same_run_is_refused(reference: Any, tmp_path: P
         lock.release()
     _finish("--resume", str(run))
     assert not (run / "checkpoints" / ".latest.pt.tmp999999").exists()
+
+
+# --------------------------------------------------------------------------- passlens lab run
+
+LAB = ["-o", "rloo", "-o", "pkpo:k=8", "--seeds", "2", "--steps", "60", "--problems", "200", "--workers", "1",
+       "--no-plots"]
+
+
+def _lab(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "passlens", "lab", *args], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _lab_done(*args: str) -> str:
+    p = _lab(*args)
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err.decode()
+    return out.decode()
+
+
+@pytest.fixture(scope="module")
+def lab_reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """A finished lab run with --seed 0 (the old results) and what ``lab show`` prints for it and for --seed 1."""
+    root = tmp_path_factory.mktemp("lab_faults")
+    _lab_done("run", *LAB, "--seed", "0", "--out", str(root / "old"))
+    _lab_done("run", *LAB, "--seed", "1", "--out", str(root / "new"))
+    return root / "old", _lab_done("show", str(root / "old")), _lab_done("show", str(root / "new"))
+
+
+def _lab_kill_when(run: Path, trigger: str, started: float, old_config: bytes) -> bool:
+    if trigger.startswith("after "):
+        return time.perf_counter() - started >= float(trigger.split()[1])
+    if trigger == "config.json replaced":  # between the two files of the save
+        return (run / "config.json").read_bytes() != old_config
+    return any(run.glob(f".{trigger}.*.tmp"))  # mid-write of that file (config.json's is too short to catch)
+
+
+LAB_TRIGGERS = ["config.json replaced", "metrics.parquet", "after 0.5", "after 1.0", "after 1.5", "after 2.5"]
+
+
+@pytest.mark.parametrize("trigger", LAB_TRIGGERS)
+def test_kill_9_of_lab_run_leaves_the_old_results_or_the_new(lab_reference: Any, tmp_path: Path, trigger: str) -> None:
+    """A rerun into a folder that holds results, killed at any instant: ``lab show`` gives the old results or
+    the new ones (never a mix of the new config.json with the old table), and the next run cleans up and ends
+    as an uninterrupted one."""
+    import shutil
+
+    old, show_old, show_new = lab_reference
+    run = tmp_path / "run"
+    shutil.copytree(old, run)
+    old_config = (run / "config.json").read_bytes()
+    p = _lab("run", *LAB, "--seed", "1", "--out", str(run))
+    started = time.perf_counter()
+    while p.poll() is None:
+        if _lab_kill_when(run, trigger, started, old_config):
+            p.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.0002)
+    p.wait(timeout=60)
+    assert _lab_done("show", str(run)) in (show_old, show_new)
+    _lab_done("run", *LAB, "--seed", "1", "--out", str(run))
+    assert _lab_done("show", str(run)) == show_new
+    assert not list(run.glob(".*.tmp"))
+
+
+def test_lab_results_are_read_with_their_own_config(lab_reference: Any, tmp_path: Path) -> None:
+    """The state a kill between the save's two files leaves, built directly: the newer config.json is not used."""
+    import shutil
+
+    old, show_old, _ = lab_reference
+    run = tmp_path / "run"
+    shutil.copytree(old, run)
+    payload = json.loads((run / "config.json").read_text())
+    payload["config"]["k_ref"] = 4  # a different run's configuration beside the old table
+    (run / "config.json").write_text(json.dumps(payload))
+    assert _lab_done("show", str(run)) == show_old
+
+
+def test_a_second_lab_run_on_the_same_folder_is_refused(lab_reference: Any, tmp_path: Path) -> None:
+    import shutil
+
+    old, show_old, _ = lab_reference
+    run = tmp_path / "run"
+    shutil.copytree(old, run)
+    lock = RunLock(run)  # another process holds the folder
+    try:
+        p = _lab("run", *LAB, "--seed", "1", "--out", str(run))
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 2
+        msg = err.decode()
+        assert msg.count("\n") == 1 and "is in use by another passlens lab run process" in msg
+    finally:
+        lock.release()
+    assert _lab_done("show", str(run)) == show_old

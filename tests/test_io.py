@@ -235,10 +235,15 @@ def test_overrides(tmp_path: Path) -> None:
     assert any("not used: score" in note for note in ds.notes)
 
 
-def test_missing_reward_column_lists_spellings(tmp_path: Path) -> None:
-    path = write(tmp_path, "m", [{"problem_id": "a", "foo": 1}], "jsonl")
-    msg = expect_error(r"^.*m\.jsonl: no reward column; columns are \['problem_id', 'foo'\]", path)
-    assert "correct, reward, passed, score, acc, is_correct" in msg and "reward_col" in msg
+def test_missing_reward_column_names_the_option_and_a_few_candidates(tmp_path: Path) -> None:
+    path = write(tmp_path, "m", [{"problem_id": "a", "foo": 1, "note": "x"}], "jsonl")
+    msg = expect_error(r"^.*m\.jsonl: no reward column \(correct, reward, score, …\); name it with --reward-col", path)
+    assert msg.endswith("(candidates: 'foo'), or counts with --c-col and --n-col")  # numbers only: not 'note'
+    assert "reward_col=" not in msg and len(msg) - len(str(path)) <= 202  # CLI words; ≤ 200 after "file: "
+    # many numeric columns: three are named, long names cut
+    wide = write(tmp_path, "w", [{"problem_id": "a", **{f"metric_with_a_long_name_{i}": i for i in range(9)}}], "csv")
+    msg = expect_error(r"candidates: 'metric_with_a_long_…', 'metric_with_a_long_…', 'metric_with_a_long_…', …\)", wide)
+    assert len(msg) - len(str(wide)) - 2 <= 200
 
 
 # ---------------------------------------------------------------------------------------
@@ -547,9 +552,9 @@ def test_malformed_json(tmp_path: Path) -> None:
     expect_error(r"m\.jsonl:3: malformed JSON", path)
     path.write_text('{"problem_id": "a", "reward": NaN}\n')
     expect_error(r"m\.jsonl:1: malformed JSON \(bare NaN", path)
-    path = tmp_path / "arr.json"
+    path = tmp_path / "arr.jsonl"  # (a .json file holding an array is a JSON document: test_io_documents.py)
     path.write_text('[{"problem_id": "a", "reward": 1}]\n')
-    expect_error(r"arr\.json:1: expected one JSON object per line, got a JSON list", path)
+    expect_error(r"arr\.jsonl:1: expected one JSON object per line, got a JSON list", path)
 
 
 def test_ragged_csv(tmp_path: Path) -> None:
@@ -1071,19 +1076,22 @@ def lm_eval_rows(filters: tuple[str, ...], docs: int = 4) -> list[dict[str, Any]
 def test_lm_eval_samples_keep_the_filters_apart(tmp_path: Path) -> None:
     rows = lm_eval_rows(("strict-match", "flexible-extract"))
     path = write(tmp_path, "samples_gsm8k_2024-05-01T12-00-00", rows, "jsonl")
-    # the same doc graded by two filters is not two samples: an error naming the line, and the fix
-    expect_error(
-        r"samples_gsm8k_2024-05-01T12-00-00\.jsonl:5: problem '0' has rows from several 'filter' values "
-        r"\['strict-match', 'flexible-extract'\]; pass by='filter' \(--by filter\)",
-        path,
-    )
-    ds = read(path, by="filter")  # exact_match is detected as the reward
-    assert list(ds.groups) == ["flexible-extract", "strict-match"]
-    for filt, table in ds.groups.items():
-        expected = {str(r["doc_id"]): (1, int(r["exact_match"])) for r in rows if r["filter"] == filt}
-        assert as_dict(table) == expected
+    # the same doc graded by two filters is not two samples: an lm-eval samples file read alone is
+    # split by filter (exact_match, the metric the lines name, is the reward)
+    for ds in (read(path), read(path, by="filter")):
+        assert list(ds.groups) == ["flexible-extract", "strict-match"] and ds.by == "filter"
+        for filt, table in ds.groups.items():
+            expected = {str(r["doc_id"]): (1, int(r["exact_match"])) for r in rows if r["filter"] == filt}
+            assert as_dict(table) == expected
     one = write(tmp_path, "one_filter", [r for r in rows if r["filter"] == "strict-match"], "jsonl")
     assert as_dict(single(read(one))) == {"0": (1, 1), "1": (1, 0), "2": (1, 1), "3": (1, 0)}
+    # a plain file with a filter column (no lm-eval signature) mixing filters: an error naming the line, and the fix
+    plain = write(tmp_path, "plain", [{k: r[k] for k in ("doc_id", "filter", "exact_match")} for r in rows], "jsonl")
+    expect_error(
+        r"plain\.jsonl:5: problem '0' has rows from several 'filter' values "
+        r"\['strict-match', 'flexible-extract'\]; pass by='filter' \(--by filter\)",
+        plain,
+    )
 
 
 def test_a_filter_column_alone_does_not_make_files_shards(tmp_path: Path) -> None:
@@ -1296,3 +1304,28 @@ def test_public_surface() -> None:
         "bundled_deepscaler",
     }
     assert issubclass(InputError, ValueError)
+
+
+# ---------------------------------------------------------------------------------------
+# answers given as one-element lists (lm-evaluation-harness's filtered_resps); long ids in messages
+
+
+def test_one_element_list_answers_are_their_element(tmp_path: Path) -> None:
+    rows = [{"problem_id": "a", "reward": int(x == "4"), "answer": [x]} for x in ("4", "4", "5")]
+    table = single(read(write(tmp_path, "a", rows, "jsonl")))
+    assert table.votes is not None and table.vote_correct is not None
+    assert [v.tolist() for v in table.votes] == [[2, 1]] and [v.tolist() for v in table.vote_correct] == [[True, False]]
+    typed = single(read(write(tmp_path, "a", rows, "parquet")))  # a list column of a typed input too
+    assert typed.votes is not None and [v.tolist() for v in typed.votes] == [[2, 1]]
+    rows[2]["answer"] = ["5", "6"]
+    expect_error(
+        r"a\.jsonl:3: problem 'a': answer column 'answer' holds a list of 2 values; one answer per sample is needed",
+        write(tmp_path, "a", rows, "jsonl"),
+    )
+
+
+def test_long_problem_ids_are_cut_in_messages(tmp_path: Path) -> None:
+    prompt = "Solve the following problem step by step. " * 10  # a prompt's text as the id (verl, TRL)
+    path = write(tmp_path, "p", [{"problem_id": prompt, "reward": 1}, {"problem_id": prompt, "reward": "x"}], "jsonl")
+    msg = expect_error(r"p\.jsonl:2: problem 'Solve the following", path)
+    assert f"problem {prompt[:79] + '…'!r}: reward 'x' is not a number" in msg

@@ -2,7 +2,9 @@
 
 A new format is one module in ``passlens/io/formats/`` and one entry in ``FORMATS``; these
 tests fail when it is not registered, when it misses part of the protocol, when it has no
-contract case below, or when code outside ``formats/`` asks which format an input is.
+contract case below, or when code outside ``formats/`` asks which format an input is. A new
+tool preset is one module in ``passlens/io/formats/presets/`` and one entry in its registry;
+the same holds for it (its fixture test lives in ``tests/test_io_presets.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pkgutil
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,10 +28,12 @@ import pytest
 
 import passlens.io as pio
 from passlens.io import InputError, formats, from_frame, read
-from passlens.io.formats import FORMATS, Format
+from passlens.io.formats import FORMATS, Format, presets
+from passlens.io.formats.presets import DOCUMENT_PRESETS, PRESETS, TABLE_PRESETS, DocumentPreset, Preset, TablePreset
 
 IO_DIR = Path(pio.__file__).parent
 FORMATS_DIR = IO_DIR / "formats"
+PRESETS_DIR = FORMATS_DIR / "presets"
 FORMAT_NAMES = {fmt.name for fmt in FORMATS}
 FORMAT_CLASS_NAMES = {fmt.__name__ for fmt in FORMATS}
 
@@ -167,6 +172,15 @@ def test_io_modules_are_layered_without_circles() -> None:
         for dep in _relative_imports(path, 1) - {"formats"}:
             if dep in floor and floor[dep] >= floor["formats"]:
                 problems.append(f"formats/{path.name} imports {dep}")
+    for path in PRESETS_DIR.glob("*.py"):  # presets/ too, and never on the formats that use them
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                up = node.level - 1  # packages above presets/
+                target = (node.module or "").split(".")[0]
+                if up == 1 and target not in ("", "presets"):
+                    problems.append(f"formats/presets/{path.name} imports formats/{target}")
+                if up == 2 and target in floor and floor[target] >= floor["formats"]:
+                    problems.append(f"formats/presets/{path.name} imports {target}")
     assert problems == []
 
 
@@ -180,18 +194,57 @@ def test_importing_passlens_stays_light() -> None:
 # the protocol: every format module registers one format that implements it
 
 
+def _defined(module: Any, kind: type) -> list[type]:
+    return [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj) and issubclass(obj, kind) and obj.__module__ == module.__name__
+    ]
+
+
 def test_every_format_module_is_registered() -> None:
     for info in pkgutil.iter_modules([str(FORMATS_DIR)]):
-        if info.name == "base":
+        if info.name == "base" or info.ispkg:
             continue
         module = importlib.import_module(f"passlens.io.formats.{info.name}")
-        defined = [
-            obj
-            for obj in vars(module).values()
-            if inspect.isclass(obj) and issubclass(obj, Format) and obj.__module__ == module.__name__
-        ]
+        defined = _defined(module, Format)
+        if info.name.startswith("_"):  # a helper of the formats (compression, JSON layout): no format
+            assert defined == [], f"formats/{info.name}.py is a helper and should define no format"
+            continue
         assert len(defined) == 1, f"formats/{info.name}.py should define one format, defines {defined}"
         assert defined[0] in FORMATS, f"{defined[0].__name__} is not in passlens.io.formats.FORMATS"
+
+
+def test_every_preset_module_is_registered() -> None:
+    for info in pkgutil.iter_modules([str(PRESETS_DIR)]):
+        if info.name == "base":
+            continue
+        module = importlib.import_module(f"passlens.io.formats.presets.{info.name}")
+        defined = _defined(module, Preset)
+        assert len(defined) == 1, f"formats/presets/{info.name}.py should define one preset, defines {defined}"
+        assert defined[0] in PRESETS, f"{defined[0].__name__} is not in passlens.io.formats.presets.PRESETS"
+    assert len({p.name for p in PRESETS}) == len(PRESETS)
+    assert set(DOCUMENT_PRESETS) <= {p for p in PRESETS if issubclass(p, DocumentPreset)}
+    assert set(TABLE_PRESETS) <= {p for p in PRESETS if issubclass(p, TablePreset)}
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.name)
+def test_preset_implements_the_protocol(preset: type[Preset]) -> None:
+    assert not inspect.isabstract(preset) and re.fullmatch(r"[a-z][a-z0-9_]*", preset.name)
+    assert preset.tool and preset.reads and "\n" not in preset.reads
+    doc = inspect.getmodule(preset).__doc__ or ""  # type: ignore[union-attr]
+    assert len(doc.splitlines()) > 3, f"{preset.name}: the module docstring says which fields it reads, what they give"
+    base = DocumentPreset if issubclass(preset, DocumentPreset) else TablePreset
+    for name, member in inspect.getmembers(base, inspect.isfunction):
+        if not name.startswith("_"):
+            assert inspect.signature(getattr(preset, name)) == inspect.signature(member), (preset.name, name)
+
+
+def test_every_preset_has_a_fixture_test() -> None:
+    from test_io_presets import CASES
+
+    assert set(CASES) == {p.name for p in PRESETS}
+    assert presets.PRESETS is PRESETS
 
 
 @pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.name)
@@ -285,9 +338,32 @@ def _write_parquet(tmp: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
+def _write_inspect_eval(tmp: Path, rows: list[dict[str, Any]]) -> Path:
+    """The rows as an Inspect .eval archive: each problem a sample, each row an epoch scored by scorer 'reward'."""
+    path = tmp / "in.eval"
+    epochs: dict[str, int] = {}
+    with zipfile.ZipFile(path, "w") as z:
+        header = {"version": 2, "status": "success", "eval": {"task": "t", "model": "m"},
+                  "results": {"scores": [{"name": "reward", "scorer": "reward"}]}}
+        z.writestr("header.json", json.dumps(header))
+        for r in rows:
+            epoch = epochs[r["problem_id"]] = epochs.get(r["problem_id"], 0) + 1
+            sample = {"id": r["problem_id"], "epoch": epoch, "scores": {"reward": {"value": r["reward"]}}}
+            z.writestr(f"samples/{r['problem_id']}_epoch_{epoch}.json", json.dumps(sample))
+    return path  # records are named by their entry: record 2 is samples/a_epoch_2.json
+
+
+def _write_document(tmp: Path, rows: list[dict[str, Any]]) -> Path:
+    path = tmp / "in.json"
+    path.write_text(json.dumps(rows, indent=2))
+    return path  # records are named by their JSON path: record 2 is $[2]
+
+
 #: per format: (write the rows, read them, where record 2 (0-based) sits)
 CONTRACT: dict[str, tuple[Callable[[Path, list[dict[str, Any]]], Any], Callable[[Any], Any], Callable[[Any], str]]] = {
     "jsonl": (_write_jsonl, read, lambda p: f"{p}:4"),
+    "json": (_write_document, read, lambda p: f"{p}: $[2]"),
+    "inspect_eval": (_write_inspect_eval, read, lambda p: f"{p}: samples/a_epoch_2.json"),
     "csv": (_write_csv, read, lambda p: f"{p}:4"),
     "parquet": (_write_parquet, read, lambda p: f"{p}: row 3"),
     "frame": (lambda tmp, rows: _parquet_rows(rows), lambda f: from_frame(f, source="F"), lambda f: "F: row 3"),

@@ -25,6 +25,7 @@ from passlens.report import (
     phat_histogram,
 )
 from passlens.report import build as build_mod
+from passlens.report.sections import Collapse, Comparisons, Curves, PerProblem
 
 N_BOOT = "150"  # small: the tests check plumbing and equality with the API, not interval quality
 FIGS_PAIR = {"curves.png", "comparison.png", "collapse.png", "per_problem.png"}
@@ -465,7 +466,7 @@ def test_verdict_with_few_problems_calls_significance_nominal():
     assert any(t.startswith("b is nominally significantly better at") for t in texts), texts
     from passlens.report.html import render_html
 
-    page = render_html(rep.metrics, {})
+    page = render_html(rep, {})
     assert "Only 3 paired problems: the band is a large-sample approximation" in page  # on the page, not only in the terminal
 
 
@@ -507,7 +508,7 @@ def test_long_series_page_stays_readable():
     from passlens.report.html import render_html
 
     rep = build_report(_series_groups(32), ReportSettings(n_boot=30), label_name="step")
-    page = render_html(rep.metrics, {})
+    page = render_html(rep, {})
     # one line of sizes, not 32 clauses; the curve table has one row per step and budgets across
     assert "12 problems, n = 4 in every group" in page
     assert "step 10: 12 problems" not in page
@@ -520,11 +521,9 @@ def test_long_series_page_stays_readable():
 
 def test_figures_of_a_long_series_use_a_colour_bar_and_a_subset():
     pytest.importorskip("matplotlib")
-    from passlens.report import plots
 
     rep = build_report(_series_groups(32), ReportSettings(n_boot=30), label_name="step")
-    m = rep.metrics
-    for fig in (plots._curves(m), plots._comparison(m)):
+    for fig in (rep[Curves].figure(), rep[Comparisons].figure()):
         main = fig.axes[0]
         assert main.get_legend() is None  # 32 legend entries ran off the axes
         assert len(fig.axes) == 2  # the axes and its colour bar
@@ -532,7 +531,7 @@ def test_figures_of_a_long_series_use_a_colour_bar_and_a_subset():
         bar = fig.axes[1]
         right = bar.get_tightbbox().x1  # tick labels inside the figure
         assert right <= fig.bbox.x1 + 1, (right, fig.bbox.x1)
-    fig = plots._collapse(m)
+    fig = rep[Collapse].figure()
     for ax in fig.axes[:3]:
         names = [t.get_text() for t in ax.get_legend().get_texts()]
         assert {n.split(" m")[0] for n in names} <= {"step 0", "step 80", "step 160", "step 230", "step 310"}, names
@@ -552,21 +551,21 @@ def test_long_odd_names_are_escaped_once_shortened_in_figures_and_wrap_on_the_pa
     cb = np.array([0, 0, 0, 0] + [3] * 56)
     rep = build_report({"base": _table(ids, [8] * 60, ca), long_name: _table(ids, [8] * 60, cb)},
                        ReportSettings(n_boot=30), label_name="file")
-    page = render_html(rep.metrics, {})
+    page = render_html(rep, {})
     assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "<b>&amp;" not in page and "&lt;b&gt;&amp;amp;" in page
     # names (headers, first column) sit in wrapping boxes so a long one cannot push the numbers off the page
     assert f"<td><div class='nm'>{'x' * 200}</div></td>" in page
     assert ".nm {" in page and "overflow-wrap: anywhere" in page
     # figures: names shortened, keeping both ends
-    short = plots._dn(rep.metrics, long_name)
+    short = plots.short_name(rep.info, long_name)
     assert len(short) == plots.MAX_NAME and short.startswith("run-<b>") and short.endswith("LLL")
-    fig = plots._per_problem(rep.metrics, rep.per_problem, rep.pairs[-1])
+    fig = rep[PerProblem].figure()
     fig.canvas.draw()
     assert fig.axes[0].title.get_window_extent().x1 <= fig.bbox.x1 + 1
     # a series whose grouping column has an HTML-special name: the title is escaped once
     ser = build_report(_series_groups(3), ReportSettings(n_boot=30), label_name="a&b")
-    page = render_html(ser.metrics, {})
+    page = render_html(ser, {})
     assert "<title>passlens exploration report: 3 a&amp;bs</title>" in page
 
 

@@ -5,15 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from passlens.advantages._array import (
-    _transpose,
-    cumsum_down,
-    packed_order,
-    repair_rows,
-    sort_cols,
-    sort_rows,
-    unsort_rows,
-)
+from passlens.advantages._array import _transpose, cumsum_down, packed_order, sort_cols
 
 
 def _hard_rows(rng: np.random.Generator, B: int, n: int) -> np.ndarray:
@@ -45,31 +37,28 @@ def test_sorts_match_argsort(n):
     B = 12
     x = _hard_rows(rng, B, n) if n >= 2 else rng.normal(size=(B, n))
     want = np.sort(x, axis=1)
-    flat, xs = sort_rows(x)
-    assert np.array_equal(xs, want)
-    assert np.array_equal(x.ravel()[flat].reshape(B, n), want)
-    assert np.array_equal(np.sort(flat.reshape(B, n) - np.arange(0, B * n, n)[:, None], axis=1),
-                          np.broadcast_to(np.arange(n), (B, n)))  # a permutation of each row
     flat_t, gt = sort_cols(x)
     assert np.array_equal(gt, want.T)
     assert np.array_equal(x.ravel()[flat_t], want.T)
+    assert np.array_equal(np.sort(flat_t.T - np.arange(0, B * n, n)[:, None], axis=1),
+                          np.broadcast_to(np.arange(n), (B, n)))  # a permutation of each row
     # undo: scatter the sorted values back in place of the originals
     back = np.empty(B * n)
     back[flat_t] = gt
     assert np.array_equal(back.reshape(B, n), x)
-    assert np.array_equal(unsort_rows(flat, xs), x)
 
 
 @pytest.mark.parametrize("n", [2, 5, 64])
 def test_packed_order_layouts_and_distinct(n):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(9, n))  # continuous: no ties
-    order, distinct = packed_order(x, check_distinct=True)
+    order_t, distinct = packed_order(x, check_distinct=True)
     assert distinct
-    assert np.array_equal(x.ravel()[order], np.sort(x, axis=1))
-    order_t = packed_order(x, transposed=True)
     assert order_t.shape == (n, 9) and order_t.flags.c_contiguous
-    assert np.array_equal(order_t, order.T)
+    assert np.array_equal(x.ravel()[order_t], np.sort(x, axis=1).T)
+    assert not packed_order(x)[1]  # not checked: not claimed
+    order, _ = packed_order(x, transposed=False)  # the same order, row by row
+    assert np.array_equal(order, order_t.T)
     x[4, 1] = x[4, 0]  # one tie
     _, distinct = packed_order(x, check_distinct=True)
     assert not distinct
@@ -81,20 +70,20 @@ def test_packed_order_signed_zeros_are_a_tie():
         x = np.array([row])
         order, distinct = packed_order(x, check_distinct=True)
         assert not distinct
-        assert np.array_equal(x.ravel()[order], np.sort(x, axis=1))
+        assert np.array_equal(x.ravel()[order].T, np.sort(x, axis=1))
     x = np.array([[-1.0, 0.0, 2.0, -3.0]])  # mixed signs, no tie
     order, distinct = packed_order(x, check_distinct=True)
-    assert distinct and np.array_equal(x.ravel()[order], np.sort(x, axis=1))
+    assert distinct and np.array_equal(x.ravel()[order].T, np.sort(x, axis=1))
 
 
-def test_repair_rows_fixes_wrong_key_order():
+def test_sort_cols_repairs_wrong_key_order():
     rng = np.random.default_rng(5)
     x = _hard_rows(rng, 12, 64)
-    order = packed_order(x)
-    xs = x.ravel()[order]
-    repair_rows(x, order, xs)
-    assert np.array_equal(xs, np.sort(x, axis=1))
-    assert np.array_equal(x.ravel()[order], xs)
+    order, _ = packed_order(x)
+    assert not np.array_equal(x.ravel()[order], np.sort(x, axis=1).T)  # the keys alone get some rows wrong
+    flat_t, gt = sort_cols(x)
+    assert np.array_equal(gt, np.sort(x, axis=1).T)
+    assert np.array_equal(x.ravel()[flat_t], gt)
 
 
 def test_packed_order_declines_non_float64():

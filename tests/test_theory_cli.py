@@ -135,7 +135,7 @@ def test_plot_without_matplotlib_is_a_one_line_error(cli, tmp_path: Path) -> Non
 
 
 def test_variance_renders_the_variance_table(cli, batch, tmp_path: Path) -> None:
-    from passlens.advantages.variance import variance_table
+    from passlens.lab.variance import variance_table
 
     res = cli.run("theory", *VARIANCE_ARGS, "--plot", str(tmp_path))
     assert res.returncode == 0, res.stderr

@@ -252,3 +252,31 @@ def test_analytic_se_is_the_sample_sd_over_root_p(monkeypatch: pytest.MonkeyPatc
     rows = passlens.pass_at_k(n, c, [1, 2, 4])
     cur = curve(n, c, [1, 2, 4], method="analytic")
     np.testing.assert_allclose(cur.se, rows.std(axis=0, ddof=1) / np.sqrt(40), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kw,message", [
+    ({"seed": "x"}, "seed must be an integer in [0, 2⁶⁴), got 'x'"),
+    ({"seed": -1}, "seed must be an integer in [0, 2⁶⁴), got -1"),
+    ({"seed": 1.5}, "seed must be an integer in [0, 2⁶⁴), got 1.5"),
+    ({"n_boot": 2.5}, "n_boot must be an integer ≥ 2, got 2.5"),
+    ({"n_boot": "10"}, "n_boot must be an integer ≥ 2, got '10'"),
+    ({"ci": "0.9"}, "confidence level must be a number in (0, 1), got '0.9'"),
+    ({"ci": 1.5}, "confidence level must be a number in (0, 1), got 1.5"),
+])
+def test_curve_names_a_bad_argument(kw: dict, message: str) -> None:
+    with pytest.raises(ValueError) as ei:
+        curve(np.full(5, 8), np.arange(5), [1, 2], **kw)
+    assert str(ei.value) == message
+
+
+@pytest.mark.parametrize("kw,message", [
+    ({"alpha": "0.05"}, "alpha must be a number in (0, 1), got '0.05'"),
+    ({"alpha": 0}, "alpha must be a number in (0, 1), got 0"),
+    ({"n_boot": 1.5}, "n_boot must be an integer ≥ 2, got 1.5"),
+    ({"seed": "s"}, "seed must be an integer in [0, 2⁶⁴), got 's'"),
+])
+def test_compare_names_a_bad_argument(kw: dict, message: str) -> None:
+    n, c = np.full(5, 8), np.arange(5)
+    with pytest.raises(ValueError) as ei:
+        compare((n, c), (n, c), [1, 2], **kw)
+    assert str(ei.value) == message

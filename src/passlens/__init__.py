@@ -10,6 +10,7 @@ The public surface (numpy/scipy only at import time):
 """
 
 from . import theory
+from ._version import __version__
 from .advantages import advantage
 from .estimators import coverage_at_k, maj_at_k, max_at_k, pass_at_k, pass_hat_k
 from .uncertainty import Comparison, Curve, beta_posterior_pass_at_k, compare, curve
@@ -28,4 +29,3 @@ __all__ = [
     "Comparison",
     "beta_posterior_pass_at_k",
 ]
-__version__ = "0.1.0"

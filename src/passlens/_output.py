@@ -8,6 +8,10 @@
   written directly, in a stream: it is never replaced by a regular file.
 * ``-`` is standard output.
 
+A folder that several files make up (a training run, a lab run) is guarded by :class:`RunLock`,
+and the temporaries of writers killed there (kill -9 leaves them) are removed by
+:func:`remove_stale_temporaries` once the lock is held.
+
 Every failure (a full disk, no permission, a read-only file system, a directory in the way,
 torch's RuntimeError from a failed save) is one :class:`OutputError` line naming the path.
 """
@@ -15,13 +19,14 @@ torch's RuntimeError from a failed save) is one :class:`OutputError` line naming
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, Callable, Union
+from typing import IO, Any, Callable, Union
 
-__all__ = ["OutputError", "write_file", "resolve_target", "TEMPORARY_SUFFIX"]
+__all__ = ["OutputError", "write_file", "resolve_target", "TEMPORARY_SUFFIX", "RunLock", "remove_stale_temporaries"]
 
 #: Suffix of the temporaries :func:`write_file` makes (``.{name}.{random}.tmp`` next to the target).
 TEMPORARY_SUFFIX = ".tmp"
@@ -114,3 +119,71 @@ def write_file(path: str | Path, content: Content, *, label: str | None = None) 
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+#: The temporaries :func:`write_file` leaves when killed: ``.{name}.{random}.tmp``
+#: (and ``.{name}.tmp{pid}``, the name earlier versions used).
+_TEMPORARY = re.compile(r"^\..+\.tmp(\d+)?$")
+
+
+def remove_stale_temporaries(folders: list[Path]) -> list[Path]:
+    """Delete the temporary files killed writers left in ``folders``; returns them.
+
+    Only safe while holding the folder's :class:`RunLock` (no other process is writing there).
+    """
+    removed = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for f in folder.iterdir():
+            if _TEMPORARY.match(f.name) and f.is_file():
+                f.unlink(missing_ok=True)
+                removed.append(f)
+    return removed
+
+
+class RunLock:
+    """An exclusive lock on an output folder (``flock`` on ``DIR/.lock``), held until :meth:`release`.
+
+    A second process writing the same folder (``passlens train`` or ``--resume`` on one run, two
+    ``passlens lab run --out`` on one folder) gets a one-line ValueError instead of interleaving its
+    files with the first one's. The kernel drops the lock when the holder dies (kill -9 included), so
+    a crashed run never blocks its own resume. Where ``fcntl`` does not exist (Windows), no lock is taken.
+
+    Args:
+      folder: the folder (it must exist).
+      command: how the refusal names the holder, e.g. ``"passlens train"``.
+    """
+
+    def __init__(self, folder: Path, command: str = "passlens train") -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / ".lock"
+        self.command = command
+        self._file: Any = None
+        self.acquire()
+
+    def acquire(self) -> None:
+        """Take the lock (a no-op when this object holds it); ValueError when another holder has it."""
+        if self._file is not None:
+            return
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        try:
+            f = open(self.path, "a+")
+        except OSError as exc:
+            raise ValueError(f"cannot lock {self.folder}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            raise ValueError(f"{self.folder} is in use by another {self.command} process (it holds {self.path}); "
+                             "wait for it to finish or stop it first") from None
+        self._file = f
+
+    def release(self) -> None:
+        """Drop the lock (a no-op when not held)."""
+        if self._file is not None:
+            self._file.close()  # closing the descriptor drops the flock
+            self._file = None

@@ -15,6 +15,9 @@ __all__ = [
     "as_budgets",
     "as_ks",
     "check_policy",
+    "check_seed",
+    "check_draws",
+    "check_level",
     "check_enough_samples",
     "pow2_grid",
     "log_grid",
@@ -164,6 +167,28 @@ DENSE_GRID_MAX = 4096
 def default_grid(n_max: int) -> np.ndarray:
     """The default budgets up to n_max: 1..n_max, or :func:`log_grid` beyond :data:`DENSE_GRID_MAX`."""
     return np.arange(1, n_max + 1, dtype=np.int64) if n_max <= DENSE_GRID_MAX else log_grid(n_max)
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """A random seed: an int in [0, 2⁶⁴) (numpy's SeedSequence takes no other)."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**64:
+        raise ValueError(f"{name} must be an integer in [0, 2⁶⁴), got {seed!r}")
+    return int(seed)
+
+
+def check_draws(n_boot: object, name: str = "n_boot") -> int:
+    """A number of bootstrap draws: an int ≥ 2."""
+    if isinstance(n_boot, (bool, np.bool_)) or not isinstance(n_boot, (int, np.integer)) or int(n_boot) < 2:
+        raise ValueError(f"{name} must be an integer ≥ 2, got {n_boot!r}")
+    return int(n_boot)
+
+
+def check_level(level: object, name: str) -> float:
+    """A probability strictly inside (0, 1): a confidence level or an error rate."""
+    if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, float, np.integer, np.floating)) or not (
+            0.0 < float(level) < 1.0):
+        raise ValueError(f"{name} must be a number in (0, 1), got {level!r}")
+    return float(level)
 
 
 def check_policy(policy: object) -> KPolicy:

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import theory
+from .gradient_estimators import zero_signal_hat
 from ._validate import pow2_grid
 from .grouping import Groups, answer_ids, group_index, object_array, to_numpy
 from .metrics import METRICS, label
@@ -186,7 +186,7 @@ def exploration_metrics(
         out["always_solved"] = float(np.mean(c == n))
         out["polarized"] = float(np.mean((c == 0) | (c == n)))
         if group_size is not None:
-            z = np.asarray(theory.zero_signal_hat(n, c, int(group_size), k_exceeds_n="nan"))
+            z = np.asarray(zero_signal_hat(n, c, int(group_size), k_exceeds_n="nan"))
             z_ok = ~np.isnan(z)
             if z_ok.any():
                 out[f"zero_signal@{int(group_size)}"] = float(z[z_ok].mean())

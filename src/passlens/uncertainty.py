@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._json import json_ready
-from ._validate import KPolicy, as_counts, as_ks, default_grid, k_mask
+from ._validate import KPolicy, as_counts, as_ks, check_draws, check_level, check_seed, default_grid, k_mask
 from ._pairing import align_by_id
 from .histogram import PairHistogram, count_histogram, pair_histogram
 from .estimators import pass_at_k
@@ -121,8 +121,7 @@ class Curve:
 
 
 def _check_level(ci: float) -> None:
-    if not (0.0 < ci < 1.0):
-        raise ValueError(f"confidence level must be in (0, 1), got {ci}")
+    check_level(ci, "confidence level")
 
 
 def _column_moments(rows: np.ndarray, mask: np.ndarray, weights: np.ndarray | None = None
@@ -189,8 +188,8 @@ def bootstrap_ci(
       (lo, hi), each float (K,).
     """
     _check_level(ci)
-    if n_boot < 2:
-        raise ValueError(f"n_boot must be ≥ 2, got {n_boot}")
+    check_draws(n_boot)
+    seed = check_seed(seed)
     P, K = rows.shape
     if mask is None:
         mask = np.ones((P, K), dtype=bool)
@@ -375,6 +374,9 @@ def curve(
     """
     if k_exceeds_n not in ("raise", "drop"):
         raise ValueError(f"k_exceeds_n must be 'raise' or 'drop', got {k_exceeds_n!r}")
+    _check_level(ci)
+    check_draws(n_boot)
+    check_seed(seed)
     policy: KPolicy = "nan" if k_exceeds_n == "drop" else "raise"
     if k is None:
         k = default_grid(registry_entry(metric).max_n(n=n, rewards=rewards, votes=votes))
@@ -551,10 +553,9 @@ def sup_t_band(
       (mean (K,), se (K,), critical value, degenerate bool (K,)) where
       degenerate marks zero-variance columns (left out of the maximum).
     """
-    if not (0.0 < alpha < 1.0):
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    if n_boot < 2:
-        raise ValueError(f"n_boot must be ≥ 2, got {n_boot}")
+    check_level(alpha, "alpha")
+    check_draws(n_boot)
+    check_seed(seed)
     P = rows.shape[0]
     if P < 2:
         raise ValueError(f"a paired comparison needs at least 2 problems, got {P}")
@@ -593,10 +594,6 @@ def _sup_t_band_histogram(
     Returns:
       (a_mean, b_mean, diff_mean, se, critical value, degenerate) as :func:`sup_t_band` (K,).
     """
-    if not (0.0 < alpha < 1.0):
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    if n_boot < 2:
-        raise ValueError(f"n_boot must be ≥ 2, got {n_boot}")
     a_mean, b_mean, var, cov = _pair_moments(hist, ks)
     P = float(hist.weights.sum())
     se = np.sqrt(var / (P - 1) / P)
@@ -698,6 +695,9 @@ def compare(
     Returns:
       :class:`Comparison`.
     """
+    check_level(alpha, "alpha")
+    check_draws(n_boot)
+    check_seed(seed)
     (n_a, c_a), (n_b, c_b), ids = _align(a, b)
     n_min = int(min(n_a.min(), n_b.min()))
     ks = default_grid(n_min) if k is None else as_ks(k)

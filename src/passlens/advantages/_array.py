@@ -1,43 +1,26 @@
-"""numpy ↔ torch dispatch and input checks shared by every advantage estimator.
+"""numpy ↔ torch dispatch, input checks and per-row sorts shared by the advantage estimators.
 
-Each estimator is written once, in numpy float64. A torch input is copied to a
-float64 numpy array (detached, on the CPU), the math runs in numpy, and the
-result goes back to a tensor with the input's dtype and device. torch is never
-imported here: a tensor can only reach us if the caller already imported torch,
-so we look it up in ``sys.modules``.
-
-Every check names the offending group (row ``b`` of the (B, n) batch) and sample
-so that a bad row can be found in the caller's batch.
+Each estimator is written once, in numpy float64. A torch input is copied to a float64 numpy
+array (detached, on the CPU) and the result goes back to a tensor with the input's dtype and
+device; torch is never imported here (a tensor can only come from a caller that imported it).
+Every check names the offending group (row b) and sample. The sorts serve the estimators that
+rank each group by value (``pkpo`` on non-binary rewards, ``unlikeliness``): float64 rows are
+sorted through packed int64 keys (SIMD sorts of plain int64 keys beat ``argsort``) and checked.
 """
 
 from __future__ import annotations
 
 import operator
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Literal, TypeGuard, overload
+from typing import TYPE_CHECKING, Any, Callable, TypeGuard
 
 import numpy as np
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = [
-    "is_torch",
-    "as_rewards",
-    "MAX_REWARD",
-    "as_answers",
-    "as_logprobs",
-    "check_k",
-    "require_binary",
-    "require_min_n",
-    "Restore",
-    "packed_order",
-    "sort_rows",
-    "sort_cols",
-    "cumsum_down",
-    "repair_rows",
-    "unsort_rows",
-]
+__all__ = ["is_torch", "as_rewards", "MAX_REWARD", "as_answers", "as_logprobs", "check_k", "require_binary",
+           "require_min_n", "Restore", "packed_order", "sort_cols", "cumsum_down"]
 
 #: Puts a float64 (B, n) numpy result back into the caller's array type.
 Restore = Callable[[np.ndarray], Any]
@@ -51,18 +34,13 @@ def is_torch(x: object) -> TypeGuard[torch.Tensor]:
 
 def _numpy_twin(torch_dtype: Any) -> np.dtype | None:
     """The numpy dtype with the same values as a torch float dtype (None for bfloat16)."""
-    torch = sys.modules["torch"]
-    twins: dict[Any, np.dtype] = {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32),
-                                  torch.float16: np.dtype(np.float16)}
-    return twins.get(torch_dtype)
+    name = str(torch_dtype).removeprefix("torch.")
+    return np.dtype(name) if name in ("float64", "float32", "float16") else None
 
 
 def _to_numpy(x: object) -> np.ndarray:
-    """numpy view/copy of ``x`` (a tensor is detached and moved to the CPU first).
-
-    Dtype casts are left to numpy: torch's CPU cast kernels are multithreaded, and
-    on a busy machine waking their threads costs milliseconds for a (4096, 64) batch.
-    """
+    """numpy view/copy of ``x`` (a tensor detached, on the CPU). Casts are left to numpy: waking
+    torch's multithreaded CPU cast kernels costs milliseconds on a busy machine."""
     if is_torch(x):
         t = x.detach().cpu()
         if t.dtype.is_floating_point and _numpy_twin(t.dtype) is None:
@@ -76,11 +54,10 @@ def _restore_for(x: object) -> Restore:
     if is_torch(x):
         torch = sys.modules["torch"]
         dtype = x.dtype if x.dtype.is_floating_point else torch.get_default_dtype()
-        device = x.device
-        twin = _numpy_twin(dtype)
-        if twin is not None:  # cast in numpy (single-threaded), then wrap without copying
-            return lambda out: torch.from_numpy(np.ascontiguousarray(out, dtype=twin)).to(device=device)
-        return lambda out: torch.from_numpy(np.ascontiguousarray(out)).to(device=device, dtype=dtype)
+        device, twin = x.device, _numpy_twin(dtype)
+        # Cast in numpy (single-threaded) to the twin dtype and wrap without copying; bfloat16 casts in torch.
+        return lambda out: torch.from_numpy(np.ascontiguousarray(out, dtype=np.float64 if twin is None else twin)
+                                            ).to(device=device, dtype=dtype)
     arr = np.asarray(x)
     dtype_np = arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.dtype(np.float64)
     return lambda out: out.astype(dtype_np, copy=False)
@@ -97,17 +74,15 @@ def as_rewards(rewards: object) -> tuple[np.ndarray, Restore]:
     """Validate a (B, n) batch of rewards; return it as float64 numpy and a restorer.
 
     Args:
-      rewards: float (B, n), numpy array, torch tensor or nested lists; B groups
-        (prompts) of n samples each. Integer and boolean rewards are accepted.
+      rewards: float (B, n) (numpy, torch or nested lists; integer and boolean accepted).
 
     Returns:
-      (r, restore): r float64 (B, n) numpy, a private C-contiguous copy the estimator may
-      overwrite; ``restore(out)`` casts a float64
-      (B, n) result to the input's type and dtype (float64 for non-float input;
-      torch's default dtype for a non-float tensor) and device.
+      (r, restore): r float64 (B, n), a private C-contiguous copy the estimator may overwrite;
+      ``restore(out)`` casts a float64 (B, n) result to the input's type, dtype (float64, or
+      torch's default, for non-float input) and device.
 
     Raises:
-      ValueError: not 2-D, empty, non-numeric, or a NaN/inf reward or one beyond ±MAX_REWARD
+      ValueError: not 2-D, empty, non-numeric, or a reward NaN, ±inf or beyond ±MAX_REWARD
         (named by group and sample).
     """
     raw = _to_numpy(rewards)
@@ -142,10 +117,8 @@ def as_answers(answers: object, shape: tuple[int, int], who: str) -> np.ndarray:
 
 
 def as_logprobs(logprobs: object, shape: tuple[int, int], who: str) -> np.ndarray:
-    """Validate sequence log-probabilities: finite float (B, n), same shape as the rewards.
-
-    Returns float64 (B, n), the input itself when it already is float64 numpy: read it, do not write it.
-    """
+    """Validate sequence log-probabilities: finite float (B, n), same shape as the rewards. Returns
+    float64 (B, n), the input itself when it already is float64 numpy: read it, do not write it."""
     if logprobs is None:
         raise ValueError(f"{who} needs logprobs= (float (B, n) sequence log-probabilities)")
     lp = _to_numpy(logprobs)
@@ -171,9 +144,7 @@ def check_k(k: object, n: int, who: str) -> int:
     if kk < 1:
         raise ValueError(f"{who}: k must be ≥ 1, got {kk}")
     if kk > n:
-        raise ValueError(
-            f"{who}: k={kk} exceeds n={n} samples per group; no unbiased estimate exists for k > n"
-        )
+        raise ValueError(f"{who}: k={kk} exceeds n={n} samples per group; no unbiased estimate exists for k > n")
     return kk
 
 
@@ -194,28 +165,15 @@ def require_min_n(r: np.ndarray, min_n: int, who: str) -> None:
 _SIGN_OFF = np.int64(0x7FFF_FFFF_FFFF_FFFF)
 
 
-@overload
-def packed_order(x: np.ndarray, check_distinct: Literal[False] = False, transposed: bool = False) -> np.ndarray | None: ...
-@overload
-def packed_order(x: np.ndarray, check_distinct: Literal[True], transposed: bool = False) -> tuple[np.ndarray, bool] | None: ...
-def packed_order(
-    x: np.ndarray, check_distinct: bool = False, transposed: bool = False
-) -> np.ndarray | tuple[np.ndarray, bool] | None:
-    """Per-row argsort of float64 x (B, n) by one plain int64 sort; flat (B, n) indices, or None.
+def packed_order(x: np.ndarray, check_distinct: bool = False, transposed: bool = True) -> tuple[np.ndarray, bool] | None:
+    """Per-row argsort of float64 x (B, n) by one plain int64 sort, or None (n > 2²⁰ or not float64).
 
-    With ``transposed``, the flat indices come laid out (n, B) (row j: the (j+1)-th smallest
-    of every group), as :func:`sort_cols` wants them; the index arithmetic then runs on
-    long contiguous rows instead of broadcasting over B short ones.
-
-    With ``check_distinct``, returns (order, distinct) instead: distinct is True when every
-    row's sorted keys differ above the index bits, i.e. the order is exact and no row has
-    ties (False says nothing: check the values).
-
-    Each value becomes an order-preserving int64 (IEEE bits, negatives' magnitude bits
-    flipped) whose low ⌈log₂ n⌉ bits are replaced by the column index: numpy's SIMD sort of
-    int64 keys is ~3× faster than argsort, and the index rides along in the key. Values
-    that agree in all but those low bits may come out in the wrong order; the caller
-    checks the gathered values and re-sorts such rows exactly (see :func:`sort_rows`).
+    Returns (flat_t, distinct): flat indices int64 (n, B), row j those of every group's (j+1)-th
+    smallest value (``transposed`` false: (B, n), row b group b's ascending), and, with
+    ``check_distinct``, whether every row's keys differ above the index bits (the order is
+    exact, no ties; False says nothing). Each value becomes an order-preserving int64 (IEEE
+    bits, negatives' magnitude bits flipped) whose low ⌈log₂ n⌉ bits hold the column index.
+    Values equal but for those bits may come out misordered: :func:`sort_cols` re-sorts them.
     """
     B, n = x.shape
     bits = max(1, (n - 1).bit_length())
@@ -239,66 +197,22 @@ def packed_order(
             key -= sign
     key.sort(axis=1)
     distinct = False
-    if check_distinct and n > 1:
+    if check_distinct:
         # Neighbours whose keys differ above the index bits have strictly ascending values.
         step = np.bitwise_xor(key[:, 1:], key[:, :-1]).view(np.uint64)  # unsigned: sign bits differ too
         distinct = bool((step > low).all())
-    starts = np.arange(0, B * n, n, dtype=np.int64)  # flat index of each row's first element
-    if transposed:
-        key = _transpose(key)
-        key &= low  # the column index of each sorted slot
-        key += starts
-    else:
-        key &= low
+    starts = np.arange(0, B * n, n, dtype=np.int64)  # the flat index of each row's first element
+    key &= low  # the column index of each sorted slot
+    if not transposed:
         key += starts[:, None]
-    return (key, distinct) if check_distinct else key
-
-
-def sort_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort each row of x (B, n); return (flat, xs) with xs = x.ravel()[flat].reshape(B, n).
-
-    ``flat`` (B·n,) holds flat indices of a per-row argsort (ties in any order), so that
-    gathering and scattering are 1-D fancy indexing (several times faster than
-    take_along_axis / put_along_axis on many short rows). float64 rows are sorted
-    through packed int64 keys (:func:`packed_order`); any row that comes out not
-    ascending is re-sorted by ``np.argsort``, so the result is always exact.
-    """
-    B, n = x.shape
-    order = packed_order(x)
-    if order is None:
-        order = np.argsort(x, axis=1)
-        order += np.arange(0, B * n, n)[:, None]
-        flat = order.ravel()
-        return flat, x.ravel()[flat].reshape(B, n)
-    flat = order.ravel()
-    xs = x.ravel()[flat].reshape(B, n)
-    repair_rows(x, order, xs)
-    return flat, xs
-
-
-def repair_rows(x: np.ndarray, order: np.ndarray, xs: np.ndarray) -> None:
-    """Re-sort exactly (``np.argsort``) every row of xs (B, n) that is not ascending, in place.
-
-    order (B, n) holds the flat indices of a packed-key sort (:func:`packed_order`) and
-    xs = x.ravel()[order]; both are fixed up together.
-    """
-    n = x.shape[1]
-    if n > 1:
-        bad = np.less(xs[:, 1:], xs[:, :-1])
-        if bad.any():  # rare: values equal in all but the key's low bits
-            rows = np.flatnonzero(bad.any(axis=1))
-            fix = np.argsort(x[rows], axis=1)
-            fix += (rows * n)[:, None]
-            order[rows] = fix
-            xs[rows] = x.ravel()[fix]
+        return key, distinct
+    key = _transpose(key)
+    key += starts  # (along n long rows: faster than broadcasting over B short ones)
+    return key, distinct
 
 
 def _transpose(x: np.ndarray) -> np.ndarray:
-    """C-contiguous x.T for x (B, n), copied in blocks of rows (cache-friendlier than one strided copy).
-
-    A block of ≈ 4096 elements (32 KiB of float64/int64, one L1 data cache) is read and
-    written while it is cached: ~1.7× faster than blocks of 512 rows at n = 64.
-    """
+    """C-contiguous x.T for x (B, n), in blocks of ≈ 4096 elements (one L1 cache): ~2× a strided copy."""
     B, n = x.shape
     out = np.empty((n, B), dtype=x.dtype)
     step = max(8, 4096 // max(n, 1))
@@ -308,19 +222,18 @@ def _transpose(x: np.ndarray) -> np.ndarray:
 
 
 def sort_cols(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort each row of x (B, n), laid out transposed: (flat_t, gt) with gt = x.ravel()[flat_t].
-
-    flat_t int64 (n, B) and gt float (n, B) are C-contiguous and gt[:, b] is row b sorted
-    ascending (ties in any order). In this layout a running sum over ranks is n − 1
-    vector adds of B contiguous values (:func:`cumsum_down`) instead of numpy's slow
-    accumulate along short rows. Undo with ``out.ravel()[flat_t] = yt``.
-    """
+    """Sort each row of x (B, n), laid out transposed: flat_t int64 (n, B) and gt = x.ravel()[flat_t],
+    gt[:, b] row b ascending, exactly (columns the packed keys of :func:`packed_order` left
+    misordered are re-sorted by ``argsort``). A running sum over ranks is then n − 1 contiguous
+    vector adds (:func:`cumsum_down`). Undo with ``out.ravel()[flat_t] = yt``."""
     B, n = x.shape
-    flat_t = packed_order(x, transposed=True)
-    if flat_t is None:
+    packed = packed_order(x)
+    if packed is None:
         order = np.argsort(x, axis=1)
         order += np.arange(0, B * n, n)[:, None]
         flat_t = _transpose(order)
+    else:
+        flat_t = packed[0]
     gt = np.take(x.ravel(), flat_t)  # take: a little faster than fancy indexing for a plain gather
     if n > 1:
         bad = np.less(gt[1:], gt[:-1])
@@ -334,13 +247,9 @@ def sort_cols(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cumsum_down(x: np.ndarray) -> np.ndarray:
-    """In-place running sum down axis 0 of x (m, B): x[j] = x[j − 1] + x[j], in row order; returns x.
-
-    The same additions in the same order as ``np.cumsum(x, axis=0)`` (so bit-identical),
-    but for wide x as m − 1 contiguous vector adds, ~20× faster than numpy's accumulate
-    (which walks the B columns one strided element at a time). A reversed view x[::-1]
-    gives suffix sums.
-    """
+    """In place x[j] = x[j − 1] + x[j] down axis 0 of x (m, B), in row order; returns x. The additions of
+    ``np.cumsum(x, axis=0)`` in its order (bit-identical), as m − 1 contiguous vector adds: ~20× faster
+    than numpy's accumulate, which walks the columns one strided element at a time. x[::-1] sums upwards."""
     m, B = x.shape
     if B < 128:  # narrow: the Python loop's per-row overhead would dominate
         return np.cumsum(x, axis=0, out=x)
@@ -350,15 +259,3 @@ def cumsum_down(x: np.ndarray) -> np.ndarray:
         np.add(prev, row, out=row)
         prev = row
     return x
-
-
-def unsort_rows(flat: np.ndarray, ys: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Inverse of :func:`sort_rows`: out.ravel()[flat] = ys.ravel(); float/int (B, n).
-
-    ``out`` (C-contiguous, same shape and dtype, not ``ys``) may be a buffer the
-    caller no longer needs, e.g. the sorted input.
-    """
-    if out is None:
-        out = np.empty_like(ys)
-    out.ravel()[flat] = ys.ravel()
-    return out

@@ -1,102 +1,71 @@
-"""Exploration-aware group advantages within one step: unlikeliness (likelihood rank)
-and coverage@k (distinct correct answers). The novelty bonus across steps is in
-:mod:`passlens.advantages.novelty`.
+"""Exploration-aware group advantages within one step from likelihood ranks: unlikeliness.
+The answer-class estimators are in :mod:`passlens.advantages.coverage` (distinct correct
+answers) and :mod:`passlens.advantages.novelty` (a count bonus across steps).
 
 Scale convention (all of ``passlens.advantages``): the group *mean*
 (1/n) Σ_i A_i ∇_θ log π(y_i) is the gradient estimate of the target.
-
-Answer classes: ``answers`` holds an int id per sample (B, n), a canonical form of
-the final answer (equal ids = same answer). Ids only need to be comparable
-within a group.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import importlib
+import warnings
+from typing import Any
 
 import numpy as np
 
-from ._array import (
-    Restore,
-    as_answers,
-    as_logprobs,
-    as_rewards,
-    check_k,
-    packed_order,
-    repair_rows,
-    require_binary,
-    require_min_n,
-    sort_rows,
-    unsort_rows,
-)
-from ._classes import classes
+from ._array import as_logprobs, as_rewards, packed_order, require_min_n
 from ._parallel import run_row_blocks
-from ._tables import avoid_table
 from .policy_gradient import norm_params, normalise_
+from .registry import DDOF, EPS, Param, register
 
-__all__ = [
-    "unlikeliness",
-    "coverage",
-    "coverage_at_k",
-    "CoverageVariant",
-]
-
-CoverageVariant = Literal["rloo", "loo-1", "s"]
-_COVERAGE_VARIANTS = ("rloo", "loo-1", "s")
+__all__ = ["unlikeliness"]
 
 
 # --------------------------------------------------------------------------- ranks
 
 
-def _sorted_rank_values(xs: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """table[min-rank] for rows sorted ascending, xs (B, n), and a per-rank table (n,): (B, n).
+def _rank_factors(x: np.ndarray, fac: np.ndarray) -> np.ndarray:
+    """fac[min-rank of x_bi in row b], float64 (B, n), for x float64 (B, n) and a per-rank table fac (n,);
+    the min-rank #{j : x_bj < x_bi} is shared by tied values.
 
-    The min-rank of a slot is the column where its run of equal values starts. Runs are
-    found on the flat array (every row starts one, so none spans two rows), and each run's
-    value is repeated over its length: a copy-speed ``np.repeat`` of U ≤ B·n run values
-    instead of a running maximum over all B·n slots (several times faster when ties are
-    common, e.g. repeated completions with equal log-probabilities).
+    One packed sort per row (:func:`~passlens.advantages._array.packed_order`). Without ties (the
+    usual case for log-probabilities, known from the keys alone) the rank of sorted slot j is j:
+    the table is scattered as is. With ties, the min-rank of a sorted slot is where its run of
+    equal values starts; runs are found on the flat sorted array (every row starts one) and each
+    run's value is repeated over its length: a copy-speed ``np.repeat`` of U ≤ B·n run values.
     """
-    B, n = xs.shape
+    B, n = x.shape
+    packed = packed_order(x, check_distinct=True, transposed=False)
+    out = np.empty(B * n)
+    if packed is None:
+        order = np.argsort(x, axis=1) + np.arange(0, B * n, n)[:, None]
+    elif packed[1] or n == 1:
+        out[packed[0].reshape(-1)] = np.broadcast_to(fac, (B, n)).ravel()  # (a contiguous source scatters faster)
+        return out.reshape(B, n)
+    else:
+        order = packed[0]
+    xs = x.ravel()[order]  # (B, n) each row sorted, but where the packed keys could not tell values apart
+    bad = np.less(xs[:, 1:], xs[:, :-1])
+    if bad.any():  # rare (values equal but for the keys' low bits): re-sort those rows exactly
+        bad = np.flatnonzero(bad.any(axis=1))
+        order[bad] = np.argsort(x[bad], axis=1) + (bad * n)[:, None]
+        xs[bad] = x.ravel()[order[bad]]
     new = np.empty((B, n), dtype=bool)
     new[:, 0] = True
     np.not_equal(xs[:, 1:], xs[:, :-1], out=new[:, 1:])
-    starts = np.flatnonzero(new)  # (U,) flat slot where each run starts
-    lengths = np.diff(starts, append=B * n)
-    return np.repeat(table[starts % n], lengths).reshape(B, n)
+    starts = np.flatnonzero(new)  # (U,) flat sorted slot where each run starts
+    out[order.reshape(-1)] = np.repeat(fac[starts % n], np.diff(starts, append=B * n))
+    return out.reshape(B, n)
 
 
-def _min_ranks(x: np.ndarray) -> np.ndarray:
-    """Ascending rank per row, ties sharing the lowest rank: #{j : x_j < x_i}, int64 (B, n)."""
-    order, xs = sort_rows(x)
-    return unsort_rows(order, _sorted_rank_values(xs, np.arange(x.shape[1])))
-
-
-def _rank_factors(x: np.ndarray, fac: np.ndarray) -> np.ndarray:
-    """fac[min-rank of x_bi in row b], float64 (B, n), for x (B, n) and a per-rank table fac (n,).
-
-    Equals ``fac[_min_ranks(x)]`` with one sort and one scatter: without ties (the usual
-    case for log-probabilities) the rank of sorted slot j is j itself, so the table is
-    scattered as is, with no rank array and no gather.
-    """
-    B, n = x.shape
-    packed = packed_order(x, check_distinct=True)
-    if packed is None:
-        flat, xs = sort_rows(x)
-    else:
-        order, distinct = packed
-        flat = order.ravel()
-        if distinct or n == 1:  # strictly ascending rows: sorted, no ties (known from the keys alone)
-            # The rank of sorted slot j is j: scatter the table itself (tiled, as a broadcast
-            # scatter source is slower than a contiguous one).
-            out = np.empty((B, n))
-            out.ravel()[flat] = np.broadcast_to(fac, (B, n)).ravel()
-            return out
-        xs = x.ravel()[flat].reshape(B, n)
-        repair_rows(x, order, xs)
-    return unsort_rows(flat, _sorted_rank_values(xs, fac))
-
-
+@register(
+    "unlikeliness",
+    inputs=("logprobs",),
+    params=(Param("beta", float, 0.25, doc="rank penalty"), EPS, DDOF),
+    target="heuristic: GRPO on r·(1 − β·rank/n), favours rarer correct samples", unbiased=False, binary_only=False,
+    source="He, Fried & Welleck 2025, arXiv 2506.02355 (form of the released code)",
+)
 def unlikeliness(
     rewards: object, logprobs: object, *, beta: float = 0.25, eps: float = 1e-6, ddof: int = 1
 ) -> object:
@@ -142,131 +111,14 @@ def unlikeliness(
     return restore(r)
 
 
-# --------------------------------------------------------------------------- coverage
+_MOVED = ("coverage", "coverage_at_k", "CoverageVariant")
 
 
-def _coverage_inputs(
-    rewards: object, answers: object, k: int, who: str
-) -> tuple[Restore, np.ndarray, int, int, int, np.ndarray, np.ndarray, np.ndarray]:
-    """Validated inputs, reduced to answer classes (see :func:`passlens.advantages._classes.classes`).
-
-    Returns (restore, r, B, n, k, cls, m, group):
-      r: float64 (B, n) {0, 1} rewards (a private copy);
-      cls: int64 (B, n) class index of every sample;
-      m: int64 (U,) correct samples in each class of equal answer ids, i.e. the
-        size m_a of the correct class a (wrong samples sharing the id are not in it);
-      group: int64 (U,) the group of each class.
-    """
-    r, restore = as_rewards(rewards)
-    B, n = r.shape
-    kk = check_k(k, n, who)
-    require_binary(r, who)
-    a = as_answers(answers, r.shape, who)
-    cls, group, U = classes(a)
-    # r is exactly 0/1 here, so the weighted bincount counts correct samples exactly.
-    m = np.bincount(cls.ravel(), weights=r.ravel(), minlength=U).astype(np.int64)
-    return restore, r, B, n, kk, cls, m, group
-
-
-def _per_group(group: np.ndarray, values: np.ndarray, B: int) -> np.ndarray:
-    """Σ of per-class values over each group's classes, float64 (B, 1)."""
-    return np.bincount(group, weights=values, minlength=B)[:, None]
-
-
-def coverage_at_k(rewards: object, answers: object, k: int) -> object:
-    """Unbiased coverage@k: expected number of distinct correct answers among k samples.
-
-        coverage@k = Σ_{a correct} [1 − (1 − π(a))^k]
-        estimate   = Σ_{a} [1 − C(n − m_a, k)/C(n, k)],   m_a = correct samples with answer a
-
-    Each term is Chen et al.'s (2021, Eq. 1) pass@k estimator for the event
-    "y is correct with answer a", unbiased for 1 − (1 − π(a))^k; classes never
-    sampled contribute 0 to both sides in expectation. coverage@1 = c/n,
-    coverage@k ≤ k, and coverage@k ≥ pass@k with equality when every correct
-    sample has the same answer.
-
-    Args:
-      rewards: float (B, n) in {0, 1}, numpy or torch.
-      answers: int (B, n) answer-class ids.
-      k: int, 1 ≤ k ≤ n.
-
-    Returns:
-      float (B,), same type, dtype and device as ``rewards``.
-    """
-    restore, _, B, n, k, _, m, group = _coverage_inputs(rewards, answers, k, "coverage_at_k")
-    hit = 1.0 - avoid_table(n, k)  # (n+1,) 1 − R(n, m, k); hit[0] = 0 for classes with no correct sample
-    return restore(_per_group(group, hit[m], B)[:, 0])
-
-
-def coverage(rewards: object, answers: object, k: int, *, variant: CoverageVariant = "rloo") -> object:
-    """Unbiased policy-gradient advantages for coverage@k (distinct correct answers).
-
-    Target: C_k = Σ_{a ∈ 𝒜⁺} [1 − (1 − π(a))^k] over the correct answer classes 𝒜⁺
-    (see :func:`coverage_at_k`). Per class a, C_k's term is pass@k of the event
-    E_a = "correct with answer a", with probability q_a = π(a), and its gradient is
-    ∇[1 − (1 − q_a)^k] = k(1 − q_a)^{k−1} ∇q_a. With m_a = #samples in E_a,
-    m_{a,−i} the count among the other n − 1 samples, and
-    α̂(m) = k·C(n − 1 − m, k − 1)/C(n − 1, k − 1) (the unbiased estimate of
-    k(1 − q)^{k−1} from n − 1 draws with m hits):
-
-    * ``"rloo"`` (default): per class, α-weighted RLOO (as :func:`alpha_rloo`), summed:
-          A_i = Σ_{a∈𝒜⁺} α̂(m_{a,−i})·(1[i ∈ E_a] − m_{a,−i}/(n − 1))
-      i.e. a correct sample of class a gets α̂(m_a − 1)(1 − (m_a − 1)/(n − 1)) minus the
-      leave-one-out baseline Σ_{b≠a} α̂(m_b) m_b/(n − 1); an incorrect one gets
-      −Σ_b α̂(m_b) m_b/(n − 1).
-    * ``"loo-1"``: PKPO's binary s^(loo−1) per class: A_i = α̂(m_{a_i} − 1) =
-      k·C(n − m_{a_i}, k − 1)/C(n − 1, k − 1) for a correct sample of class a_i, 0 otherwise.
-    * ``"s"``: PKPO's binary s per class (Eq. 8): A_i = k·1[i correct] +
-      Σ_{a∈𝒜⁺, i∉E_a} k·ρ(n − 1, m_a, k − 1).
-
-    Proof of unbiasedness (all three): for each class a, α̂(m_{a,−i}) and
-    m_{a,−i} are functions of y_{−i} only, independent of y_i, and E[α̂(m_{a,−i})]
-    = k(1 − q_a)^{k−1} (a U-statistic). Hence
-    E[α̂(m_{a,−i})·1[y_i ∈ E_a] ∇ log π(y_i)] = k(1 − q_a)^{k−1} ∇q_a and
-    E[α̂·m_{a,−i}/(n−1)·∇ log π(y_i)] = E[α̂ m/(n−1)]·E[∇ log π(y_i)] = 0, so each sample's
-    term is unbiased for ∇[1 − (1 − q_a)^k]; the mean over i and the sum over a give
-    ∇C_k. "s" and "loo-1" are PKPO's Theorem 2 / Eq. 33 applied to the indicator of
-    E_a (unbiased by Walder & Karkhanis 2025, arXiv 2505.15201); classes with m_a = 0
-    contribute 0. With one correct class, "rloo" = :func:`alpha_rloo` and "loo-1" =
-    ``pkpo(variant="loo-1")``; with k = 1 "rloo" = :func:`rloo`.
-
-    Args:
-      rewards: float (B, n) in {0, 1}, numpy or torch (tells which samples are correct).
-      answers: int (B, n) answer-class ids (equal id = same answer).
-      k: int, 1 ≤ k ≤ n (n ≥ 2 for "rloo").
-      variant: "rloo", "loo-1" or "s".
-
-    Returns:
-      float (B, n), same type, dtype and device as ``rewards``.
-
-    Cost: O(B·n) with one ``bincount`` when the answer ids of the batch span at most
-    2n values (else one sort per group, O(B·n log n)), plus O(n·k) for the tables.
-    """
-    if variant not in _COVERAGE_VARIANTS:
-        raise ValueError(f"coverage: variant must be one of {', '.join(_COVERAGE_VARIANTS)}; got {variant!r}")
-    restore, r, B, n, k, cls, m, group = _coverage_inputs(rewards, answers, k, "coverage")
-    alpha = np.zeros(n + 1)  # α̂(m) for m = 0..n−1; the m = n slot is never used with weight
-    alpha[:n] = k * avoid_table(n - 1, k - 1)
-    m_others = np.maximum(m - 1, 0)  # m_{a,−i} seen by a correct sample of the class
-    # Per-class values, spread to the samples by one gather; multiplying by the {0, 1}
-    # reward keeps them for correct samples and gives exactly 0 for wrong ones (the
-    # values are finite and ≥ 0), with no mask or ``where`` temporaries.
-    if variant == "loo-1":
-        out = alpha[m_others][cls]
-        out *= r
-        return restore(out)
-    if variant == "s":
-        h = k - alpha  # h(m) = k·ρ(n − 1, m, k − 1) (h(0) = 0); h[n] = k (every draw hits)
-        total = _per_group(group, h[m], B)  # Σ_a h(m_a), what an incorrect sample gets
-        out = (k - h[m])[cls]  # k for its own class, minus h(m_a) counted in the total
-        out *= r
-        out += total
-        return restore(out)
-    if n < 2:
-        raise ValueError("coverage (variant 'rloo') needs n ≥ 2 samples per group, got n=1")
-    t = alpha * np.arange(n + 1) / (n - 1)  # T(m) = α̂(m)·m/(n − 1), the class baseline
-    base = _per_group(group, t[m], B)  # Σ_a T(m_a), the baseline of an incorrect sample
-    out = (alpha[m_others] * (1.0 - m_others / (n - 1)) + t[m])[cls]  # own term, own baseline back
-    out *= r
-    out -= base
-    return restore(out)
+def __getattr__(name: str) -> Any:
+    """Deprecated aliases (for one release): the coverage estimators moved to :mod:`passlens.advantages.coverage`."""
+    if name in _MOVED:
+        warnings.warn(f"passlens.advantages.exploration.{name} moved to passlens.advantages.coverage.{name}",
+                      DeprecationWarning, stacklevel=2)
+        # (by module path: the package's attribute "coverage" is the function)
+        return getattr(importlib.import_module(__name__.rpartition(".")[0] + ".coverage"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,10 +8,9 @@ the final answer (equal ids = same answer); for ``novelty`` ids must mean the sa
 answer across the steps of one prompt.
 
 Layout of a call: the batch is reduced to its distinct (group, answer) pairs
-(:func:`~passlens.advantages._classes.pairs`; blocks of groups on threads where it pays), the pairs are looked up
-and recorded in :class:`AnswerCounts`' hash table (:class:`PairTable`: O(pairs) per
-step, whatever the number stored), and the bonus is spread back to the samples and
-centred per group (blocks of groups again).
+(:func:`~passlens.advantages._pairs.distinct_pairs`), the pairs are looked up and recorded in
+:class:`AnswerCounts`' table (:class:`~passlens.advantages._pair_table.PairTable`: O(pairs) per
+step, whatever the number stored), and each pair's bonus is read back by its samples.
 """
 
 from __future__ import annotations
@@ -22,10 +21,10 @@ from typing import Any, Hashable, Mapping, Sequence
 import numpy as np
 
 from ._array import as_answers, as_rewards, is_torch, require_min_n
-from ._classes import Pairs, pairs
-from ._pair_table import PairTable, keys_of
-from ._parallel import run_row_blocks
-from .policy_gradient import _centre_
+from ._pair_table import PairTable
+from ._pairs import distinct_pairs
+from .policy_gradient import rloo_
+from .registry import Param, register
 
 __all__ = ["AnswerCounts", "novelty"]
 
@@ -62,24 +61,15 @@ def _scalar_ids(ids: list[Hashable]) -> list[Hashable]:
     return ids
 
 
-def _distinct(codes: np.ndarray) -> bool:
-    """True when no two groups share a prompt code int64 (B,) (then no two pairs share a key)."""
-    if codes.size < 2 or bool((codes[1:] > codes[:-1]).all()):  # e.g. codes 0..B − 1 in batch order: no sort
-        return True
-    s = np.sort(codes)
-    return not bool((s[1:] == s[:-1]).any())
-
-
 class AnswerCounts:
     """Per-prompt counts of the answer classes produced at earlier training steps.
 
     Keyed by (prompt id, answer id). Prompt ids are any hashable scalars (ints or
     strings, e.g. dataset indices or verl's uid strings) passed per group as
     ``prompt_ids=`` (length B); answer ids are any int64. Lookups and updates are
-    vectorized over the batch: each group is reduced to its distinct answers
-    (one ``bincount`` for small ids, else one sort of hashed ids), whose
-    (prompt code, answer id) keys are looked up in a vectorized open-addressing hash
-    table (``PairTable``); only the prompt-id → code map is a Python dict.
+    vectorized over the batch: each group is reduced to its distinct answers, whose
+    (prompt code, answer id) keys are looked up in a vectorized hash table
+    (``PairTable``); only the prompt-id → code map is a Python dict.
 
     Args:
       discount: float in (0, 1]; every :meth:`update` first multiplies all stored
@@ -130,9 +120,17 @@ class AnswerCounts:
             codes = np.fromiter(map(get, ids, itertools.repeat(-1)), dtype=np.int64, count=len(ids))
         return codes
 
-    def _record(self, codes: np.ndarray, p: Pairs) -> np.ndarray:
-        """Counts float64 (U,) of a batch's pairs before, then discount and add the batch."""
-        return self._table.lookup_and_add(p.keys(codes), p.size, self.discount, _distinct(codes))
+    def _pair_counts(self, ids: list[Hashable], a: np.ndarray, record: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(counts float64 (U,) before this batch, index int64 (B, n)) for the distinct (group, answer)
+        pairs of int64 answers a (B, n) of the prompts ``ids`` (see :func:`_as_id_list`) and the sample →
+        pair index; with ``record``, then discount and add the batch (new prompts get codes only
+        then: before, they hold no counts)."""
+        codes = self._prompt_codes(ids, add=record)
+        p = distinct_pairs(a)
+        pc = codes[p.row]  # (U,) each pair's prompt code
+        if record:
+            return self._table.lookup_and_add(pc, p.id, p.size.astype(np.float64), self.discount), p.inverse
+        return self._table.lookup(pc, p.id), p.inverse
 
     # -- public API
 
@@ -147,9 +145,8 @@ class AnswerCounts:
           float64 (B, n) numpy.
         """
         a = _as_int_matrix(answers)
-        codes = self._prompt_codes(_as_id_list(prompt_ids, a.shape[0]), add=False)
-        p = pairs(a)
-        return p.spread(self._table.lookup(p.keys(codes)))
+        seen, index = self._pair_counts(_as_id_list(prompt_ids, a.shape[0]), a, record=False)
+        return np.take(seen, index)
 
     def update(self, prompt_ids: object, answers: object) -> None:
         """Discount the stored counts, then add one per sample of this step.
@@ -159,8 +156,7 @@ class AnswerCounts:
           answers: int (B, n) answer ids.
         """
         a = _as_int_matrix(answers)
-        codes = self._prompt_codes(_as_id_list(prompt_ids, a.shape[0]), add=True)
-        self._record(codes, pairs(a))
+        self._pair_counts(_as_id_list(prompt_ids, a.shape[0]), a, record=True)
 
     def state_dict(self) -> dict[str, Any]:
         """Plain-Python snapshot of the counts.
@@ -209,13 +205,9 @@ class AnswerCounts:
             raise ValueError("state dict counts must be finite and ≥ 0")
         fresh = AnswerCounts(state["discount"])
         pc = fresh._prompt_codes(_as_id_list(list(pids), len(pids)), add=True)
-        q = keys_of(pc, answer_ids)
-        table = fresh._table
-        table.reserve(pc.size)
-        slot = table.insert(q)  # a repeated pair gets one slot: fewer slots than rows
-        if table.size != pc.size:
+        fresh._table.lookup_and_add(pc, answer_ids, counts, 1.0)  # into an empty table: the counts exactly
+        if len(fresh) != pc.size:  # a repeated pair got one slot (and the sum of its counts)
             raise ValueError("state dict holds a (prompt id, answer) pair twice")
-        table.counts[slot] = counts
         self.__dict__.update(fresh.__dict__)
 
 
@@ -240,6 +232,19 @@ def _as_int_matrix(answers: object) -> np.ndarray:
     return as_answers(a, a.shape, "AnswerCounts")
 
 
+@register(
+    "novelty",
+    inputs=("answers", "state", "prompt_ids"),
+    params=(
+        Param("bonus", float, 0.1, doc="bonus of a never-seen answer"),
+        Param("decay", float, 0.5, doc="bonus ∝ (1 + count)^(−decay)"),
+        Param("correct_only", bool, True, doc="bonus only for samples with positive reward"),
+        Param("update", bool, True, doc="record this batch in the state"),
+    ),
+    target="heuristic: RLOO on r + bonus·(1 + N(x, a))^(−decay)", unbiased=False, binary_only=False,
+    source="after Song, Kempe & Munos 2025, arXiv 2509.06941 (historical exploration)",
+    new_state=AnswerCounts,
+)
 def novelty(
     rewards: object,
     answers: object,
@@ -289,26 +294,14 @@ def novelty(
     bn, dc = float(bonus), float(decay)
     if not (np.isfinite(bn) and bn >= 0 and np.isfinite(dc) and dc >= 0):
         raise ValueError(f"novelty: bonus and decay must be finite floats ≥ 0, got {bonus!r}, {decay!r}")
-    p = pairs(a)
-    # Codes for new prompts are allocated only when recording; they hold no counts yet.
-    codes = state._prompt_codes(ids, add=update)
     # Counts from before this batch; when recording, the same probe of the table serves both.
-    seen = state._record(codes, p) if update else state._table.lookup(p.keys(codes))
+    seen, index = state._pair_counts(ids, a, record=update)
     if dc == 0.5:  # the default: 1/√ is a fast vector op, pow is not (same value to ~1 ulp)
         per_pair = bn / np.sqrt(1.0 + seen)  # (U,) bonus of each (group, answer)
     else:
         per_pair = bn * (1.0 + seen) ** (-dc)
-    n = r.shape[1]
-    table = p.place(per_pair)
-
-    def shape(rows: slice) -> None:  # RLOO on the shaped rewards of rows, in place in r
-        shaped = p.spread(table, rows, placed=True)  # (b, n) the bonus of every sample
-        rb = r[rows]  # r is as_rewards' private copy: shape the rewards in place
-        if correct_only:
-            shaped *= rb > 0  # the bonus is finite and ≥ 0: ×False gives exactly 0.0, no mask indexing
-        rb += shaped
-        _centre_(rb)
-        rb *= n / (n - 1)
-
-    run_row_blocks(shape, *r.shape)  # groups are independent: blocks of rows on threads
-    return restore(r)
+    shaped = np.take(per_pair, index)  # (B, n) the bonus of every sample
+    if correct_only:
+        shaped *= r > 0  # the bonus is finite and ≥ 0: ×False gives exactly 0.0, no mask indexing
+    r += shaped  # r is as_rewards' private copy: shape the rewards in place
+    return restore(rloo_(r))

@@ -23,6 +23,7 @@ import numpy as np
 from ._array import as_rewards, check_k, cumsum_down, require_binary, require_min_n, sort_cols
 from ._parallel import run_row_blocks
 from ._tables import avoid_table, rank_weights
+from .registry import EPS, K, Param, register
 
 __all__ = ["pkpo", "passk_analytic", "alpha_rloo", "best_minus_second", "PKPOVariant"]
 
@@ -47,6 +48,13 @@ def _check_variant(variant: object, k: int, n: int) -> str:
     return str(variant)
 
 
+@register(
+    "pkpo",
+    params=(K, Param("variant", str, "loo-1", _VARIANTS, "s (Eq. 18–21), loo (Eq. 29), loo-1 (Eq. 33–34)")),
+    target="max@k = E[max of k rewards] (pass@k on binary rewards)", unbiased=True, binary_only=False,
+    source="Walder & Karkhanis 2025, arXiv 2505.15201, Eqs. 8, 18–21, 29, 33–34",
+    zero_on_identical=lambda p: p["variant"] == "loo-1",
+)
 def pkpo(rewards: object, k: int, *, variant: PKPOVariant = "loo-1") -> object:
     """Pass@k policy optimisation (PKPO) advantages, binary or continuous rewards.
 
@@ -226,6 +234,10 @@ def _loo_suffix_weights(n: int, k: int) -> np.ndarray:
     return m
 
 
+@register(
+    "passk_analytic", params=(K, EPS), target="biased: GRPO on the pass@k reward, ((n/k)·r^PKPO − ρ)/σ",
+    unbiased=False, binary_only=True, source="Chen et al. 2025, arXiv 2508.10751, Eqs. 11–15",
+)
 def passk_analytic(rewards: object, k: int, *, eps: float = 1e-6) -> object:
     """Chen et al.'s analytic pass@k advantage (GRPO applied to the pass@k reward).
 
@@ -268,6 +280,10 @@ def passk_analytic(rewards: object, k: int, *, eps: float = 1e-6) -> object:
     return restore(_spread(r, pos * inv, neg * inv, inplace=True))
 
 
+@register(
+    "alpha_rloo", params=(K,), target="pass@k = 1 − (1 − p)^k", unbiased=True, binary_only=True,
+    source="Yu 2025, arXiv 2511.16231 (∇pass@k = k(1−p)^{k−1}∇p), made unbiased with leave-one-out α̂",
+)
 def alpha_rloo(rewards: object, k: int) -> object:
     """α-weighted RLOO: the pass@k gradient as a reweighted pass@1 gradient, unbiased.
 
@@ -305,6 +321,10 @@ def alpha_rloo(rewards: object, k: int) -> object:
     return restore(_spread(r, pos, neg, inplace=True))
 
 
+@register(
+    "best_minus_second", target="max@n (pass@n on binary rewards)", unbiased=True, binary_only=False,
+    source="Tang et al. 2025, arXiv 2503.19595; = PKPO s^(loo−1) with k = n",
+)
 def best_minus_second(rewards: object) -> object:
     """k = n pass@k / max@k advantage: only the best sample moves.
 

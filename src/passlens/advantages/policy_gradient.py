@@ -15,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 from ._array import as_rewards, require_min_n
+from .registry import DDOF, EPS, register
 
 __all__ = ["rloo", "grpo", "dr_grpo"]
 
 
-def _centre_(r: np.ndarray) -> np.ndarray:
+def centre_(r: np.ndarray) -> np.ndarray:
     """r − mean(r) per row of float64 (B, n), *in place* (callers pass arrays they own)."""
     # Shift by the first sample before averaging: a constant group gives exactly 0,
     # not rounding noise that GRPO's 1/(std + ε) would blow up by 10⁶.
@@ -29,6 +30,10 @@ def _centre_(r: np.ndarray) -> np.ndarray:
     return r
 
 
+@register(
+    "rloo", target="E[r] (pass@1 on binary rewards)", unbiased=True, binary_only=False,
+    source="Kool et al. 2019; Ahmadian et al. 2024, arXiv 2402.14740 (RLOO)",
+)
 def rloo(rewards: object) -> object:
     """REINFORCE leave-one-out: each sample's reward minus the mean of the others.
 
@@ -47,33 +52,22 @@ def rloo(rewards: object) -> object:
     """
     r, restore = as_rewards(rewards)
     require_min_n(r, 2, "rloo")
+    return restore(rloo_(r))  # r is as_rewards' private copy: work in place (no fresh 2 MB temporaries)
+
+
+def rloo_(r: np.ndarray) -> np.ndarray:
+    """RLOO advantages n/(n − 1)·(r − r̄) per row of float64 (B, n), n ≥ 2, *in place* (callers pass arrays they own)."""
     n = r.shape[1]
-    d = _centre_(r)  # r is as_rewards' private copy: work in place (no fresh 2 MB temporaries)
-    d *= n / (n - 1)
-    return restore(d)
+    centre_(r)
+    r *= n / (n - 1)
+    return r
 
 
-def dr_grpo(rewards: object) -> object:
-    """Dr. GRPO: the group-mean-centred reward, without GRPO's std division.
-
-        A_i = r_i − r̄,   r̄ = (1/n) Σ_j r_j
-
-    Liu et al. 2025, "Understanding R1-Zero-Like Training: A Critical Perspective",
-    arXiv 2503.20783 (Dr. GRPO's outcome advantage: GRPO without the std division). Because r̄ contains r_i itself,
-    E[(1/n) Σ_i A_i ∇ log π(y_i)] = (n − 1)/n · ∇ E[r]: biased low by exactly the
-    factor (n − 1)/n (A = (n − 1)/n · A^RLOO).
-
-    Args:
-      rewards: float (B, n), numpy or torch; n ≥ 2.
-
-    Returns:
-      float (B, n), same type, dtype and device; rows sum to 0.
-    """
-    r, restore = as_rewards(rewards)
-    require_min_n(r, 2, "dr_grpo")
-    return restore(_centre_(r))
-
-
+@register(
+    "grpo", params=(EPS, DDOF), target="biased: ascends the surrogate 2·arcsin√p (binary rewards)",
+    unbiased=False, binary_only=False,
+    source="Shao et al. 2024, arXiv 2402.03300 (GRPO); surrogate: Thrampoulidis et al. 2025, arXiv 2510.23049",
+)
 def grpo(rewards: object, *, eps: float = 1e-6, ddof: int = 1) -> object:
     """GRPO: the group-normalised reward.
 
@@ -99,6 +93,31 @@ def grpo(rewards: object, *, eps: float = 1e-6, ddof: int = 1) -> object:
     return restore(group_normalise(r, eps=eps, ddof=ddof, who="grpo"))
 
 
+@register(
+    "dr_grpo", target="(n−1)/n · ∇E[r] (pass@1 shrunk by (n−1)/n)", unbiased=False, binary_only=False,
+    source="Liu et al. 2025, arXiv 2503.20783 (Dr. GRPO)",
+)
+def dr_grpo(rewards: object) -> object:
+    """Dr. GRPO: the group-mean-centred reward, without GRPO's std division.
+
+        A_i = r_i − r̄,   r̄ = (1/n) Σ_j r_j
+
+    Liu et al. 2025, "Understanding R1-Zero-Like Training: A Critical Perspective",
+    arXiv 2503.20783 (Dr. GRPO's outcome advantage: GRPO without the std division). Because r̄ contains r_i itself,
+    E[(1/n) Σ_i A_i ∇ log π(y_i)] = (n − 1)/n · ∇ E[r]: biased low by exactly the
+    factor (n − 1)/n (A = (n − 1)/n · A^RLOO).
+
+    Args:
+      rewards: float (B, n), numpy or torch; n ≥ 2.
+
+    Returns:
+      float (B, n), same type, dtype and device; rows sum to 0.
+    """
+    r, restore = as_rewards(rewards)
+    require_min_n(r, 2, "dr_grpo")
+    return restore(centre_(r))
+
+
 def group_normalise(r: np.ndarray, *, eps: object, ddof: object, who: str) -> np.ndarray:
     """(r − r̄)/(std(r) + ε) per row of float64 (B, n), in place; rows with std + ε = 0 give 0."""
     e, dd = norm_params(eps, ddof, who)
@@ -120,10 +139,10 @@ def norm_params(eps: object, ddof: object, who: str) -> tuple[float, int]:
 
 def normalise_(r: np.ndarray, e: float, ddof: int) -> np.ndarray:
     """(r − r̄)/(std(r) + e) per row of float64 (B, n), in place, for validated (e, ddof) (see :func:`norm_params`)."""
-    d = _centre_(r)
+    d = centre_(r)
     n = d.shape[1]
     den = np.sqrt(np.einsum("ij,ij->i", d, d)[:, None] / (n - ddof)) + e
-    # ε = 0 on a constant group would be 0/0; such a row is exactly 0 already (see _centre_).
+    # ε = 0 on a constant group would be 0/0; such a row is exactly 0 already (see centre_).
     ok = den > 0
     if ok.all():  # the usual case (ε > 0): a plain divide, ~2× faster than the masked one
         return np.divide(d, den, out=d)

@@ -18,7 +18,7 @@ from typing import List, Optional
 
 import typer
 
-from .. import __version__
+from .._version import __version__
 from ._common import K_MAX, MAX_BUDGETS, Interrupted, UserError, console, error_console, parse_k_list, parse_ks
 from ._errors import click_exceptions, one_line, usage_message
 from .compare import compare_cmd

@@ -186,7 +186,7 @@ def check_shared_options(n_boot: int, seed: int, threshold: Optional[float], k: 
 
 def read(files: List[Any], **options: Any) -> Any:
     """:func:`passlens.io.read` of the paths (polars is imported here, when a command reads)."""
-    from .. import io as pio
+    import passlens.io as pio
 
     return pio.read([str(f) for f in files], **options)
 

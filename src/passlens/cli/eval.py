@@ -30,7 +30,7 @@ METRIC_NAMES = METRIC_LABELS
 
 
 def eval_cmd(
-    files: List[str] = typer.Argument(..., help="Sample logs: per-sample or per-problem count rows (JSONL, CSV, Parquet)."),
+    files: List[str] = typer.Argument(..., help="Sample logs: per-sample or per-problem count rows (JSONL, JSON, CSV, Parquet; also .gz/.zst/.bz2), or a tool's own log (lm-eval, Inspect, EvalPlus, LiveCodeBench, HELM, verl, …)."),
     k: Optional[str] = typer.Option(None, "--k", help="Budgets: '1,2,4,8', '1-16', 'all' (1..min n) or 'pow2' (default)."),
     ci: float = typer.Option(0.95, "--ci", help="Confidence level of the intervals."),
     by: Optional[str] = typer.Option(None, "--by", help="Group rows by this column (e.g. model, step)."),

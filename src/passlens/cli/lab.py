@@ -108,6 +108,7 @@ def run_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..lab import LabConfig, run_lab
+    from .._output import RunLock, remove_stale_temporaries
     from ..lab.dynamics import check_int_option, make_out_dir, save_run
 
     if from_counts is not None and problems is not None:
@@ -128,6 +129,8 @@ def run_cmd(
 
         require_matplotlib()
     make_out_dir(out)  # before the run: an unusable --out fails in a second, not after it
+    lock = RunLock(out, command="passlens lab run")  # held to the end: a second run on this --out is refused
+    remove_stale_temporaries([Path(out)])  # what a killed run's writers left
     try:
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=wide_console, transient=False
@@ -152,6 +155,7 @@ def run_cmd(
             figs = plot_run(df, out, k_ref=k_ref)
         except OSError as exc:
             raise ValueError(f"cannot write {Path(out) / 'trajectories.png'}: {exc.strerror or exc}") from None
+    lock.release()
     written = [f"{Path(out) / 'metrics.parquet'} ({df.height} rows)", str(Path(out) / "config.json"), *(str(f) for f in figs)]
     wide_console.print(escape("wrote " + ", ".join(written)))
     _print_summary(df, config.to_json())
@@ -163,14 +167,30 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _load(directory: Path) -> tuple[Any, dict[str, Any]]:
-    """The metrics table and the ``config`` object of a lab run; ValueError naming the damaged file otherwise."""
+    """The metrics table and the ``config`` object of a lab run; ValueError naming the damaged file otherwise.
+
+    The configuration is the one ``metrics.parquet`` carries in its metadata (the save's commit point,
+    see :func:`passlens.lab.dynamics.save_run`); ``config.json`` for runs written before it did.
+    """
     import polars as pl
+
+    from ..lab.dynamics import RUN_METADATA_KEY
 
     m, c = directory / "metrics.parquet", directory / "config.json"
     if not m.is_file() or not c.is_file():
         raise ValueError(f"{directory}: not a lab run directory (needs metrics.parquet and config.json)")
     try:
-        payload = json.loads(c.read_text(encoding="utf-8"))
+        # the results carry their own configuration: a save killed after config.json and
+        # before metrics.parquet leaves the previous results with a newer config.json beside them
+        text = pl.read_parquet_metadata(m).get(RUN_METADATA_KEY)
+    except OSError as exc:
+        raise ValueError(f"cannot read {m}: {exc.strerror or exc}") from None
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        raise ValueError(f"{m}: not a readable Parquet file ({_first_line(exc)})") from None
+    if text is not None:
+        c = m  # messages about the configuration name the file it was read from
+    try:
+        payload = json.loads(text if text is not None else c.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ValueError(f"cannot read {c}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

@@ -32,7 +32,8 @@ def parse_k_spec(spec: Optional[str]) -> tuple[Optional[tuple[int, ...]], str]:
 def report_cmd(
     inputs: Optional[List[str]] = typer.Argument(
         None,
-        help="Row files (per-sample or per-problem counts; JSONL/CSV/Parquet), two files for a pair, or a run "
+        help="Row files (per-sample or per-problem counts; JSONL/JSON/CSV/Parquet, also compressed, or a tool's own "
+        "log), two files for a pair, or a run "
         "directory with evals/. None: the bundled DeepScaleR base vs RL counts.",
     ),
     out: Path = typer.Option(Path("passlens-report"), "--out", help="Output folder (replaced atomically)."),
@@ -94,6 +95,10 @@ def report_cmd(
     figures = make_figures(report)
     if not figures:
         console.print("figures skipped: matplotlib is not installed (pip install 'passlens[plot]')", style="yellow", markup=False)
-    page = None if no_html else render_html(report.metrics, figures)
+    page = None if no_html else render_html(report, figures)
     dest = write_report(report.metrics, figures, out, html=page)
-    print_summary(report.metrics, console, out_dir=str(dest))
+    print_summary(report, console)
+    # what was written, and only that (no report.html under --no-html, no figures without matplotlib)
+    wrote = ["report.html"] if page is not None else []
+    wrote += ["metrics.json", "curves.csv"] + (["figures"] if figures else [])
+    console.print(f"report written to {escape(str(dest))} ({', '.join(wrote)})")

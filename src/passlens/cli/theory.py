@@ -1,7 +1,7 @@
 """``passlens theory``: tables and plots of α_k, J_k, the gap and the signal over p.
 
 A thin typer layer over :mod:`passlens.theory` (and, for ``theory variance``,
-:mod:`passlens.advantages.variance`); no math lives here. Every bad option ends
+:mod:`passlens.lab.variance`); no math lives here. Every bad option ends
 with one line on stderr and exit status 2, without a traceback.
 """
 
@@ -13,7 +13,7 @@ from typing import Any, List, Optional, Sequence
 import numpy as np
 import typer
 
-from .. import theory
+import passlens.theory as theory
 from ..report.tables import estimator_variance_table, gap_peak_table, grid_table
 from ._common import SEED_MAX, console, error_console, fail, parse_k_list
 
@@ -208,7 +208,7 @@ def variance_cmd(
         if not all(names):
             fail("--estimator: empty estimator spec")
         from ..advantages import parse_spec
-        from ..advantages.variance import _NAIVE, _NAIVE_BASELINE, VALUE_ROW
+        from ..lab.variance import NAIVE as _NAIVE, NAIVE_BASELINE as _NAIVE_BASELINE, VALUE_ROW
 
         for name in names:  # name the option here: variance_table's errors do not know it
             if name not in (_NAIVE, _NAIVE_BASELINE, VALUE_ROW):
@@ -218,9 +218,9 @@ def variance_cmd(
                     fail(f"--estimator {name!r}: {exc}")
     figure_cls = _require_matplotlib() if plot is not None else None
     try:
-        from ..advantages.variance import variance_table
+        from ..lab.variance import variance_table
     except ImportError as exc:
-        error_console.print(f"passlens: error: theory variance needs passlens.advantages.variance ({exc})", markup=False)
+        error_console.print(f"passlens: error: theory variance needs passlens.lab.variance ({exc})", markup=False)
         raise typer.Exit(1) from None
     try:
         rows = variance_table(k_val, n_val, ps, estimators=names, draws=draws_val, seed=seed_val)

@@ -1,8 +1,13 @@
 """Read sample logs into per-problem sufficient statistics.
 
-Input: JSON lines (``.jsonl``, ``.ndjson``, ``.json``), CSV (``.csv``) or Parquet
-(``.parquet``, ``.pq``) files, chosen by extension, or an in-memory frame
-(polars, pandas, pyarrow). Two row shapes are understood:
+Input: JSON lines (``.jsonl``, ``.ndjson``, ``.json``), JSON documents (``.json``: an array of
+records, records keyed by problem id, or records under ``samples``, ``records``, ``data`` …),
+CSV (``.csv``), Parquet (``.parquet``, ``.pq``) or Inspect AI ``.eval`` archives, chosen by
+extension (then by content for ``.json``), or an in-memory frame (polars, pandas, pyarrow). Text files may be compressed
+(gzip and zstd are streamed; bzip2 is decompressed into memory; a JSON document is always read
+whole). The logs that evaluation tools and trainers write are recognized by their content and
+read with no options (``formats/presets/``: lm-evaluation-harness samples, Inspect AI, EvalPlus,
+LiveCodeBench, CRUXEval, HELM, lighteval, verl, TRL). Two row shapes are understood:
 
 * **samples** — one row per sampled answer: problem id, a reward (0/1, bool, or
   any real), optionally the extracted answer text, a sample id, and a
@@ -58,8 +63,9 @@ file rescanned — by polars with a row index, then by Python up to that row —
 name the physical line.
 
 Locations in messages: JSON lines — the 1-based physical line; CSV — the 1-based
-physical line, the header being line 1; Parquet and frames — ``row r``, 1-based
-(``row 1`` is the first data row).
+physical line, the header being line 1; JSON documents — the record's JSON path
+(``$.eval["HumanEval/0"][3]``), or the line and column where the text is not JSON; Parquet
+and frames — ``row r``, 1-based (``row 1`` is the first data row).
 
 Layout (this package's face re-exports the public names; data flows down the list):
 
@@ -68,7 +74,9 @@ Layout (this package's face re-exports the public names; data flows down the lis
 * ``job`` — the queries over all inputs of one read; ``lists`` — reward columns holding lists;
 * ``normalize`` — one lazy frame per input in canonical columns;
 * ``sources`` — files: format, existence, digest; ``formats/`` — one module per format
-  behind the :class:`~passlens.io.formats.base.Format` protocol (scan, locate, diagnose …);
+  behind the :class:`~passlens.io.formats.base.Format` protocol (scan, locate, diagnose …),
+  helpers for compression and JSON layout (``_*.py``), and ``formats/presets/``: one module
+  per tool's log behind the :class:`~passlens.io.formats.presets.base.Preset` protocol;
 * ``columns`` — which column plays which role; ``messages`` — shared one-line texts;
 * ``tables`` — :class:`ProblemTable`, :class:`Dataset`, :class:`InputError`, :func:`from_counts`.
 """

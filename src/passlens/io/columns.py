@@ -25,12 +25,18 @@ __all__ = [
     "resolve",
     "harmonize",
     "text_columns",
+    "no_reward_message",
+    "NO_REWARD_MAX",
 ]
 
 #: Accepted column spellings per role, in order of preference (matched case-insensitively).
 COLUMN_SPELLINGS: dict[str, tuple[str, ...]] = {
     "id": ("problem_id", "task_id", "doc_id", "prompt_id", "question_id", "id"),
-    "reward": ("correct", "reward", "passed", "score", "acc", "is_correct", "exact_match", "rewards", "scores"),
+    "reward": (
+        "correct", "reward", "passed", "score", "acc", "is_correct", "exact_match", "rewards", "scores",
+        "pass", "success", "resolved", "accuracy", "correctness", "is_solved", "solved",
+        "graded_list", "raw_scored_generations", "pass_list", "results_list",
+    ),
     "c": ("c", "num_correct", "n_correct", "correct_count", "successes", "num_successes", "num_passed", "n_passed"),
     "n": (
         "n", "num_samples", "n_samples", "samples", "trials", "num_trials", "n_trials",
@@ -92,6 +98,7 @@ class Mapping:
     unused: tuple[str, ...]
     other_rewards: tuple[str, ...] = ()  # reward-like columns not chosen (auto-detection only)
     lists: tuple[str, ...] = ()  # list columns split into one sample per element (reward first)
+    unwrap: tuple[str, ...] = ()  # answer / sample-id columns of one-element lists, read as the element
 
 
 def make_options(
@@ -131,8 +138,12 @@ def find(columns: Sequence[str], role: str) -> str | None:
     return None
 
 
-def resolve(label: str, columns: list[str], opts: Options) -> Mapping:
-    """Pick the column of each role and the row shape of one input (named ``label`` in messages)."""
+def resolve(label: str, columns: list[str], opts: Options, candidates: Sequence[str] = ()) -> Mapping:
+    """Pick the column of each role and the row shape of one input (named ``label`` in messages).
+
+    ``candidates`` are the columns that could hold a reward (numbers, booleans, lists of them):
+    the error for a missing reward column names a few of them.
+    """
 
     def explicit(role: str) -> str | None:
         name = getattr(opts, OPTION_OF_ROLE[role])
@@ -189,12 +200,7 @@ def resolve(label: str, columns: list[str], opts: Options) -> Mapping:
             f"spellings for n: {', '.join(COLUMN_SPELLINGS['n'])} (or pass n_col= / --n-col)"
         )
     if not counts and reward is None:
-        raise InputError(
-            f"{label}: no reward column; columns are {columns}; accepted spellings: "
-            f"{', '.join(COLUMN_SPELLINGS['reward'])} (or pass reward_col= / --reward-col), "
-            f"or count columns c ({', '.join(COLUMN_SPELLINGS['c'])}) "
-            f"with n ({', '.join(COLUMN_SPELLINGS['n'])})"
-        )
+        raise InputError(f"{label}: {no_reward_message([c for c in candidates if c != id_])}")
     answer = pick("answer")
     if opts.by is not None and opts.by not in columns:
         raise InputError(f"{label}: group column {opts.by!r} (by) not found; columns are {columns}")
@@ -216,6 +222,24 @@ def resolve(label: str, columns: list[str], opts: Options) -> Mapping:
         spellings = COLUMN_SPELLINGS["reward"]
         others = tuple(col for col in columns if col.lower() in spellings and col != reward)
     return Mapping(shape, id_, reward, c, n, answer, sample, opts.by, tuple(extras), unused, others)
+
+
+#: Longest "no reward column" message (after the file's name).
+NO_REWARD_MAX = 200
+
+
+def no_reward_message(candidates: Sequence[str]) -> str:
+    """``no reward column (…); name it with --reward-col (candidates: …), …``: at most
+    :data:`NO_REWARD_MAX` characters, naming up to three ``candidates`` (numeric or boolean columns
+    of the input), long names cut; only the command-line options are named."""
+    shown = [r if len(r := repr(c)) <= 22 else r[:20] + "…'" for c in candidates[:3]]
+    more = ", …" if len(candidates) > 3 else ""
+    hint = f" (candidates: {', '.join(shown)}{more})" if shown else ""
+    # at most 70 + 14 + 3 × 22 + 2 × 2 + 3 + 1 + 34 = 192 characters (repr quotes included)
+    return (
+        f"no reward column (correct, reward, score, …); name it with --reward-col{hint}, "
+        "or counts with --c-col and --n-col"
+    )
 
 
 def harmonize(labels: list[str], maps: list[Mapping], notes: list[str]) -> list[Mapping]:
@@ -240,6 +264,7 @@ def harmonize(labels: list[str], maps: list[Mapping], notes: list[str]) -> list[
                 sample=sample,
                 extras=tuple(x for x in m.extras if x in common),
                 lists=tuple(col for col in m.lists if col in (m.reward, answer, sample)),
+                unwrap=tuple(col for col in m.unwrap if col in (answer, sample)),
             )
         )
     return out
@@ -248,4 +273,4 @@ def harmonize(labels: list[str], maps: list[Mapping], notes: list[str]) -> list[
 def text_columns(m: Mapping) -> list[str]:
     """Columns read as text (ids, answers, group columns), in the order messages prefer."""
     cols = (m.id, m.sample, m.answer, m.by, *m.extras)
-    return list(dict.fromkeys(c for c in cols if c is not None and c not in m.lists))
+    return list(dict.fromkeys(c for c in cols if c is not None and c not in m.lists and c not in m.unwrap))

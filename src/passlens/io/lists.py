@@ -1,4 +1,6 @@
-"""Reward columns holding lists (one row per problem, one element per sample), as group-sampling dumps write them."""
+"""Columns holding lists: rewards (one row per problem, one element per sample), as group-sampling dumps
+write them; and answers or sample ids that are lists of one value (lm-evaluation-harness's
+``filtered_resps: ["42"]``), read as that value."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ def with_lists(src: Format, m: Mapping, opts: Options, notes: list[str]) -> Mapp
     assert m.reward is not None
     schema = src.schema()
     if not isinstance(schema[m.reward], pl.List):
-        return m
+        return _one_element_lists(src, m, schema)
     lists = [m.reward]
     answer, sample = m.answer, m.sample
     for role, col in (("answer", m.answer), ("sample", m.sample)):
@@ -88,4 +90,42 @@ def _check_lists(src: Format, m: Mapping, schema: pl.Schema) -> None:
     raise InputError(
         f"{where}: {who}{row['_len0']} rewards (column {lists[0]!r}) but {shown} in column {lists[j]!r}; "
         "the lists must hold one entry per sample"
+    )
+
+
+def _one_element_lists(src: Format, m: Mapping, schema: pl.Schema) -> Mapping:
+    """An answer or sample-id column of lists, beside a reward per row: read each list's one element.
+
+    A list of several values (or none) is an error naming its row: one sample has one answer.
+    """
+    cols = [
+        col
+        for col in (m.answer, m.sample)
+        if col is not None
+        and isinstance(dtype := schema[col], pl.List)
+        and not isinstance(dtype.inner, (pl.List, pl.Struct))
+    ]
+    if not cols:
+        return m
+    m = replace(m, unwrap=tuple(cols))
+    lens = [pl.col(c).list.len().alias(f"_len{j}") for j, c in enumerate(cols)]
+    query = (
+        src.scan(read_overrides(src, m, schema), row_index=True)
+        .filter(pl.any_horizontal([pl.col(c).list.len().fill_null(1) != 1 for c in cols]))
+        .select(pl.col(ROW), pl.col(m.id).cast(pl.String).alias("_id"), *lens)
+        .head(1)
+    )
+    try:
+        hit = query.collect()
+    except pl.exceptions.PolarsError as e:
+        raise src.read_error(e) from None
+    if not hit.height:
+        return m
+    row = hit.row(0, named=True)
+    j = next(j for j, _ in enumerate(cols) if row[f"_len{j}"] != 1)
+    what = "answer" if cols[j] == m.answer else "sample id"
+    who = f"problem {pid(row['_id'])}: " if row["_id"] is not None else ""
+    raise InputError(
+        f"{src.locate(int(row[ROW]))}: {who}{what} column {cols[j]!r} holds a list of {row[f'_len{j}']} values; "
+        f"one {what} per sample is needed (a list of one is read as its element)"
     )

@@ -21,9 +21,14 @@ def one_line(e: BaseException) -> str:
     return text[:300] + ("…" if len(text) > 300 else "")
 
 
+#: Longest problem id quoted whole in a message (a prompt's text is the id in verl and TRL logs).
+PID_MAX = 80
+
+
 def pid(value: Any) -> str:
-    """A problem id as messages quote it."""
-    return repr(str(value))
+    """A problem id as messages quote it (cut after :data:`PID_MAX` characters, with "…")."""
+    text = str(value)
+    return repr(text if len(text) <= PID_MAX else text[: PID_MAX - 1] + "…")
 
 
 def num(x: float) -> str:

@@ -73,9 +73,9 @@ def read_overrides(src: Format, m: Mapping, schema: pl.Schema) -> dict[str, Any]
     """
     if not src.text:
         return {}
-    out: dict[str, Any] = {col: pl.List(pl.String) for col in m.lists}
+    out: dict[str, Any] = {col: pl.List(pl.String) for col in (*m.lists, *m.unwrap)}
     for col in (m.id, m.answer, m.sample, m.by, *m.extras):
-        if col is not None and col not in m.lists:
+        if col is not None and col not in out:
             out[col] = pl.String
     for col in (m.reward, m.c, m.n):
         if col is None or col in m.lists:
@@ -116,7 +116,11 @@ def normalize(
     schema = src.schema(overrides) if overrides else schema0
     if m.lists:  # one row per problem → one row per sample (checked equal lengths: lists.check_lists)
         lf = lf.explode(list(m.lists))
-        schema = pl.Schema({k: (cast(pl.List, v).inner if k in m.lists else v) for k, v in schema.items()})
+    if m.unwrap:  # a list of one answer per row (checked: lists.with_lists) → the answer
+        lf = lf.with_columns(pl.col(c).list.first() for c in m.unwrap)
+    if m.lists or m.unwrap:
+        split = (*m.lists, *m.unwrap)
+        schema = pl.Schema({k: (cast(pl.List, v).inner if k in split else v) for k, v in schema.items()})
     used = [col for col in (m.id, m.reward, m.c, m.n, m.answer, m.sample, m.by) if col is not None]
     ident = pl.col(m.id).cast(keys["_id"])
     if keys["_id"] == pl.String:

@@ -5,6 +5,7 @@ the notes about them, and their grouping."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -50,9 +51,11 @@ def read(
 
     Args:
       paths: one path or a sequence; format by extension (.jsonl/.ndjson/.json,
-        .csv, .parquet/.pq). Paths are literal (``p?.jsonl`` is not a glob
-        pattern). Several files are concatenated (see module docstring for how
-        they are grouped).
+        .csv, .parquet/.pq; a .json file holds JSON lines or one JSON document,
+        told by content), optionally compressed (.gz, .zst, .bz2). A tool's own log
+        is recognized by content and its columns given roles (the options below
+        win). Paths are literal (``p?.jsonl`` is not a glob pattern). Several files
+        are concatenated (see module docstring for how they are grouped).
       id_col, reward_col, c_col, n_col, answer_col, sample_col: column names,
         overriding auto-detection (:data:`COLUMN_SPELLINGS`). Giving
         reward_col forces the samples shape; c_col or n_col the counts shape.
@@ -77,8 +80,10 @@ def read(
         NaN / null reward, missing or empty id, bad counts (c > n, c < 0,
         non-integers, booleans, n < 1), duplicate (problem, sample id), an answer
         both correct and incorrect within a problem, duplicate problem in a count
-        group, a problem mixing models in one group. The message is one line
-        naming file and line (or row).
+        group, a problem mixing models in one group, damaged compressed data, a
+        JSON document passlens does not know, a tool's file that cannot give
+        per-sample results. The message is one line naming file and line (or row,
+        or a JSON document's record by its JSON path).
     """
     if isinstance(paths, (str, Path)):
         path_list: list[str | Path] = [paths]
@@ -147,7 +152,10 @@ def bundled_deepscaler() -> tuple[Path, Path]:
 
 def _read_sources(sources: list[Format], opts: Options, digests: dict[str, str]) -> Dataset:
     """Roles of every input's columns, notes, groups; then the samples or counts aggregation."""
-    maps = [resolve(src.label, list(src.schema().names()), opts) for src in sources]
+    preset_by = sources[0].defaults.by if len(sources) == 1 and sources[0].defaults is not None else None
+    if opts.by is None and preset_by is not None:
+        opts = replace(opts, by=preset_by)  # a tool's file read alone: its own groups (lm-eval filters)
+    maps = [_resolve(src, opts) for src in sources]
     shapes = {m.shape for m in maps}
     if len(shapes) > 1:
         kinds = ", ".join(f"{s.label} ({m.shape})" for s, m in zip(sources, maps))
@@ -171,8 +179,49 @@ def _read_sources(sources: list[Format], opts: Options, digests: dict[str, str])
     )
 
 
+def _resolve(src: Format, opts: Options) -> Mapping:
+    """The roles of one input's columns: the caller's options, then what a tool preset says, then spellings."""
+    schema = src.schema()
+    candidates = [c for c, t in schema.items() if _reward_like(t)]
+    d = src.defaults
+    if d is None:
+        return resolve(src.label, list(schema.names()), opts, candidates)
+    counts_given = opts.c_col is not None or opts.n_col is not None
+    fill: dict[str, Any] = {
+        k: v
+        for k, v in d.columns.items()
+        if getattr(opts, k) is None
+        and not (k == "reward_col" and counts_given)
+        and not (k in ("c_col", "n_col") and opts.reward_col is not None)
+    }
+    m = resolve(src.label, list(schema.names()), replace(opts, **fill), candidates)
+    if opts.reward_col is None and m.reward is not None:
+        # the preset's other rewards are named by the note on the reward chosen, not as unused
+        others = tuple(c for c in d.rewards if c != m.reward)
+        m = replace(m, other_rewards=others, unused=tuple(c for c in m.unused if c not in others))
+    return m
+
+
+def _reward_like(dtype: pl.DataType) -> bool:
+    """A column type that can hold rewards: numbers, booleans, or lists of them."""
+    inner = dtype.inner if isinstance(dtype, pl.List) else dtype
+    return inner is not None and (inner.is_numeric() or inner == pl.Boolean)
+
+
+def _bundled(src: Format) -> bool:
+    """Whether the input is one of the package's own data files (documented in their README)."""
+    if src.path is None:
+        return False
+    data = Path(str(resources.files("passlens") / "data")).resolve()
+    return src.path.resolve().is_relative_to(data)
+
+
 def _note_columns(sources: list[Format], maps: list[Mapping], notes: list[str]) -> None:
-    """Notes on the reward column chosen among several, blank lines skipped, columns not used."""
+    """Notes on what a tool's file was read as, the reward column chosen among several, blank lines
+    skipped, columns not used (not for the package's own data: notes are about the user's files)."""
+    for s in sources:
+        if s.defaults is not None and s.defaults.note:
+            notes.append(s.defaults.note)
     chosen: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for s, m in zip(sources, maps):
         if m.other_rewards:
@@ -188,7 +237,7 @@ def _note_columns(sources: list[Format], maps: list[Mapping], notes: list[str]) 
             notes.append(f"{s.label}: {s.blank_lines} blank line(s) skipped")
     unused: dict[tuple[str, ...], list[str]] = {}
     for s, m in zip(sources, maps):
-        if m.unused:
+        if m.unused and not _bundled(s):
             unused.setdefault(m.unused, []).append(s.label)
     for cols, where in unused.items():
         notes.append(f"column(s) not used: {', '.join(map(shown_name, cols))} (in {', '.join(where)})")

@@ -42,7 +42,7 @@ def file_sources(paths: Sequence[str | Path]) -> tuple[list[Format], dict[str, s
                 f"{label}: given twice" if first == label else f"{label}: the same file as {first}, given twice"
             )
         seen[key] = label
-        sha, nonblank, blank = digest(path, count_lines=fmt.text)
+        sha, nonblank, blank = digest(path, count_lines=fmt.line_counted(path))
         digests[label] = sha
         sources.append(fmt.from_file(label, path, nonblank, blank))
     if not sources:
@@ -94,7 +94,7 @@ def _label_stems(sources: list[Format]) -> None:
         return
     for s in sources:
         assert s.path is not None
-        s.stem = f"{s.path.parent.name}/{s.path.stem}" if s.path.parent.name else s.path.stem
+        s.stem = f"{s.path.parent.name}/{s.stem}" if s.path.parent.name else s.stem
     if len({s.stem for s in sources}) != len(sources):
         for s in sources:
             s.stem = s.label

@@ -3,8 +3,9 @@
 Populations of P problems with M answer classes (:mod:`.population`), tabular,
 shared linear or shared MLP softmax policies (:mod:`.policies`), exact objectives and their
 registry estimators (:mod:`.objectives`), exact or sampled updates
-(:mod:`.dynamics`), exact per-step diagnostics (:mod:`.tracking`) and the
-seed paper's testable claims as numerical experiments (:mod:`.claims`).
+(:mod:`.dynamics`), exact per-step diagnostics (:mod:`.tracking`), the
+seed paper's testable claims as numerical experiments (:mod:`.claims`) and the
+Monte Carlo variance of the pass@k gradient estimators (:mod:`.variance`).
 """
 
 from .claims import CLAIMS, ClaimResult, run_claims

@@ -653,7 +653,7 @@ def _partition_advantages(g: np.ndarray, k: int, baseline: bool) -> np.ndarray:
 def claim_a8(quick: bool, seed: int = 0) -> ClaimResult:
     """PKPO Fig. 4 in its own setting: x ~ N(θ=1, 0.1²), g = x²·1[0,1], k = 4, score ∂_θ log N = (x − θ)/σ²."""
     from ..advantages import advantage, parse_spec
-    from ..advantages.variance import variance_table
+    from .variance import variance_table
 
     rng = _rng(88, seed)
     k, theta, sigma = 4, 1.0, 0.1
@@ -677,7 +677,7 @@ def claim_a8(quick: bool, seed: int = 0) -> ClaimResult:
         lowest, highest = min(var, key=var.get), max(var, key=var.get)  # type: ignore[arg-type]  # var.get never returns None for its own keys
         ok &= lowest == "loo-1" and highest.startswith("naive")
         parts.append(f"n={n}: " + ", ".join(f"{e} {v:.3g}" for e, v in sorted(var.items(), key=lambda kv: kv[1])))
-    # the binary one-problem table of passlens.advantages.variance, for contrast (not part of the criterion)
+    # the binary one-problem table of passlens.lab.variance, for contrast (not part of the criterion)
     rows = variance_table(k, 32, [0.2], estimators=_A8_ESTIMATORS, draws=draws, seed=_int_seed(seed))
     binary = {r.estimator.split("variant=")[-1]: r.variance for r in rows}
     note = f"; binary p=0.2, n=32 (variance_table): loo {binary['loo']:.2e} vs loo-1 {binary['loo-1']:.2e} — the ordering is setting-dependent"

@@ -53,6 +53,7 @@ __all__ = [
     "run_objective",
     "run_lab",
     "save_run",
+    "RUN_METADATA_KEY",
     "make_out_dir",
     "inverse_cdf",
     "sample_answers",
@@ -623,15 +624,25 @@ def make_out_dir(out: str | Path) -> Path:
     return d
 
 
+#: Key of the Parquet file-metadata entry that holds a lab run's ``config.json`` payload.
+RUN_METADATA_KEY = "passlens_lab"
+
+
 def save_run(df: Any, config: LabConfig, out: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write ``metrics.parquet`` and ``config.json`` under ``out`` (created; existing files are replaced,
+    """Write ``config.json`` and ``metrics.parquet`` under ``out`` (created; existing files are replaced,
     each atomically: :func:`passlens._output.write_file`).
+
+    ``metrics.parquet`` is written last and carries the same payload as ``config.json`` in its file
+    metadata (key :data:`RUN_METADATA_KEY`): it is the commit point. A save killed between the two
+    files leaves the previous ``metrics.parquet`` whole with its own configuration, which readers
+    (``passlens lab show``) take from the Parquet file, not from the newer ``config.json`` beside it.
+    Concurrent writers are the caller's to exclude (``passlens lab run`` holds a
+    :class:`~passlens._output.RunLock` on ``out`` from start to end).
 
     Returns the directory. ValueError with one line when the directory or a file cannot be written.
     """
     d = make_out_dir(out)
-    payload = {"config": config.to_json(), **(extra or {})}
-    # each file replaced atomically: a failed rerun leaves the previous results whole
-    write_file(d / "metrics.parquet", lambda fh: df.write_parquet(fh))
-    write_file(d / "config.json", json.dumps(payload, indent=2) + "\n")
+    text = json.dumps({"config": config.to_json(), **(extra or {})}, indent=2) + "\n"
+    write_file(d / "config.json", text)
+    write_file(d / "metrics.parquet", lambda fh: df.write_parquet(fh, metadata={RUN_METADATA_KEY: text}))
     return d

@@ -7,6 +7,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._output import write_file
+
 __all__ = ["require_matplotlib", "plot_run", "plot_claims", "TRAJECTORY_PANELS"]
 
 #: (column, title) of the trajectory panels of :func:`plot_run` (the gap and pass@k use k_ref).
@@ -30,6 +32,16 @@ def require_matplotlib() -> Any:
     except ImportError:
         raise ValueError("figures need matplotlib: pip install 'passlens[plot]' (or pass --no-plots)") from None
     return plt
+
+
+def _save(fig: Any, path: Path) -> None:
+    """``fig`` as a PNG at ``path``, written atomically (:func:`passlens._output.write_file`), then closed."""
+    import matplotlib.pyplot as plt
+
+    try:
+        write_file(path, lambda fh: fig.savefig(fh, format="png", dpi=110))
+    finally:
+        plt.close(fig)
 
 
 def plot_run(df: Any, out: str | Path, k_ref: int = 8) -> list[Path]:
@@ -68,8 +80,7 @@ def plot_run(df: Any, out: str | Path, k_ref: int = 8) -> list[Path]:
         ax.set_xlabel("step")
     axes.ravel()[0].legend(fontsize=8)
     path = d / "trajectories.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return [path]
 
 
@@ -99,8 +110,7 @@ def plot_claims(results: Sequence[Any], out: str | Path) -> list[Path]:
         ax.legend(fontsize=8)
         ax.set_title("claim 4: the pass@k gradient weight")
         written.append(d / "claim04_alpha.png")
-        fig.savefig(written[-1], dpi=110)
-        plt.close(fig)
+        _save(fig, written[-1])
     sp = next((r.data["single_prompt"] for r in results if "single_prompt" in r.data), None)
     if sp is not None:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.5), constrained_layout=True)
@@ -115,8 +125,7 @@ def plot_claims(results: Sequence[Any], out: str | Path) -> list[Path]:
             ax.set_xscale("symlog", linthresh=10)
         axes[0].legend(fontsize=8)
         written.append(d / "claim09_collapse.png")
-        fig.savefig(written[-1], dpi=110)
-        plt.close(fig)
+        _save(fig, written[-1])
     if "10" in by and by["10"].data.get("paths"):
         paths = by["10"].data["paths"]
         v = np.asarray(paths["v"])
@@ -130,8 +139,7 @@ def plot_claims(results: Sequence[Any], out: str | Path) -> list[Path]:
         ax.legend(fontsize=8)
         ax.set_title("claim 10: one path, two speeds")
         written.append(d / "claim10_paths.png")
-        fig.savefig(written[-1], dpi=110)
-        plt.close(fig)
+        _save(fig, written[-1])
     if "N1" in by and by["N1"].data.get("traj"):
         traj = by["N1"].data["traj"]
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.5), constrained_layout=True)
@@ -146,6 +154,5 @@ def plot_claims(results: Sequence[Any], out: str | Path) -> list[Path]:
         axes[2].set_title("gap@8 vs pass@1")
         axes[0].legend(fontsize=8)
         written.append(d / "N1_coverage_vs_rloo_pkpo.png")
-        fig.savefig(written[-1], dpi=110)
-        plt.close(fig)
+        _save(fig, written[-1])
     return written

@@ -279,7 +279,7 @@ def read_counts(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Returns:
       n int64 (P,), c int64 (P,), ids object (P,).
     """
-    from .. import io as pio
+    import passlens.io as pio
 
     data = pio.read([str(path)])
     if len(data.groups) != 1:

@@ -1,9 +1,10 @@
 """The exploration report: pass@k curves, paired comparison and collapse diagnostics.
 
 Stages (one way): :func:`load_groups` (read inputs) → :func:`build_report`
-(every number, a JSON-ready dict) → :func:`print_summary` (terminal) and
-:func:`make_figures` / :func:`render_html` / :func:`write_report` (files).
-matplotlib is imported only when figures are made.
+(a :class:`Report` of typed sections, :mod:`passlens.report.sections`; ``Report.metrics``
+is metrics.json) → :func:`print_summary` (terminal) and :func:`make_figures` /
+:func:`render_html` / :func:`write_report` (files). matplotlib is imported only when
+figures are made. A new section is one module (:mod:`passlens.report.section`).
 
 Example::
 
@@ -18,11 +19,15 @@ from typing import Any, Sequence
 
 from .build import Report, ReportSettings, build_report, distinct_correct, phat_histogram
 from .output import check_out_dir, load_groups, write_report
+from .section import Section
+from .sections import register
 from .terminal import print_summary
 
 __all__ = [
     "Report",
     "ReportSettings",
+    "Section",
+    "register",
     "build_report",
     "distinct_correct",
     "phat_histogram",
@@ -48,7 +53,7 @@ def figures_available() -> bool:
 
 
 def make_figures(report: Report) -> dict[str, bytes]:
-    """PNG bytes per figure name (see :func:`passlens.report.plots.make_figures`).
+    """PNG bytes per figure name, one per section that draws one (see :func:`passlens.report.plots.make_figures`).
 
     matplotlib is the optional ``plot`` extra: without it this returns no figures
     (the report keeps its tables and verdict; :func:`figures_available` tells why).
@@ -60,11 +65,11 @@ def make_figures(report: Report) -> dict[str, bytes]:
     return _make(report)
 
 
-def render_html(metrics: dict[str, Any], figures: dict[str, bytes]) -> str:
+def render_html(report: Report, figures: dict[str, bytes]) -> str:
     """The self-contained page (see :func:`passlens.report.html.render_html`)."""
     from .html import render_html as _render
 
-    return _render(metrics, figures)
+    return _render(report, figures)
 
 
 def make_report(
@@ -92,6 +97,6 @@ def make_report(
     report = build_report(groups, settings, inputs=inputs, label_name=label_name)
     if out_dir is not None:
         figures = make_figures(report)
-        page = render_html(report.metrics, figures) if html else None
+        page = render_html(report, figures) if html else None
         write_report(report.metrics, figures, out_dir, html=page)
     return report

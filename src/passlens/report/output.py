@@ -46,7 +46,7 @@ def load_groups(
       (groups: label → ProblemTable in report order, inputs: {"files", "sha256", "notes", "source"},
       label_name: what the labels are, e.g. "step", "model", "file", or None).
     """
-    from .. import io as pio
+    import passlens.io as pio
 
     cols = {k: v for k, v in columns.items() if v is not None}
     given = [str(p) for p in paths]  # read as given: Path() would turn an engine's 's3://b/x' into 's3:/b/x'
@@ -112,7 +112,7 @@ def _run_group_size(run: Path, notes: list[str]) -> int | None:
 def _per_file(
     paths: Sequence[str | Path], labels: Sequence[str], threshold: float | None, cols: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    from .. import io as pio
+    import passlens.io as pio
 
     groups: dict[str, Any] = {}
     files: list[str] = []

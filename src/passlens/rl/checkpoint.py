@@ -1,16 +1,16 @@
-"""Run-directory writes (atomic, through :func:`passlens._output.write_file`), checkpoint loading with
-one-line errors, and the run directory's lock."""
+"""Run-directory writes (atomic, through :func:`passlens._output.write_file`) and checkpoint loading with
+one-line errors. The run directory's lock and the cleanup of killed writers' temporaries live in
+:mod:`passlens._output` (``lab run`` uses them too) and are re-exported here."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .._output import write_file
+from .._output import RunLock, remove_stale_temporaries, write_file
 
 __all__ = [
     "write_json",
@@ -45,69 +45,6 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     OSError: :func:`passlens._output.write_file` makes it the same one-line error naming the path.
     """
     write_file(path, lambda fh: torch.save({"format": FORMAT, **payload}, fh))
-
-
-#: The temporaries :func:`passlens._output.write_file` leaves when killed: ``.{name}.{random}.tmp``
-#: (and ``.{name}.tmp{pid}``, the name earlier versions used).
-_TEMPORARY = re.compile(r"^\..+\.tmp(\d+)?$")
-
-
-def remove_stale_temporaries(folders: list[Path]) -> list[Path]:
-    """Delete the temporary files killed writers left in ``folders``; returns them.
-
-    Only safe while holding the run's :class:`RunLock` (no other process is writing there).
-    """
-    removed = []
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for f in folder.iterdir():
-            if _TEMPORARY.match(f.name) and f.is_file():
-                f.unlink(missing_ok=True)
-                removed.append(f)
-    return removed
-
-
-class RunLock:
-    """An exclusive lock on a run directory (``flock`` on ``DIR/.lock``), held while the object lives.
-
-    A second process that trains or resumes the same run gets a one-line ValueError instead of
-    interleaving its checkpoints with the first one's. The kernel drops the lock when the holder
-    dies (kill -9 included), so a crashed run never blocks its own resume. Where ``fcntl`` does not
-    exist (Windows), no lock is taken.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-        self.path = self.folder / ".lock"
-        self._file: Any = None
-        self.acquire()
-
-    def acquire(self) -> None:
-        """Take the lock (a no-op when this object holds it); ValueError when another holder has it."""
-        if self._file is not None:
-            return
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            return
-        try:
-            f = open(self.path, "a+")
-        except OSError as exc:
-            raise ValueError(f"cannot lock {self.folder}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.close()
-            raise ValueError(f"{self.folder} is in use by another passlens train process (it holds {self.path}); "
-                             "wait for it to finish or stop it first") from None
-        self._file = f
-
-    def release(self) -> None:
-        if self._file is not None:
-            self._file.close()  # closing the descriptor drops the flock
-            self._file = None
-
 
 
 def load_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") -> dict[str, Any]:

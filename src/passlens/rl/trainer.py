@@ -219,7 +219,7 @@ def eval_summary(rows: list[dict[str, Any]], n: int, group_size: int, entropy: f
       n: samples per problem; group_size: training group size G (zero-signal fraction).
       entropy: mean per-token entropy estimate (−log π of sampled tokens).
     """
-    from .. import theory
+    from ..theory.summary import summarize
     from ..uncertainty import curve
 
     P = len(rows) // n
@@ -228,7 +228,7 @@ def eval_summary(rows: list[dict[str, Any]], n: int, group_size: int, entropy: f
     nn_ = np.full(P, n, dtype=np.int64)  # (P,)
     ks = pow2_grid(n)
     cur = curve(nn_, c, ks, n_boot=1000, seed=seed)
-    th = theory.summarize(nn_, c, ks=ks, group_size=min(group_size, n))
+    th = summarize(nn_, c, ks=ks, group_size=min(group_size, n))
     distinct = [len({rows[i * n + j]["answer"] for j in range(n) if R[i, j] >= 1.0}) for i in range(P)]
     # the collapse indicators as every other part of the package computes them (report, trainer adapters)
     m = exploration_metrics(R.reshape(-1) >= 1.0, np.repeat(np.arange(P), n), ks=[1])

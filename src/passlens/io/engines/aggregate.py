@@ -48,7 +48,7 @@ def read_engine(
     when there is one group per input); ``shown(i, file)`` names a file of input i in messages."""
     labels = runner.labels
     schemas = [runner.schema(i) for i in range(len(labels))]
-    maps = [resolve(label, list(s), opts) for label, s in zip(labels, schemas)]
+    maps = [resolve(label, list(s), opts, _reward_like(s)) for label, s in zip(labels, schemas)]
     if len({m.shape for m in maps}) > 1:
         kinds = ", ".join(f"{label} ({m.shape})" for label, m in zip(labels, maps))
         raise InputError(f"inputs mix per-sample and count rows: {kinds}")
@@ -70,6 +70,17 @@ def read_engine(
     return Dataset(
         groups=groups, shape=m.shape, by=ctx.by_label, files=list(labels), sha256={}, rows=rows, notes=notes
     )
+
+
+def _reward_like(schema: dict[str, Any]) -> list[str]:
+    """Columns that could hold rewards (numbers, booleans, lists of them): named by the error when
+    no reward column is found, as read() names them."""
+    out = []
+    for name, dtype in schema.items():
+        inner = dtype.inner if isinstance(dtype, (nw.List, nw.Array)) else dtype
+        if inner.is_numeric() or inner == nw.Boolean:
+            out.append(name)
+    return out
 
 
 class _Read:

@@ -32,9 +32,11 @@ class Frame(Format):
         lf = _as_lazy(frame, source)
         if lf.select(pl.len()).collect().item() == 0:
             raise InputError(f"{source}: empty frame (no rows)")
-        return cls(source, lf)
+        src = cls(source, lf)
+        src.use_preset()  # (a tool's table given as a frame, e.g. lighteval details read by datasets)
+        return src
 
-    def scan(self, overrides: dict[str, Any] | None = None, row_index: bool = False) -> pl.LazyFrame:
+    def _scan(self, overrides: dict[str, Any] | None, row_index: bool) -> pl.LazyFrame:
         return self.frame.with_row_index(ROW) if row_index else self.frame
 
 

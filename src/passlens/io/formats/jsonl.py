@@ -1,8 +1,9 @@
-"""JSON lines (``.jsonl``, ``.ndjson``, ``.json``): one JSON object per line.
+"""JSON lines (``.jsonl``, ``.ndjson``, and ``.json`` when its content is lines): one JSON object per line.
 
 Messages name the 1-based physical line. The schema is inferred from every line (once per
 file); a file starting with a UTF-8 byte-order mark is read from memory without it; the path
-is read literally, never as a glob pattern.
+is read literally, never as a glob pattern. gzip and zstd files are streamed by polars; a
+bzip2 file is decompressed into memory (:mod:`._compression`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import inspect
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 
 from ..tables import InputError
+from ._compression import compression, file_stem, lines, read_all, read_head
+from ._json import layout
 from .base import ROW, Format, utf8
 
 __all__ = ["JsonLines"]
@@ -36,26 +39,40 @@ class JsonLines(Format):
     """A JSON-lines file: records are the non-blank lines; ``locate`` gives ``file:line``."""
 
     name = "jsonl"
-    extensions = (".jsonl", ".ndjson", ".json")
+    extensions: ClassVar[tuple[str, ...]] = (".jsonl", ".ndjson", ".json")
     text = True
 
-    def __init__(self, label: str, stem: str, path: Path) -> None:
+    def __init__(self, label: str, stem: str, path: Path | None) -> None:
         super().__init__(label, stem, path)
         self.data: bytes | None = None  # the file without its byte-order mark, read into memory
         self._inferred: pl.Schema | None = None  # from every line, once
 
     @classmethod
+    def detect(cls, path: Path, head: bytes) -> bool:
+        # (.json is shared with JSON documents: lines when the first line is a whole record)
+        return layout(path, head) == "lines"
+
+    @classmethod
     def from_file(cls, label: str, path: Path, nonblank: int, blank: int) -> JsonLines:
-        if nonblank == 0:
+        kind = compression(path)
+        head = read_head(path, 1 << 12) if kind else b""
+        if kind and not head.strip():
+            read_all(path, label)  # (damaged data is named as such, not as an empty file)
+        if (nonblank == 0 and not kind) or (kind and not head.strip()):
             raise InputError(f"{label}: empty file (no rows)")
-        src = cls(label, path.stem, path)
-        src.blank_lines = blank
-        with open(path, "rb") as f:
-            if f.read(len(_BOM)) == _BOM:
-                # polars' JSON reader fails on a byte-order mark (its CSV reader skips it):
-                # such a file is read from memory without it. Costs the file's size in
-                # memory, for BOM files only; every other file is still scanned from disk.
-                src.data = f.read()
+        src = cls(label, file_stem(path), path)
+        src.blank_lines = blank  # (not counted in a compressed file: its lines are not its bytes)
+        if kind == "bzip2" or (kind and head.startswith(_BOM)):
+            # polars reads neither bzip2 nor a byte-order mark in JSON: decompressed into memory
+            src.data = read_all(path, label).removeprefix(_BOM)
+        elif not kind:
+            with open(path, "rb") as f:
+                if f.read(len(_BOM)) == _BOM:
+                    # polars' JSON reader fails on a byte-order mark (its CSV reader skips it):
+                    # such a file is read from memory without it. Costs the file's size in
+                    # memory, for BOM files only; every other file is still scanned from disk.
+                    src.data = f.read()
+        src.use_preset()
         return src
 
     def _scan_file(self, **options: Any) -> pl.LazyFrame:
@@ -82,7 +99,7 @@ class JsonLines(Format):
             return base
         return pl.Schema({name: overrides.get(name, dtype) for name, dtype in base.items()})
 
-    def scan(self, overrides: dict[str, Any] | None = None, row_index: bool = False) -> pl.LazyFrame:
+    def _scan(self, overrides: dict[str, Any] | None, row_index: bool) -> pl.LazyFrame:
         return self._scan_file(schema=self._schema_with(overrides), row_index_name=ROW if row_index else None)
 
     # -- error path: Python rescans of the file, never run on clean input ---------------------
@@ -90,12 +107,24 @@ class JsonLines(Format):
     def _lines(self) -> Iterator[tuple[int, bytes]]:
         """(physical line number, bytes) of each non-blank line, in order; a leading byte-order
         mark dropped, as the reader drops it."""
-        assert self.path is not None
-        with open(self.path, "rb") as f:
-            for lineno, raw in enumerate(f, 1):
-                text = (raw.removeprefix(_BOM) if lineno == 1 else raw).strip()
-                if text:
+        if self.data is not None:
+            for lineno, raw in enumerate(self.data.split(b"\n"), 1):
+                if text := raw.strip():
                     yield lineno, text
+            return
+        assert self.path is not None
+        for lineno, raw in enumerate(lines(self.path, self.label), 1):
+            text = (raw.removeprefix(_BOM) if lineno == 1 else raw).strip()
+            if text:
+                yield lineno, text
+
+    def _at(self, lineno: int) -> str:
+        """How messages name line ``lineno`` (as :meth:`_lines` numbers it): ``file:line``."""
+        return f"{self.label}:{lineno}"
+
+    def _there(self, lineno: int) -> str:
+        """How a message points back to line ``lineno``: ``on line 3``."""
+        return f"on line {lineno}"
 
     def diagnose(self) -> None:
         # Whole-file schema inference failed when it is not cached: then also check each
@@ -103,25 +132,26 @@ class JsonLines(Format):
         # or "failed to determine supertype" (a number on one line, a list on the next).
         kinds: dict[str, tuple[str, int]] | None = None if self._inferred is not None else {}
         for lineno, raw in self._lines():
-            text = utf8(self.label, lineno, raw)
+            at = self._at(lineno)
+            text = utf8(at, raw)
             try:
                 obj = json.loads(text, parse_constant=_no_constants)
             except json.JSONDecodeError as e:
-                raise InputError(f"{self.label}:{lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
+                raise InputError(f"{at}: malformed JSON ({e.msg} at column {e.colno})") from None
             except ValueError as e:
-                raise InputError(f"{self.label}:{lineno}: malformed JSON ({e})") from None
+                raise InputError(f"{at}: malformed JSON ({e})") from None
             if not isinstance(obj, dict):
                 raise InputError(
-                    f"{self.label}:{lineno}: expected one JSON object per line, got a JSON "
+                    f"{at}: expected one JSON object per line, got a JSON "
                     f"{type(obj).__name__} (JSON arrays are not read; write one object per line)"
                 )
             if kinds is not None:
-                _follow_fields(self.label, kinds, obj, lineno)
+                _follow_fields(self.label, kinds, obj, lineno, self._at, self._there)
 
     def locate(self, row: int) -> str:
         for k, (lineno, _) in enumerate(self._lines()):
             if k == row:
-                return f"{self.label}:{lineno}"
+                return self._at(lineno)
         return super().locate(row)
 
     def raw_field(self, row: int, col: str) -> str | None:
@@ -140,10 +170,12 @@ class JsonLines(Format):
         # a struct column may start with plain numbers (polars merges 1 and {...}): find the first nested value
         for lineno, raw in self._lines():
             if isinstance(json.loads(raw).get(col), (list, dict)):
-                return f"{self.label}:{lineno}"
+                return self._at(lineno)
         return self.label
 
     def nested_hint(self, cols: list[str]) -> pl.Expr:
+        if self._view is not None:
+            return pl.lit(False)  # a tool preset's columns are typed by its expressions
         # A JSON list or object in a text column is read as its JSON text ('["a"]'): flag text
         # that could be one (a cheap prefix test); nested_rows confirms on the error path.
         nest = [pl.col(col).str.starts_with("[") | pl.col(col).str.starts_with("{") for col in cols]
@@ -203,25 +235,32 @@ def _merged_kind(a: str, b: str) -> str:
     return "object" if "object" in (a, b) else "number"
 
 
-def _follow_fields(label: str, kinds: dict[str, tuple[str, int]], obj: dict[str, Any], lineno: int) -> None:
+def _follow_fields(
+    label: str,
+    kinds: dict[str, tuple[str, int]],
+    obj: dict[str, Any],
+    lineno: int,
+    at: Callable[[int], str] | None = None,
+    there: Callable[[int], str] | None = None,
+) -> None:
     """Check one line's fields as polars' JSON schema inference reads them (after it failed).
 
     Numbers must fit what polars reads (Python reads 1e400 as inf, polars refuses
     it; integers have at most 128 bits), and each field's kind of value must merge
     with its kind on the lines before, as polars merges them. ``kinds`` maps
-    field → (kind so far, line where it became that kind).
+    field → (kind so far, line where it became that kind). ``at`` and ``there`` name a
+    line in messages (``file:3``, ``on line 3``; a JSON document names records instead).
     """
+    where = at(lineno) if at is not None else f"{label}:{lineno}"
     for key, value in obj.items():
         kind = _KIND_OF[type(value)]
         if kind == "number":
             if type(value) is float and math.isinf(value):
-                raise InputError(
-                    f"{label}:{lineno}: field {key!r}: number out of range for a 64-bit float (beyond ±1.8e308)"
-                )
+                raise InputError(f"{where}: field {key!r}: number out of range for a 64-bit float (beyond ±1.8e308)")
             if type(value) is int and not -(2**127) <= value < 2**128:
                 shown = str(value)
                 shown = shown if len(shown) <= 24 else shown[:20] + "…"
-                raise InputError(f"{label}:{lineno}: field {key!r}: integer {shown} is out of range (over 128 bits)")
+                raise InputError(f"{where}: field {key!r}: integer {shown} is out of range (over 128 bits)")
         seen = kinds.get(key)
         if kind == "null" or (seen is not None and seen[0] == kind):
             continue
@@ -231,10 +270,12 @@ def _follow_fields(label: str, kinds: dict[str, tuple[str, int]], obj: dict[str,
         before, since = seen
         if _kinds_clash(kind, before):
             an = "an" if before == "object" else "a"
+            back = there(since) if there is not None else f"on line {since}"
             raise InputError(
-                f"{label}:{lineno}: field {key!r} holds a JSON {kind} here but {an} {before} on line "
-                f"{since}; a field must hold one kind of value on every line"
+                f"{where}: field {key!r} holds a JSON {kind} here but {an} {before} {back}; "
+                "a field must hold one kind of value on every line"
             )
         merged = _merged_kind(before, kind)
         if merged != before:
             kinds[key] = (merged, lineno)
+

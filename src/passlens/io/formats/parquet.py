@@ -32,9 +32,10 @@ class Parquet(Format):
             raise InputError(f"{label}: cannot read Parquet: {one_line(e)}") from None
         if rows == 0:
             raise InputError(f"{label}: empty file (no rows)")
+        src.use_preset()
         return src
 
-    def scan(self, overrides: dict[str, Any] | None = None, row_index: bool = False) -> pl.LazyFrame:
+    def _scan(self, overrides: dict[str, Any] | None, row_index: bool) -> pl.LazyFrame:
         assert self.path is not None
         return pl.scan_parquet(
             str(self.path.absolute()),  # absolute: polars would also expand a leading "~"
