@@ -16,8 +16,6 @@ Nothing generated here is committed, so nothing can go stale:
                                    ``tests/test_docs.py`` against :func:`passlens.lab.run_claims`)
   ``<!-- gen:registry -->``        the advantage estimator registry (``passlens.advantages.REGISTRY``)
 
-* the *Big logs* guide (``scale.md``) joins the Guides in the nav when the page exists.
-
 ``tests/test_docs.py`` builds the site with ``--strict`` and imports this module for its checks.
 """
 
@@ -37,17 +35,6 @@ CLAIMS_JSON = DOCS / "claims.json"
 MARKER = re.compile(r"<!-- gen:([a-z-]+) -->")
 
 # ---------------------------------------------------------------------------------------- mkdocs events
-
-
-def on_config(config: Any) -> Any:
-    """Add the *Big logs* guide to the nav only where ``docs/scale.md`` exists."""
-    if (Path(config["docs_dir"]) / "scale.md").exists():
-        for entry in config["nav"] or []:
-            if isinstance(entry, dict) and "Guides" in entry:
-                guides = entry["Guides"]
-                if not any(isinstance(g, dict) and "scale.md" in g.values() for g in guides):
-                    guides.insert(min(5, len(guides)), {"Big logs": "scale.md"})
-    return config
 
 
 def on_files(files: Any, config: Any) -> Any:

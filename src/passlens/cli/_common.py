@@ -47,6 +47,8 @@ __all__ = [
     "column_options",
     "write_machine",
     "human_console",
+    "ENGINE_HELP",
+    "check_engine",
 ]
 
 # emoji=False: ':thumbs_up:' in an id or a file name stays as written. Every user string that goes
@@ -182,7 +184,7 @@ def check_shared_options(n_boot: int, seed: int, threshold: Optional[float], k: 
         parse_k_list(k.strip())
 
 
-def read(files: List[Path], **options: Any) -> Any:
+def read(files: List[Any], **options: Any) -> Any:
     """:func:`passlens.io.read` of the paths (polars is imported here, when a command reads)."""
     import passlens.io as pio
 
@@ -262,3 +264,18 @@ def human_console(inputs: List[Optional[Path]], **machine: Optional[str]) -> Con
     if len(to_stdout) > 1:
         fail(f"{' and '.join(o + ' -' for o in to_stdout)}: only one output can go to stdout; give the other a path")
     return stderr_console if to_stdout else console
+
+
+#: The --engine option of the commands that read rows (eval, report).
+ENGINE_HELP = (
+    "Aggregate where the data is, with polars, duckdb, spark or ray (only per-problem counts come back): FILES "
+    "are then Parquet/CSV/JSONL paths, globs ('logs/*.parquet') or the engine's URLs ('s3://bucket/logs/*.parquet')."
+)
+
+
+def check_engine(engine: Optional[str]) -> None:
+    """--engine names a known engine (checked before anything is read)."""
+    from ..io.engines import ENGINES  # (imports polars: only when a command reads)
+
+    if engine is not None and engine not in ENGINES:
+        fail(f"--engine: must be one of {', '.join(ENGINES)}, got {engine!r}")

@@ -10,7 +10,9 @@ from rich.markup import escape
 
 from ..report.tables import METRIC_LABELS, curve_notes, curve_table
 from ._common import (
+    ENGINE_HELP,
     N_BOOT_MAX,
+    check_engine,
     check_shared_options,
     column_options,
     fail,
@@ -28,7 +30,7 @@ METRIC_NAMES = METRIC_LABELS
 
 
 def eval_cmd(
-    files: List[Path] = typer.Argument(..., help="Sample logs: per-sample or per-problem count rows (JSONL, JSON, CSV, Parquet; also .gz/.zst/.bz2), or a tool's own log (lm-eval, Inspect, EvalPlus, LiveCodeBench, HELM, verl, …). '-' (or /dev/stdin) reads standard input, and a FIFO is read once; their format is told from content."),
+    files: List[str] = typer.Argument(..., help="Sample logs: per-sample or per-problem count rows (JSONL, JSON, CSV, Parquet; also .gz/.zst/.bz2), or a tool's own log (lm-eval, Inspect, EvalPlus, LiveCodeBench, HELM, verl, …). '-' (or /dev/stdin) reads standard input, and a FIFO is read once; their format is told from content."),
     k: Optional[str] = typer.Option(None, "--k", help="Budgets: '1,2,4,8', '1-16', 'all' (1..min n) or 'pow2' (default)."),
     ci: float = typer.Option(0.95, "--ci", help="Confidence level of the intervals."),
     by: Optional[str] = typer.Option(None, "--by", help="Group rows by this column (e.g. model, step)."),
@@ -46,6 +48,7 @@ def eval_cmd(
     n_col: Optional[str] = typer.Option(None, "--n-col", help="Sample-count column (count files)."),
     answer_col: Optional[str] = typer.Option(None, "--answer-col", help="Answer column (for maj@k and coverage@k)."),
     sample_col: Optional[str] = typer.Option(None, "--sample-col", help="Sample id column (duplicates are errors)."),
+    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
 ) -> None:
     """Dataset-level pass@k-family curves with confidence intervals, per group.
 
@@ -60,12 +63,14 @@ def eval_cmd(
     if not (0 < ci < 1):
         fail(f"--ci: must be in (0, 1), got {ci}")
     check_shared_options(n_boot, seed, threshold, k)
-    con = human_console(list(files), **{"--json": json_out, "--csv": csv_out})
+    check_engine(engine)
+    con = human_console([Path(f) for f in files], **{"--json": json_out, "--csv": csv_out})
     data = read(
         files,
         by=by,
         threshold=threshold,
         keep_rewards=True if metric == "max" else None,  # binary rewards are otherwise kept as (n, c) only
+        engine=engine,
         **column_options(id_col, reward_col, c_col, n_col, answer_col, sample_col),
     )
     label_name = by or data.by  # "file" when several files are one group each

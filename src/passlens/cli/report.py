@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import K_MAX, check_n_boot, check_seed, check_threshold, console, parse_k_list
+from ._common import ENGINE_HELP, K_MAX, check_engine, check_n_boot, check_seed, check_threshold, console, parse_k_list
 
 __all__ = ["report_cmd", "parse_k_spec"]
 
@@ -30,7 +30,7 @@ def parse_k_spec(spec: Optional[str]) -> tuple[Optional[tuple[int, ...]], str]:
 
 
 def report_cmd(
-    inputs: Optional[List[Path]] = typer.Argument(
+    inputs: Optional[List[str]] = typer.Argument(
         None,
         help="Row files (per-sample or per-problem counts; JSONL/JSON/CSV/Parquet, also compressed, or a tool's own "
         "log), two files for a pair, or a run "
@@ -57,6 +57,7 @@ def report_cmd(
     n_col: Optional[str] = typer.Option(None, "--n-col", help="Sample-count column (count files)."),
     answer_col: Optional[str] = typer.Option(None, "--answer-col", help="Answer column (maj@k, distinct answers)."),
     sample_col: Optional[str] = typer.Option(None, "--sample-col", help="Sample id column."),
+    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
 ) -> None:
     """Exploration report: pass@k curves, paired comparison, collapse diagnostics, verdict.
 
@@ -75,11 +76,12 @@ def report_cmd(
     check_n_boot(n_boot)
     check_seed(seed)
     check_threshold(threshold)
+    check_engine(engine)
     if group_size is not None and not 1 <= group_size <= K_MAX:
         raise ValueError(f"--group-size: must be an integer in [1, 2^53 − 1], got {group_size}")
     groups, src, label_name = load_groups(
         list(inputs or []), by=by, threshold=threshold, id_col=id_col, reward_col=reward_col, c_col=c_col,
-        n_col=n_col, answer_col=answer_col, sample_col=sample_col,
+        n_col=n_col, answer_col=answer_col, sample_col=sample_col, engine=engine,
     )
     if group_size is None:
         group_size = src.get("group_size", ReportSettings.group_size)

@@ -40,6 +40,7 @@ def read(
     threshold: float | None = None,
     binary: bool = False,
     keep_rewards: bool | None = None,
+    engine: str | None = None,
 ) -> Dataset:
     """Read sample logs or per-problem counts into per-group :class:`ProblemTable` s.
 
@@ -68,6 +69,10 @@ def read(
         is an error naming its line.
       keep_rewards: keep per-problem reward arrays; default (None) keeps them
         only for groups whose rewards are not all 0/1.
+      engine: ``"polars"``, ``"duckdb"``, ``"spark"`` or ``"ray"``: the aggregation runs in that
+        engine and only per-problem counts come back (:mod:`passlens.io.engines`). ``paths`` are
+        then patterns: Parquet, CSV or JSON-lines files, globs (``logs/*.parquet``) or URLs the
+        engine reads (``s3://…``); messages name the input (or a glob's file) and the problem.
 
     Returns:
       :class:`Dataset` with, per group, ids object (P,), n int64 (P,), c int64 (P,)
@@ -100,6 +105,10 @@ def read(
     opts = make_options(
         id_col, reward_col, c_col, n_col, answer_col, sample_col, by, threshold, binary, keep_rewards
     )
+    if engine is not None:  # aggregated by an engine where the files are (engines/)
+        from .engines import read_patterns
+
+        return read_patterns(path_list, opts, engine)
     with ExitStack() as stack:  # (holds the temporary copies of streams while they are read)
         sources, digests = file_sources(path_list, stack)
         return _read_sources(sources, opts, digests)
@@ -120,11 +129,14 @@ def from_frame(
     binary: bool = False,
     keep_rewards: bool | None = None,
 ) -> Dataset:
-    """As :func:`read`, from an in-memory polars / pandas / pyarrow frame.
+    """As :func:`read`, from a frame: polars / pandas / pyarrow in memory, or any frame narwhals
+    reads (a DuckDB relation, a PySpark DataFrame, Dask …) or a Ray Data Dataset, aggregated by
+    its own engine (only per-problem counts are collected; :mod:`passlens.io.engines`).
 
     Args:
       frame: polars DataFrame or LazyFrame, pandas DataFrame, pyarrow Table or
-        RecordBatch, with one row per sample or per problem.
+        RecordBatch, with one row per sample or per problem; or a lazy / distributed frame
+        (messages then name the problem, not the row).
       source: name used for the frame in messages (rows are named ``row r``, 1-based).
       others: as :func:`read`.
 
@@ -134,6 +146,11 @@ def from_frame(
     opts = make_options(
         id_col, reward_col, c_col, n_col, answer_col, sample_col, by, threshold, binary, keep_rewards
     )
+    from .engines import read_frame  # frames an engine holds (DuckDB, Spark, Dask, Ray …)
+
+    held = read_frame(frame, source, opts)
+    if held is not None:
+        return held
     return _read_sources([Frame.of(frame, source)], opts, {})
 
 

@@ -49,6 +49,7 @@ def load_groups(
     import passlens.io as pio
 
     cols = {k: v for k, v in columns.items() if v is not None}
+    given = [str(p) for p in paths]  # read as given: Path() would turn an engine's 's3://b/x' into 's3:/b/x'
     path_list: list[Path] = [Path(p) for p in paths]
     if not path_list:
         base, rl = pio.bundled_deepscaler()
@@ -80,9 +81,9 @@ def load_groups(
         labels = [s if stems.count(s) == 1 else f"{p.parent.name}/{s}" for s, p in zip(stems, path_list)]
         if len(set(labels)) != len(labels):
             labels = [f"{i + 1}:{s}" for i, s in enumerate(stems)]
-        groups, inputs = _per_file(path_list, labels, threshold, cols)
+        groups, inputs = _per_file(given, labels, threshold, cols)
         return groups, inputs, "file"
-    data = pio.read([str(p) for p in path_list], by=by, threshold=threshold, **cols)
+    data = pio.read(given, by=by, threshold=threshold, **cols)
     inputs = {"files": data.files, "sha256": data.sha256, "notes": list(data.notes)}
     return dict(data.groups), inputs, by
 
@@ -109,7 +110,7 @@ def _run_group_size(run: Path, notes: list[str]) -> int | None:
 
 
 def _per_file(
-    paths: Sequence[Path], labels: Sequence[str], threshold: float | None, cols: dict[str, Any]
+    paths: Sequence[str | Path], labels: Sequence[str], threshold: float | None, cols: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     import passlens.io as pio
 
