@@ -324,3 +324,75 @@ def test_max_at_k_leaves_the_callers_array_alone():
     before = mat.copy()
     max_at_k(mat, [1, 2])
     np.testing.assert_array_equal(mat, before)  # (sorted on a copy)
+
+
+def test_extreme_ratios_keep_full_relative_precision_at_large_n():
+    # The kernel's two branches: log1p(−c/d) when c/d is small, log((d − c)/d) when it is near 1.
+    # Either branch alone loses ~6 digits here (n = 10⁶): pass@k with one correct sample has
+    # c/d ≈ 10⁻⁶, pass^k with one correct sample asks for R(n, n − 1, k) with c/d ≈ 1 − 10⁻⁶.
+    n = 10**6
+    for c in (1, 2, 7):
+        for k in (1, 2, 5):
+            exact_at = 1 - Fraction(comb(n - c, k), comb(n, k))
+            exact_hat = Fraction(comb(c, k), comb(n, k))
+            assert _rel_err(float(pass_at_k(n, c, k)), exact_at) <= 1e-13, (c, k)
+            if exact_hat:
+                assert _rel_err(float(pass_hat_k(n, c, k)), exact_hat) <= 1e-13, (c, k)
+    assert float(pass_hat_k(n, 1, 1)) == pytest.approx(1e-6, rel=1e-14)
+    assert float(pass_at_k(n, 1, 1)) == pytest.approx(1e-6, rel=1e-14)
+
+
+def test_all_correct_and_all_wrong_problems_raise_no_floating_point_warnings():
+    # c = n (a factor of exactly 0, then d < c) and c = n − 1 are ordinary inputs, not errors.
+    import warnings
+
+    n = np.array([1, 5, 5, 5, 40])
+    c = np.array([1, 5, 4, 0, 40])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="warn"):
+            at = pass_at_k(n, c, [1])
+            hat = pass_hat_k(n, c, [1])
+            both = pass_at_k(5, np.array([5, 4, 0]), np.arange(1, 6))
+    np.testing.assert_allclose(at[:, 0], c / n, rtol=1e-15)
+    np.testing.assert_allclose(hat[:, 0], c / n, rtol=1e-15)
+    np.testing.assert_array_equal(both[0], 1.0)
+    np.testing.assert_array_equal(both[2], 0.0)
+    np.testing.assert_allclose(both[1], [float(1 - Fraction(comb(1, k), comb(5, k))) for k in range(1, 6)], rtol=1e-15)
+
+
+def test_huge_n_takes_the_pair_path_and_keeps_each_problems_row():
+    # n · (max c + 1) ≥ 2⁶² cannot be packed into one int64 key; the pairs are then de-duplicated
+    # as rows. Repeated and interleaved (n, c) pairs, one with c = 0, must each get their own row.
+    big = 1 << 40
+    n = np.array([big, big + 3, big, 7, big + 3, big], dtype=np.int64)
+    c = np.array([1 << 30, 5, 1 << 30, 3, 0, 2], dtype=np.int64)
+    ks = np.array([1, 2, 4])
+    got = pass_at_k(n, c, ks)
+    assert got.shape == (6, 3)
+    for i in range(6):
+        for j, k in enumerate(ks):
+            if k > n[i]:
+                continue
+            r = Fraction(1)
+            for t in range(k):
+                r *= Fraction(int(n[i]) - int(c[i]) - t, int(n[i]) - t)
+            assert _rel_err(float(got[i, j]), 1 - r) <= 1e-12, (i, k)
+    np.testing.assert_array_equal(got[0], got[2])
+
+
+def test_log_comb_ratio_budgets_beyond_n_follow_its_documented_values():
+    # Callers mask k > n, but the kernel documents −inf for c > 0 and 0 for c = 0 there.
+    from passlens._combinatorics import log_comb_ratio
+
+    n = np.array([3, 3, 3, 4], dtype=np.int64)
+    c = np.array([0, 1, 3, 2], dtype=np.int64)
+    got = log_comb_ratio(n, c, np.array([1, 3, 5], dtype=np.int64))
+    expect = np.array([
+        [0.0, 0.0, 0.0],
+        [math.log(Fraction(2, 3)), -np.inf, -np.inf],
+        [-np.inf, -np.inf, -np.inf],
+        [math.log(Fraction(1, 2)), -np.inf, -np.inf],
+    ])
+    np.testing.assert_allclose(got, expect, rtol=1e-15)
+    assert not np.signbit(got[0]).any()

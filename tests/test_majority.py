@@ -27,6 +27,14 @@ import passlens._majority as majority
 from passlens import maj_at_k
 
 
+@pytest.fixture(autouse=True)
+def _cold_binomial_cache(monkeypatch):
+    # Every test starts with an empty row cache, so none of them reads rows another one computed.
+    from collections import OrderedDict
+
+    monkeypatch.setattr(majority, "_ROWS", OrderedDict())
+
+
 # --------------------------------------------------------------------------- references
 
 
@@ -383,3 +391,57 @@ def test_bad_budgets_and_ids_raise():
         maj_at_k(votes, correct, 1.5)
     with pytest.raises(ValueError, match="ids has 2 entries for 1 problems"):
         maj_at_k(votes, correct, 1, ids=["a", "b"])
+
+
+def test_binomial_rows_are_exact_when_cached_extended_and_evicted(monkeypatch):
+    # mantissa · 2^exponent = C(m, s) to one rounding, zero for s > m, whatever the cache holds.
+    def check(m: int, smax: int) -> None:
+        mant, expo = majority._comb_row(m, smax)
+        assert mant.shape == expo.shape == (smax + 1,) and expo.dtype == np.int64
+        for s_ in range(smax + 1):
+            exact = math.comb(m, s_)
+            if exact == 0:
+                assert mant[s_] == 0.0
+                continue
+            got = Fraction(float(mant[s_])) * Fraction(2) ** int(expo[s_])
+            assert abs(got - exact) <= Fraction(exact, 2**52), (m, s_)
+
+    monkeypatch.setattr(majority, "_ROWS_LIMIT", 3)
+    check(5, 2)  # a short prefix first ...
+    check(5, 9)  # ... then a longer one (and zeros past m) must not reuse the short row
+    check(5, 4)
+    check(3000, 1700)  # C(3000, 1500) ~ 10^901: beyond float64, exact as mantissa and exponent
+    for m in (7, 8, 9, 10):
+        check(m, m)
+    assert len(majority._ROWS) == 3 and list(majority._ROWS) == [8, 9, 10]  # least recent evicted
+    check(8, 8)
+    assert list(majority._ROWS) == [9, 10, 8]
+
+
+def test_merge_kernel_truncated_to_fewer_degrees_and_votes_matches_exact_rationals():
+    for v, m, smax, xmax in ((5, 4, 6, 3), (3, 6, 4, 5), (9, 2, 11, 9), (4, 0, 2, 4)):
+        kern = majority._merge_kernel(v, m, smax, xmax)
+        assert kern.shape == (smax + 1, xmax + 1)
+        for s_ in range(smax + 1):
+            for x in range(xmax + 1):
+                ok = 0 <= s_ - x <= m and s_ <= m + v
+                exact = Fraction(math.comb(v, x) * math.comb(m, s_ - x), math.comb(m + v, s_)) if ok else 0
+                assert abs(kern[s_, x] - float(exact)) <= 1e-15 * float(exact), (v, m, s_, x)
+
+
+def test_a_problem_with_every_budget_above_n_leaves_the_next_problems_computed():
+    votes = [np.array([1, 1]), np.array([3, 1]), np.array([1])]
+    correct = [np.array([True, False]), np.array([True, False]), np.array([True])]
+    got = maj_at_k(votes, correct, [3, 4], k_exceeds_n="nan")
+    assert np.isnan(got[0]).all() and np.isnan(got[2]).all()
+    for j, k in enumerate((3, 4)):
+        assert got[1, j] == pytest.approx(float(_subset_reference([3, 1], [True, False], k)), rel=1e-14)
+
+
+def test_cached_binomial_rows_are_read_only():
+    # Rows are shared through the cache: a caller writing into one would corrupt later results.
+    mant, expo = majority._comb_row(40, 40)
+    cached = majority._ROWS[40]
+    for arr in (mant, expo, *cached):
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = 7

@@ -583,3 +583,56 @@ def test_natural_gradient_norm_of_a_smaller_parametrization_is_bounded_by_the_si
         assert nat <= bound + 1e-12
         gaps.append(bound - nat)
     assert max(gaps) > 1e-6  # the bound is not always tight for D < M
+
+
+def test_gradient_estimators_shapes_ids_policies_and_signs_across_all_four():
+    import warnings
+
+    from passlens import gradient_estimators as ge
+
+    def loop(f, n, c, k):
+        return np.array([[float(f(int(a), int(b), int(kk))) for kk in k] for a, b in zip(n, c)])
+
+    fns = {
+        "alpha_hat": lambda n, c, k, **kw: ge.alpha_hat(n, c, k, **kw),
+        "signal_hat": lambda n, c, k, **kw: ge.signal_hat(n, c, k, **kw),
+        "gap_hat": lambda n, c, k, **kw: ge.gap_hat(n, c, k, **kw),
+        # one group size per call: columns stacked here
+        "zero_signal_hat": lambda n, c, k, **kw: (
+            np.stack([ge.zero_signal_hat(n, c, g, **kw) for g in k], axis=-1) if np.ndim(k)
+            else ge.zero_signal_hat(n, c, k, **kw)),
+    }
+    n = np.array([12, 12, 9, 12])
+    c = np.array([0, 5, 9, 12])
+    for name, f in fns.items():
+        full = loop(f, n, c, [1, 2, 3])
+        # scalar n and c with scalar k: a plain float; one of them an array: the problems axis stays
+        one = f(12, 5, 2)
+        assert not isinstance(one, np.ndarray) and float(one) == full[1, 1], name
+        assert f(12, c[[0, 1, 3]], 2).tolist() == full[[0, 1, 3], 1].tolist(), name
+        assert f(n[:2], 5, 2).tolist() == [full[1, 1], full[1, 1]], name
+        np.testing.assert_array_equal(f(n, c, [1, 2, 3]), full)
+        # no floating-point warnings at c = 0, c = n and the smallest n allowed
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with np.errstate(all="warn"):
+                got = f(n, c, [1, 2, 3])
+                edge = f(np.array([4, 4, 4]), np.array([0, 2, 4]), 2)
+        assert not np.signbit(got).any() and not np.signbit(edge).any(), name
+        # a problem with too few samples is named by its id; "nan" masks it, also under the old name
+        with pytest.raises(ValueError, match=r"problem 'small' \(index 1\)"):
+            f([12, 1], [5, 1], 4, ids=["big", "small"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with np.errstate(all="warn"):
+                got = f([12, 1], [5, 1], 4, k_exceeds_n="nan")
+        with pytest.raises(ValueError, match=r"c > n: problem 'bad' \(index 1\)"):
+            f([5, 3], [1, 4], 1, ids=["ok", "bad"])
+        assert np.isnan(got[1]) and got[0] == float(f(12, 5, 4))
+        with pytest.warns(DeprecationWarning, match=rf"^{name}: too_few_samples= is deprecated") as rec:
+            old = f([12, 1], [5, 1], 4, too_few_samples="nan")
+        np.testing.assert_array_equal(old, got)
+    with pytest.raises(ValueError, match=r"group_size must be an int, got shape \(2,\)"):
+        ge.zero_signal_hat(8, 3, [2, 3])
+    with pytest.raises(ValueError, match=r"^group_size must be an integer ≥ 1: got group_size=0"):
+        ge.zero_signal_hat(8, 3, 0)
