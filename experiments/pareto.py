@@ -125,9 +125,12 @@ def _evals(run: Path) -> dict[int, dict[str, Any]]:
     return out
 
 
-def _metrics(s: dict[str, Any]) -> dict[str, float]:
-    est = s["pass_at_k"]["estimate"]
-    return {"pass@1": float(est[0]), "pass@K": float(est[-1]), "gap": float(est[-1] - est[0]),
+def _metrics(s: dict[str, Any], K: int = 32) -> dict[str, float]:
+    """pass@1, pass@K (K = 32, the target's budget, or the largest evaluated below it), the gap, distinct
+    correct answers per problem (among all eval_n samples), polarized fraction, entropy."""
+    ks, est = s["pass_at_k"]["k"], s["pass_at_k"]["estimate"]
+    j = max(i for i, k in enumerate(ks) if k <= K)
+    return {"pass@1": float(est[0]), "pass@K": float(est[j]), "gap": float(est[j] - est[0]),
             "distinct": float(s["distinct_correct_mean"]), "polarized": float(s["polarized_fraction"]),
             "entropy": float(s["entropy"])}
 
@@ -210,7 +213,7 @@ def paired(out: Path, task: str, objectives: list[str], seeds: list[int], steps:
                 ca.append(c_a)
                 cb.append(c_b)
                 dd.append(np.asarray(fin["distinct_correct"], float) - np.asarray(other["distinct_correct"], float))
-            K = n if n & (n - 1) == 0 else 1 << (n.bit_length() - 1)  # the largest power of two ≤ n
+            K = min(32, 1 << (n.bit_length() - 1))  # the target's budget (the largest power of two ≤ n below it)
             c_a, c_b = np.concatenate(ca), np.concatenate(cb)
             nn = np.full(c_a.size, n)
             cmp = compare((nn, c_a), (nn, c_b), k=[1, K], n_boot=4000, seed=0)
@@ -242,6 +245,9 @@ def verdict(rows: list[dict[str, Any]], obj: str) -> str:
     hi = r1["d pass@1 t_hi"]
     ok1 = not math.isnan(hi) and hi >= 0
     okk, okd = rb["d pass@K"] >= 0, rb["d distinct"] >= 0
+    if math.isnan(hi):  # one seed: no interval over seeds
+        return (f"undetermined: one paired seed (Δpass@1 vs rloo {r1['d pass@1']:+.3f}, Δpass@K vs base "
+                f"{rb['d pass@K']:+.3f}, Δdistinct vs base {rb['d distinct']:+.3f})")
     parts = [f"pass@1 vs rloo {'ok' if ok1 else 'below'}", f"pass@K vs base {'ok' if okk else 'below'}",
              f"distinct vs base {'ok' if okd else 'below'}"]
     return ("reached" if ok1 and okk and okd else "not reached") + " (" + ", ".join(parts) + ")"
@@ -254,7 +260,7 @@ def _fmt_ci(m: float, lo: float, hi: float) -> str:
 def write_tables(out: Path, task: str, a: argparse.Namespace) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     import polars as pl
 
-    K = a.eval_n
+    K = min(32, 1 << (a.eval_n.bit_length() - 1))
     rows = collect(out, task, a.objectives, a.seeds)
     tdir = out / task
     if not rows:
@@ -264,7 +270,8 @@ def write_tables(out: Path, task: str, a: argparse.Namespace) -> tuple[list[dict
     for r in rows:
         cells.setdefault((r["objective"], r["step"]), []).append(r)
     names = ["pass@1", "pass@K", "gap", "distinct", "polarized", "entropy"]
-    lines = [(f"Task {task}; held-out {a.eval_problems} problems × {a.eval_n} samples; K = {K}. Mean over the seeds "
+    lines = [(f"Task {task}; held-out {a.eval_problems} problems × {a.eval_n} samples; K = {K}; distinct correct answers "
+              f"among all {a.eval_n} samples. Mean over the seeds "
               "that reached the step [min, max]; `seeds` = which."), "",
              "| objective | step | seeds | " + " | ".join(m.replace("K", str(K)) for m in names) + " |",
              "|---|---:|---|" + "---:|" * len(names)]
@@ -308,7 +315,7 @@ def figure(out: Path, task: str, rows: list[dict[str, Any]], a: argparse.Namespa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    K = a.eval_n
+    K = min(32, 1 << (a.eval_n.bit_length() - 1))
     objs = [o for o in a.objectives if any(r["objective"] == o for r in rows)]
     colors = {o: plt.get_cmap("tab10")(i % 10) for i, o in enumerate(objs)}
     fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
