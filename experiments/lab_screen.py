@@ -19,7 +19,7 @@ Run (2 shared cores, about 10 minutes with the defaults):
     PYTHONPATH=src .venv/bin/python experiments/lab_screen.py --out runs/lab_screen
 
 Writes OUT/config.json (the lab config, the candidates, the package version), OUT/metrics.parquet
-(every logged step of every candidate and seed), OUT/screen.csv and OUT/screen.md (the table).
+(every logged step of every candidate and seed), OUT/screen.csv and OUT/screen.md (the table), OUT/screen.png (the trade-off).
 Candidates already in OUT/parts/ (one Parquet per candidate, same config) are not rerun.
 """
 
@@ -188,7 +188,36 @@ def main(argv: list[str] | None = None) -> None:
             f"target = Δpass@1's interval reaches 0, mean Δpass@{K} ≥ 0 and mean Δcoverage ≥ 0; "
             f"coverage = expected distinct correct answers in {K} draws.\n\n")
     (a.out / "screen.md").write_text(head + markdown(rows, base))
+    figure(rows, base, a.out / "screen.png")
     print(head + markdown(rows, base))
+
+
+def figure(rows: list[dict], base: dict, path: Path) -> None:
+    """The screen's trade-off: final pass@1 against pass@K and against coverage@K, one point per candidate
+    (mean over seeds, bars ± 1 sd), the base policy as a star."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    for ax, y in zip(axes, [f"pass@{K}", "coverage"]):
+        ax.plot(base["pass@1"], base[y], "k*", ms=12, label="base")
+        for i, r in enumerate(rows):
+            c = plt.get_cmap("tab20")(i % 20)
+            ax.errorbar(r["pass@1"], r[y], xerr=r["pass@1 sd"], yerr=r[y + " sd"], fmt="o", color=c, ms=5,
+                        capsize=2, label=r["objective"])
+        ax.axhline(base[y], color="k", lw=0.6, ls=":")
+        ax.axvline(next(r["pass@1"] for r in rows if r["objective"] == "rloo"), color="C0", lw=0.6, ls=":")
+        ax.set_xlabel("final pass@1 (training problems)")
+        ax.set_ylabel(f"final {y if y != 'coverage' else f'coverage@{K} (expected distinct correct in {K} draws)'}")
+        ax.grid(alpha=0.3)
+    axes[0].set_title("dotted: base's pass@K, rloo's pass@1", fontsize=9)
+    axes[1].set_title("target region: right of rloo's pass@1, above the base", fontsize=9)
+    axes[1].legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _meta(path: Path) -> str | None:
