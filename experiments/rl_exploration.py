@@ -7,6 +7,9 @@ Run (2 cores, ~20 minutes with the defaults):
 
     .venv/bin/python experiments/rl_exploration.py --out runs/exp --workers 2
 
+--objectives takes any registry spec, composites included (rloo@0.7+coverage:k=8@0.3,
+coverage:k=8/300/rloo, pkpo:k=8-2,steps=0-300); the paired multi-seed successor is experiments/pareto.py.
+
 Writes OUT/summary.md (a table per evaluated step, mean and range over seeds) and
 OUT/trajectories.png (pass@1, pass@K, distinct correct answers, entropy against step).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +35,12 @@ METRICS = {
     "polarized": lambda s: s["polarized_fraction"],
     "entropy": lambda s: s["entropy"],
 }
+
+
+def _slug(obj: str) -> str:
+    """Run-directory name of an objective: plain specs as before (coverage:k=8 → coverage_k8); a composite's
+    '/', '@', '+' and ',' are kept out of the path (coverage:k=8/300/rloo → coverage_k8~300~rloo)."""
+    return re.sub(r"[^A-Za-z0-9._~-]", "~", obj.replace(":", "_").replace("=", ""))
 
 
 def _train(args: list[str], log: Path) -> None:
@@ -68,7 +78,7 @@ def main() -> None:
     jobs = []
     for obj in a.objectives:
         for seed in a.seeds:
-            run = a.out / f"{obj.replace(':', '_').replace('=', '')}-s{seed}"
+            run = a.out / f"{_slug(obj)}-s{seed}"
             if not (run / "config.json").exists():
                 jobs.append((["--task", a.task, "--objective", obj, "--seed", str(seed), "--steps", str(a.steps),
                               "--eval-every", str(a.eval_every), "--eval-n", str(a.eval_n),
@@ -80,7 +90,7 @@ def main() -> None:
     table: dict[str, dict[int, dict[str, list[float]]]] = {}
     for obj in a.objectives:
         for seed in a.seeds:
-            run = a.out / f"{obj.replace(':', '_').replace('=', '')}-s{seed}"
+            run = a.out / f"{_slug(obj)}-s{seed}"
             for step, s in _summaries(run).items():
                 cell = table.setdefault(obj, {}).setdefault(step, {m: [] for m in METRICS})
                 for m, f in METRICS.items():

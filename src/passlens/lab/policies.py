@@ -137,7 +137,9 @@ class MLPSoftmax:
     def _hidden(self, theta: np.ndarray) -> np.ndarray:
         """h = tanh(W1 φ + c1), (S, P, M, H)."""
         W1, c1, _ = self.unpack(theta)
-        a = np.einsum("pmd,shd->spmh", self.features, W1, optimize=True)  # (S, P, M, H)
+        P, M, D = self.features.shape
+        # one batched matmul (S, P·M, D) @ (S, D, H): several times faster than the einsum's own path
+        a = np.matmul(self.features.reshape(P * M, D), W1.transpose(0, 2, 1)).reshape(-1, P, M, W1.shape[1])
         a += c1[:, None, None, :]
         return np.tanh(a, out=a)
 
@@ -172,10 +174,13 @@ class MLPSoftmax:
             h = self._hidden(theta)
         P = g.shape[1]
         w2 = self.unpack(theta)[2]
-        g_w2 = np.einsum("spm,spmh->sh", g, h, optimize=True) / P  # (S, H)
+        S, _, M, H = h.shape
+        D = self.features.shape[2]
+        # batched matmuls over the flattened (x, a) axis, not einsum (its path here is several times slower)
+        g_w2 = np.matmul(g.reshape(S, 1, P * M), h.reshape(S, P * M, H))[:, 0, :] / P  # (S, H)
         delta = g[..., None] * w2[:, None, None, :] * (1.0 - h * h)  # (S, P, M, H)
         g_c1 = delta.sum(axis=(1, 2)) / P  # (S, H)
-        g_w1 = np.einsum("spmh,pmd->shd", delta, self.features, optimize=True) / P  # (S, H, D)
+        g_w1 = np.matmul(delta.reshape(S, P * M, H).transpose(0, 2, 1), self.features.reshape(P * M, D)) / P  # (S, H, D)
         return np.concatenate([g_w1.reshape(g.shape[0], -1), g_c1, g_w2], axis=1)  # (S, Q)
 
     def dataset_gradient(self, g: np.ndarray) -> np.ndarray:
