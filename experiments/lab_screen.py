@@ -28,12 +28,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from pareto import slug, t_interval  # the same file-name rule and seed interval as the real-loop experiment
 
 BASELINES = ["rloo", "pkpo:k=8", "coverage:k=8"]
 CANDIDATES = [
@@ -57,22 +57,6 @@ CANDIDATES = [
     "coverage:k=8,beta=0.05",
 ]
 K = 32  # largest pass@k budget and the coverage budget of the table (the real loop's K)
-
-
-def slug(spec: str) -> str:
-    """A file-name-safe form of an objective spec (the same rule as experiments/pareto.py)."""
-    return re.sub(r"[^A-Za-z0-9.@+-]+", "_", spec)
-
-
-def t_interval(d: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95% Student-t interval of paired differences d (one per seed)."""
-    from scipy import stats
-
-    m = float(np.mean(d))
-    if len(d) < 2:
-        return m, float("nan"), float("nan")
-    h = float(stats.t.ppf(0.975, len(d) - 1) * np.std(d, ddof=1) / math.sqrt(len(d)))
-    return m, m - h, m + h
 
 
 def screen_table(df, objectives: list[str]) -> tuple[list[dict], dict]:  # type: ignore[no-untyped-def]
