@@ -9,7 +9,9 @@ Run directories are OUT/<task>/<objective slug>-s<seed>; each holds the trainer'
 TrainConfig, seed included), metrics.parquet, evals/step_*.{json,parquet}, and next to it
 <slug>-s<seed>.cmd.json (the command line) and .log. Finished runs (evaluated at --steps) are skipped,
 unfinished ones resumed (passlens train --resume), so the script can be killed and rerun. Jobs go seed
-by seed (every objective of seed 0, then seed 1, ...), so a partial experiment is paired.
+by seed (every objective of seed 0, then seed 1, ...), so a partial experiment is paired. A larger
+--steps extends runs made with a smaller one (``--resume RUN --steps N``, identical to a run made at N
+steps), so the long horizon continues the 300-step runs and both are read from the same directories.
 
 Full size, as the issue asks (≥ 5 seeds, 128 held-out problems × 64 samples every 50 steps, 300 steps;
 2 shared cores, two runs at a time with one torch thread each):
@@ -98,6 +100,8 @@ def train_all(a: argparse.Namespace) -> None:
                     continue
                 if (run / "config.json").exists():
                     args = ["--resume", str(run)]
+                    if json.loads((run / "config.json").read_text())["steps"] < a.steps:
+                        args += ["--steps", str(a.steps)]  # a longer horizon extends the run (bit for bit)
                 else:
                     args = ["--task", task, "--objective", obj, "--seed", str(seed), "--steps", str(a.steps),
                             "--eval-every", str(a.eval_every), "--eval-n", str(a.eval_n),

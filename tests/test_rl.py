@@ -209,6 +209,39 @@ def test_resume_equals_uninterrupted(tmp_path: Path, objective: str, extra: dict
     assert ea.equals(eb)
 
 
+@pytest.mark.parametrize("objective", ["rloo", "pkpo:k=2/3/rloo"])
+def test_extending_a_finished_run_equals_a_longer_run(tmp_path: Path, objective: str) -> None:
+    """A 4-step run extended to 7 (--resume --steps) reproduces a 7-step run: the rows, every
+    evaluation, the weights; config.json then says 7. A schedule switching after the old end
+    takes effect in the extension as in the long run."""
+    import polars as pl
+
+    long = Trainer(tiny_cfg(objective=objective, steps=7), tmp_path / "a")
+    long.run()
+    Trainer(tiny_cfg(objective=objective, steps=4), tmp_path / "b").run()
+    ext = Trainer.resume(tmp_path / "b", steps=7)
+    assert ext.step == 4 and json.loads((tmp_path / "b" / "config.json").read_text())["steps"] == 7
+    ext.run()
+    a = pl.read_parquet(tmp_path / "a" / "metrics.parquet").drop("seconds")
+    b = pl.read_parquet(tmp_path / "b" / "metrics.parquet").drop("seconds")
+    assert a.height == 7 and a["reward"].n_unique() > 1 and a.equals(b)
+    for k, v in long.model.state_dict().items():
+        assert torch.equal(v, ext.model.state_dict()[k]), k
+    for step in (0, 2, 4, 6, 7):
+        name = f"step_{step:06d}.parquet"
+        assert pl.read_parquet(tmp_path / "a" / "evals" / name).equals(pl.read_parquet(tmp_path / "b" / "evals" / name))
+
+
+def test_a_run_cannot_be_shortened_below_the_step_it_reached(tmp_path: Path) -> None:
+    Trainer(tiny_cfg(steps=4, eval_every=0), tmp_path / "r").run()
+    before = (tmp_path / "r" / "config.json").read_bytes()
+    with pytest.raises(ValueError, match=r"--steps 3: the run has already reached step 4"):
+        Trainer.resume(tmp_path / "r", steps=3)
+    assert (tmp_path / "r" / "config.json").read_bytes() == before
+    Trainer.resume(tmp_path / "r", steps=4).close()  # its own length: nothing to change
+    assert (tmp_path / "r" / "config.json").read_bytes() == before
+
+
 def test_scheduled_objective_takes_the_step_and_resume_continues_the_schedule(tmp_path: Path) -> None:
     """pkpo:k=2 for step 0, rloo from step 1 on; a run killed after its first step resumes at rloo."""
     from passlens import advantage

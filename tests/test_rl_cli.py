@@ -41,7 +41,8 @@ BAD = [
     (["--objective", "rloo/300"], "objective 'rloo/300': a schedule alternates phases and windows"),
     (["--resume", "/nonexistent/run"], "not a run directory"),
     (["--device", "tpu"], "device must be auto, cpu or cuda"),
-    (["--resume", "/nonexistent/run", "--steps", "5"], "(only --device may change); drop --steps"),
+    (["--resume", "/nonexistent/run", "--objective", "rloo"], "(only --device and --steps may change); drop --objective"),
+    (["--resume", "/nonexistent/run", "--steps", "5"], "not a run directory"),
     (["--resume", "/nonexistent/run", "--device", "tpu"], "--device: must be auto, cpu or cuda, got 'tpu'"),
 ]
 
@@ -126,7 +127,10 @@ def test_train_resume_and_eval_smoke(cli, tmp_path: Path) -> None:
     shutil.rmtree(gone / "checkpoints")
     marked = tmp_path / "run_[bold]x[/bold]_:thumbs_up:"  # rich markup and an emoji code in a path
     shutil.copytree(out, marked)
-    again, corrupt, resumed, on_cpu, ev, lost, literal = cli.many([
+    longer, shorter = tmp_path / "longer", tmp_path / "shorter"
+    shutil.copytree(out, longer)
+    shutil.copytree(out, shorter)
+    again, corrupt, resumed, on_cpu, ev, lost, literal, extended, shortened = cli.many([
         ["train", "--config", str(cfg), "--out", str(out), "--no-progress"],
         ["train", "--config", str(cfg), "--base", str(bad), "--out", str(tmp_path / "x"), "--no-progress"],
         ["train", "--resume", str(out), "--no-progress"],
@@ -134,6 +138,8 @@ def test_train_resume_and_eval_smoke(cli, tmp_path: Path) -> None:
         ["eval", *evals, "--by", "step", "--k", "1,2,8", "--n-boot", "50"],
         ["train", "--resume", str(gone), "--no-progress"],
         ["train", "--resume", str(marked), "--no-progress"],
+        ["train", "--resume", str(longer), "--steps", "3", "--no-progress"],  # a finished run, extended
+        ["train", "--resume", str(shorter), "--steps", "1", "--no-progress"],
     ])
     assert lost.returncode == 2 and lost.stderr.count("\n") == 1 and "Traceback" not in lost.stderr, lost.stderr
     assert f"{gone / 'checkpoints' / 'latest.pt'} is missing, but the run had saved it at step 2" in lost.stderr
@@ -148,6 +154,12 @@ def test_train_resume_and_eval_smoke(cli, tmp_path: Path) -> None:
     assert json.loads((out / "config.json").read_text())["device"] == "cpu"  # unchanged by the override
     assert ev.returncode == 0, ev.stderr
     assert "step=2" in ev.stdout and "step=0" in ev.stdout
+    assert extended.returncode == 0 and "at step 2 of 3" in extended.stdout, extended.stderr
+    assert json.loads((longer / "config.json").read_text())["steps"] == 3
+    assert (longer / "evals" / "step_000003.parquet").is_file()
+    assert shortened.returncode == 2 and shortened.stderr.count("\n") == 1, shortened.stderr
+    assert "--steps 1: the run has already reached step 2" in shortened.stderr
+    assert json.loads((shorter / "config.json").read_text())["steps"] == 2
 
 def test_import_passlens_does_not_import_torch() -> None:
     code = "import sys, passlens, passlens.cli, passlens.rl.tasks; print('torch' in sys.modules)"

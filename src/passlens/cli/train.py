@@ -62,7 +62,8 @@ def train_cmd(
     ),
     steps: Optional[int] = typer.Option(None, "--steps", help="RL steps (default 300)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory to create (default runs/<task>-<objective>)."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory from its latest checkpoint (its config.json is used)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory from its latest checkpoint (its config.json is used; "
+                                           "--steps N with it extends the run to N steps)."),
     base: Optional[Path] = typer.Option(None, "--base", help="Start from this checkpoint instead of a supervised warm start."),
     config: Optional[Path] = typer.Option(None, "--config", help="JSON file of TrainConfig fields (options given here override it)."),
     device: Optional[str] = typer.Option(
@@ -94,7 +95,7 @@ def train_cmd(
 
     if resume is not None:
         given = {
-            "--task": task, "--objective": objective, "--steps": steps, "--out": out, "--base": base,
+            "--task": task, "--objective": objective, "--out": out, "--base": base,
             "--config": config, "--difficulty": difficulty, "--prompts-per-step": batch,
             "--n": n, "--lr": lr, "--ppo-epochs": ppo_epochs, "--clip-eps": clip_eps, "--kl": kl_coef,
             "--entropy-bonus": entropy_coef, "--temperature": temperature, "--top-p": top_p,
@@ -103,11 +104,12 @@ def train_cmd(
         }
         extra = [name for name, value in given.items() if value is not None]
         if extra:  # the run's config.json decides everything on resume; say so rather than ignore
-            raise ValueError(f"--resume continues {resume} with its own config.json (only --device may change); "
+            raise ValueError(f"--resume continues {resume} with its own config.json (only --device and --steps "
+                             f"may change); "
                              f"drop {', '.join(extra)}")
         if device is not None and device not in ("auto", "cpu", "cuda"):  # checked before the run is loaded
             raise ValueError(f"--device: must be auto, cpu or cuda, got {device!r}")
-        trainer = Trainer.resume(resume, progress=progress, log=_log, device=device)
+        trainer = Trainer.resume(resume, progress=progress, log=_log, device=device, steps=steps)
         console.print(f"resuming {escape(str(resume))} at step {trainer.step} of {trainer.cfg.steps}")
     else:
         fields: dict[str, Any] = {}

@@ -357,12 +357,19 @@ class Trainer:
 
     @classmethod
     def resume(cls, out: str | Path, *, progress: bool = False, log: Callable[[str], None] | None = None,
-               device: str | None = None) -> "Trainer":
+               device: str | None = None, steps: int | None = None) -> "Trainer":
         """Reopen a run directory at its latest checkpoint (model, optimizer, RNG and estimator state).
 
         ``device`` overrides the run's configured device for this process (config.json is
         not changed); a checkpoint sampled on another device type continues reseeded (see
         :meth:`_restore_generator`).
+
+        ``steps`` extends (or shortens, down to the step already reached) the run: config.json is
+        rewritten with it before any training. Nothing in a step depends on the run's length (the
+        learning rate is constant, schedules read the step itself, each evaluation's sampler is
+        seeded by its step), so a 300-step run extended to 1000 reproduces a 1000-step run bit for
+        bit; its old last step, a save and evaluation point, is one anyway when it is a multiple of
+        ``eval_every``.
         """
         out = Path(out)
         try:
@@ -377,6 +384,13 @@ class Trainer:
             raise ValueError(f"--resume {out}: config.json: {exc}") from None
         if device is not None:
             cfg = dataclasses.replace(cfg, device=device)
+        if steps is not None and steps != cfg.steps:
+            try:
+                cfg = TrainConfig.from_dict(cfg.to_dict() | {"steps": steps})
+            except ValueError as exc:
+                raise ValueError(f"--resume {out} --steps: {exc}") from None
+        else:
+            steps = None  # nothing to rewrite
         self = cls(cfg, out, progress=progress, log=log, _resume=True)
         latest, base = out / "checkpoints" / "latest.pt", out / "checkpoints" / "base.pt"
         if not latest.exists():
@@ -391,6 +405,13 @@ class Trainer:
             return self
         ck = load_checkpoint(latest if latest.exists() else base)  # CPU tensors: RNG states must stay on CPU
         self._load_state(ck)
+        if steps is not None:
+            if self.step > steps:
+                self.close()
+                raise ValueError(f"--resume {out} --steps {steps}: the run has already reached step {self.step}")
+            on_disk = raw | {"steps": steps}  # the run's own config, device untouched, with its new length
+            write_json(out / "config.json", on_disk)
+            self.log(f"run length changed to {steps} steps (config.json rewritten)")
         self._complete_commit()
         return self
 
