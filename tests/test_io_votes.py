@@ -120,6 +120,7 @@ def test_parts_are_chosen_from_the_answers_of_a_sample(tmp_path: Path, monkeypat
     monkeypatch.setattr(aggregate, "_passes", lambda plan: chosen.append(passes(plan)) or chosen[-1])
     monkeypatch.setattr(aggregate, "SAMPLE_ROWS", 100)
     monkeypatch.setattr(aggregate, "CELLS_PER_PASS", 150)
+    monkeypatch.setattr(aggregate, "BYTES_PER_CELL", 10**9)  # (no larger budget for text files here)
     unique = [{"problem_id": f"p{i % 50}", "reward": int(i % 3 == 0), "answer": f"a{i}"} for i in range(1000)]
     few = [{**r, "answer": str(i % 3)} for i, r in enumerate(unique)]
     for fmt in ("jsonl", "parquet"):
@@ -131,3 +132,8 @@ def test_parts_are_chosen_from_the_answers_of_a_sample(tmp_path: Path, monkeypat
         assert chosen[-1] == 1
     read(write(tmp_path, "small", unique[:99], "jsonl"))  # (fewer rows than the sample: one pass)
     assert chosen[-1] == 1
+    # a text file may hold its own size in cells per pass (each pass parses it again)
+    monkeypatch.setattr(aggregate, "BYTES_PER_CELL", 100)
+    path = write(tmp_path, "u", unique, "jsonl")
+    read(path)
+    assert chosen[-1] == -(-1000 // max(150, path.stat().st_size // 100)) < 7

@@ -116,6 +116,8 @@ class _Plan:
 #: (problem, answer) cells grouped in one pass: the group-by holds about 190 bytes a cell (1.3 GB
 #: for 7.1·10⁶ cells, measured in ``benchmarks/RESULTS.md``), so ≈ 0.4 GB at this many.
 CELLS_PER_PASS = 2_000_000
+#: Bytes the group-by holds per cell (measured; :func:`_passes`).
+BYTES_PER_CELL = 190
 #: Rows read from the start of the input to guess how many cells there are (:func:`_passes`).
 SAMPLE_ROWS = 1 << 17
 _MAX_PASSES = 64
@@ -182,7 +184,12 @@ def _count_pass(plan: _Plan) -> tuple[pl.DataFrame, pl.DataFrame | None]:
 
 
 def _passes(plan: _Plan) -> int:
-    """How many parts the (problem, answer) group-by is run in: ⌈cells / CELLS_PER_PASS⌉, at most 64.
+    """How many parts the (problem, answer) group-by is run in: ⌈cells / per pass⌉, at most 64.
+
+    Per pass: :data:`CELLS_PER_PASS`, or as many cells as the text files' bytes hold at
+    :data:`BYTES_PER_CELL` where that is more: each pass over JSON lines or CSV parses the file
+    again (3.3 s of CPU per 10⁷ JSON lines), and the reader maps the file into memory anyway,
+    so there the group-by may hold about the file's size (a peak near twice the file).
 
     The cells are guessed from the first :data:`SAMPLE_ROWS` rows: rows × (distinct answers in
     them / their number). That is right where a file holds its problems one after another, and
@@ -205,7 +212,9 @@ def _passes(plan: _Plan) -> int:
         rows = job.frame(False).select(pl.len()).collect(engine="streaming").item()
     except pl.exceptions.PolarsError:
         return 1
-    return max(1, min(_MAX_PASSES, math.ceil(rows * share / CELLS_PER_PASS)))
+    text = sum(src.path.stat().st_size for src in job.sources if src.text and src.path is not None)
+    per_pass = max(CELLS_PER_PASS, text // BYTES_PER_CELL)
+    return max(1, min(_MAX_PASSES, math.ceil(rows * share / per_pass)))
 
 
 def _fold_answers(plan: _Plan, cells: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
