@@ -19,7 +19,8 @@ other. Ratios are against two baselines measured the same way:
   same file, without any validation (time floor of the aggregation itself).
 
 Cases: string ids / int ids with 0/1 rewards (the (n, c) path); string ids with
-an answer column (adds vote tables); continuous rewards with a threshold, with
+an answer column (adds vote tables; few distinct answers, or every wrong answer unique:
+``ans-<random 63-bit int>``, as Parquet and as JSON lines); continuous rewards with a threshold, with
 ``keep_rewards=False`` ((n, c) only) and ``keep_rewards=True`` (adds sorted
 per-problem reward arrays); the string-id 0/1 rows again as JSON lines, plain and
 gzipped (polars decompresses gzip while it streams: memory should stay flat; the
@@ -46,7 +47,7 @@ DATA = HERE / "_data"
 
 
 def _generate(
-    path: Path, rows: int, problems: int, *, int_ids: bool, answers: bool, continuous: bool, fmt: str = "parquet"
+    path: Path, rows: int, problems: int, *, int_ids: bool, answers: bool | str, continuous: bool, fmt: str = "parquet"
 ) -> None:
     import numpy as np
     import polars as pl
@@ -85,7 +86,11 @@ def _generate(
         )
     else:
         exprs.append(pl.col("ok").cast(pl.Int64).alias("reward"))
-    if answers:
+    if answers == "unique":  # every wrong answer its own text: near-unique (problem, answer) cells
+        frame = frame.with_columns(w=pl.Series(rng.integers(0, 2**63 - 1, size=rows, dtype=np.int64)))
+        frame = frame.with_columns(pl.format("ans-{}", "w").alias("w"))
+        exprs.append(pl.when(pl.col("ok")).then(pl.lit("42")).otherwise(pl.col("w")).alias("answer"))
+    elif answers:
         wrong = pl.Series(rng.geometric(0.3, size=rows)).cast(pl.String)
         frame = frame.with_columns(wrong.alias("w"))
         exprs.append(pl.when(pl.col("ok")).then(pl.lit("42")).otherwise(pl.col("w")).alias("answer"))
@@ -100,6 +105,11 @@ CASES = {
     "str ids, 0/1 → (n, c)": (dict(int_ids=False, answers=False, continuous=False), {}),
     "int ids, 0/1 → (n, c)": (dict(int_ids=True, answers=False, continuous=False), {}),
     "str ids + answer → (n, c) + votes": (dict(int_ids=False, answers=True, continuous=False), {}),
+    "str ids + unique answers → (n, c) + votes": (dict(int_ids=False, answers="unique", continuous=False), {}),
+    "str ids + unique answers, JSON lines → (n, c) + votes": (
+        dict(int_ids=False, answers="unique", continuous=False, fmt="jsonl"),
+        {},
+    ),
     "continuous, threshold 0.5 → (n, c)": (
         dict(int_ids=False, answers=False, continuous=True),
         {"threshold": 0.5, "keep_rewards": False},
@@ -119,7 +129,7 @@ CASES = {
 def _file_for(opts: dict, rows: int, problems: int) -> Path:
     tag = (
         ("int" if opts["int_ids"] else "str")
-        + ("_ans" if opts["answers"] else "")
+        + ("_uniq" if opts["answers"] == "unique" else "_ans" if opts["answers"] else "")
         + ("_cont" if opts["continuous"] else "")
     )
     return DATA / f"samples_{rows}_{problems}_{tag}.{opts.get('fmt', 'parquet')}"

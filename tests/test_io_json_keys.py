@@ -132,3 +132,107 @@ def test_ids_of_one_json_type_are_read(tmp_path: Path) -> None:
     for name, text in cases.items():
         t = read(_write(tmp_path / name, text)).groups[""]
         assert t.n.tolist() == [1, 1] and t.c is not None and t.c.tolist() == [1, 0], name
+
+
+# ---------------------------------------------------------------------------------------
+# a key twice written with escapes, or nested in a field a tool preset reads (issue #19)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "kwargs", "where", "key", "values"),
+    [
+        ("esc.jsonl", '{"id":"a","correct":1,"corr\\u0065ct":0}\n', {}, 1, "correct", "1 and 0"),
+        ("esc_first.jsonl", '{"id":"a","correct":1}\n{"id":"a","CORR":1,"\\u0063orrect":1,"correct":0}\n', {}, 2,
+         "correct", "1 and 0"),
+        ("upper_hex.jsonl", '{"\\u0069\\u0044":"a","iD":"b","correct":1}\n', {"id_col": "iD"}, 1, "iD", '"a" and "b"'),
+        ("ascii.jsonl", '{"id":"a","correct":1,"r\\u00e9ponse":"x","réponse":"y"}\n', {"answer_col": "réponse"}, 1,
+         "réponse", '"x" and "y"'),
+        ("solidus.jsonl", '{"id":"a","a/b":1,"a\\/b":0}\n', {"reward_col": "a/b"}, 1, "a/b", "1 and 0"),
+        ("pair.jsonl", '{"id":"a","correct":1,"x🙂":"1","x\\ud83d\\ude42":"2"}\n', {"answer_col": "x🙂"}, 1, "x🙂",
+         '"1" and "2"'),
+    ],
+)
+def test_a_key_twice_in_escapes_is_refused(
+    tmp_path: Path, name: str, text: str, kwargs: dict[str, Any], where: int, key: str, values: str
+) -> None:
+    """``"corr\\u0065ct"`` is ``"correct"`` to every JSON reader: polars took the first of the two,
+    Python's json the last, and the literal count of ``"correct"`` did not see the second."""
+    path = _write(tmp_path / name, text)
+    with pytest.raises(InputError) as e:
+        read(path, **kwargs)
+    assert str(e.value).startswith(f"{path}:{where}: key {key!r} {ERR} (values {values})"), str(e.value)
+
+
+def test_an_escaped_key_alone_is_the_key(tmp_path: Path) -> None:
+    path = _write(tmp_path / "e.jsonl", '{"id":"a","corr\\u0065ct":0}\n{"\\u0069d":"b","correct":1}\n')
+    t = read(path).groups[""]
+    assert t.ids.tolist() == ["a", "b"] and t.c is not None and t.c.tolist() == [0, 1]
+
+
+def _lighteval_line(doc_id: str, doc_extra: str = "", metric: str = '"pass@k:k=1&n=4":0.5') -> str:
+    return (f'{{"doc":{{"query":"Q{doc_id}","id":"{doc_id}"{doc_extra}}},"metric":{{{metric}}},'
+            '"model_response":{"text":["a"]}}\n')
+
+
+@pytest.mark.parametrize(
+    ("second", "key", "within", "values"),
+    [
+        (_lighteval_line("1", ',"id":"9"'), "id", "$.doc", '"1" and "9"'),
+        (_lighteval_line("1", ',"\\u0069d":"9"'), "id", "$.doc", '"1" and "9"'),
+        (_lighteval_line("1", metric='"pass@k:k=1&n=4":0.5,"pass@k:k=1\\u0026n=4":1.0'), "pass@k:k=1&n=4",
+         "$.metric", "0.5 and 1.0"),
+        (_lighteval_line("1") .replace('"doc":', '"doc":{"id":"7"},"doc":', 1), "doc", "", '{"id": "7"} and'),
+    ],
+)
+def test_a_key_twice_on_a_nested_path_a_preset_reads_is_refused(
+    tmp_path: Path, second: str, key: str, within: str, values: str
+) -> None:
+    """lighteval details as JSON lines: the problem is ``doc.id`` and c comes from ``metric.<pass@k…>``."""
+    path = _write(tmp_path / "details.jsonl", _lighteval_line("0") + second)
+    with pytest.raises(InputError) as e:
+        read(path)
+    at = f" at {within}" if within else ""
+    assert str(e.value).startswith(f"{path}:2: key {key!r} {ERR}{at} (values {values}"), str(e.value)
+
+
+def test_a_key_twice_in_a_nested_object_not_read_is_left_alone(tmp_path: Path) -> None:
+    """Not read, so no reader's choice changes a count: JSON lines read the file (a JSON document,
+    parsed whole by Python, refuses it: test below)."""
+    ok = _write(tmp_path / "ok.jsonl", _lighteval_line("0") + _lighteval_line("1"))
+    want = read(ok).groups[""]
+    path = _write(tmp_path / "d.jsonl", _lighteval_line("0", ',"task":"x","task":"y"') + _lighteval_line("1"))
+    t = read(path).groups[""]
+    assert t.ids.tolist() == want.ids.tolist() == ["0", "1"] and t.c is not None and want.c is not None
+    assert t.c.tolist() == want.c.tolist()
+    plain = _write(tmp_path / "p.jsonl", '{"id":"a","correct":1,"meta":{"k":1,"k":2,"deep":{"z":1,"z":2}}}\n')
+    assert read(plain).groups[""].n.tolist() == [1]
+
+
+def test_a_key_twice_inside_a_value_read_whole_is_refused(tmp_path: Path) -> None:
+    """A TRL completions log as JSON lines: the problem is the prompt's messages, read whole."""
+    rows = [
+        '{"step":1,"prompt":[{"role":"user","content":"1+1?"}],"completion":"2","advantage":0.5,"accuracy_reward":1.0}',
+        '{"step":1,"prompt":[{"role":"user","content":"1+1?"}],"completion":"3","advantage":-0.5,"accuracy_reward":0.0}',
+    ]
+    ok = _write(tmp_path / "ok.jsonl", "\n".join(rows) + "\n")
+    assert read(ok).groups
+    bad = _write(tmp_path / "bad.jsonl", "\n".join([rows[0], rows[1].replace('"content"', '"content":"2+2?","content"')]) + "\n")
+    with pytest.raises(InputError) as e:
+        read(bad)
+    assert str(e.value).startswith(f"{bad}:2: key 'content' {ERR} at $.prompt[0] (values \"2+2?\" and \"1+1?\")"), str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "key"),
+    [
+        ('[{"id":"a","correct":1},\n {"id":"a","correct":1,"corr\\u0065ct":0}]\n', 2, "correct"),
+        ('[{"id":"a","correct":1},\n {"id":"a","correct":1,"meta":{"k":1,"k":2}}]\n', 2, "k"),
+    ],
+)
+def test_a_json_document_refuses_any_key_twice(tmp_path: Path, text: str, where: int, key: str) -> None:
+    """A JSON document is parsed whole by Python before its columns are known: a key twice is
+    refused in any object, read or not, escaped or not."""
+    path = _write(tmp_path / "doc.json", text)
+    with pytest.raises(InputError) as e:
+        read(path)
+    assert str(e.value).startswith(f"{path}:{where}: key {key!r} {ERR}"), str(e.value)

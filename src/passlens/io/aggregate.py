@@ -16,6 +16,7 @@ The input is rescanned (filtered, with row positions) only to locate what a stag
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -112,12 +113,26 @@ class _Plan:
         return df if self.job.multi else df.with_columns(pl.lit(self.job.labels[0], pl.String).alias("_g"))
 
 
+#: (problem, answer) cells grouped in one pass: the group-by holds about 190 bytes a cell (1.3 GB
+#: for 7.1·10⁶ cells, measured in ``benchmarks/RESULTS.md``), so ≈ 0.4 GB at this many.
+CELLS_PER_PASS = 2_000_000
+#: Bytes the group-by holds per cell (measured; :func:`_passes`).
+BYTES_PER_CELL = 190
+#: Rows read from the start of the input to guess how many cells there are (:func:`_passes`).
+SAMPLE_ROWS = 1 << 17
+_MAX_PASSES = 64
+
+
 def _count_pass(plan: _Plan) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """One streaming pass: per problem n, c and counts of flagged rows; and the (group, problem,
     answer) cells whose answer has both correct and incorrect samples (``None`` without answers).
 
     With answers the pass is keyed by (group, problem, answer) and then folded per problem
-    on the (much smaller) result: one hash pass, not two.
+    on the (much smaller) result: one hash pass, not two. Where there may be more cells than
+    :data:`CELLS_PER_PASS` (near-unique answers: :func:`_passes`), the problems are split into
+    K parts by a hash of their id and each part is read, grouped and folded in turn: K passes
+    over the input, each holding about 1/K of the cells; a problem's cells all fall in one part,
+    so the folded rows are the same as in one pass.
     """
     m = plan.m
     keys = [*plan.pkeys, "_a"] if plan.has_answer else plan.pkeys
@@ -139,21 +154,67 @@ def _count_pass(plan: _Plan) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         if plan.keep_all:
             aggs.append(pl.col("_r").alias("rewards"))  # sorted after: list.sort on P lists beats sort-in-agg
 
-    def queries() -> list[pl.LazyFrame]:
+    def queries(part: int, parts: int) -> list[pl.LazyFrame]:
         lf = plan.flagged(False)
+        if parts > 1:
+            lf = lf.filter(pl.col("_id").hash() % parts == part)  # (a null id hashes too: one part)
         out = [lf.group_by(keys).agg(aggs)]
         if plan.has_answer and plan.has_sample:
             out.append(lf.group_by(plan.pkeys).agg(pl.col("_s").n_unique().alias("n_sid")))
         return out
 
-    results = plan.job.run(lambda: pl.collect_all(queries(), engine="streaming"))
     if not plan.has_answer:
+        results = plan.job.run(lambda: pl.collect_all(queries(0, 1), engine="streaming"))
         return plan.with_group(results[0]), None
-    sids = results[1] if plan.has_sample else None
-    stats, split = _fold_answers(plan, results.pop(0))  # (the cells: dropped once folded)
-    if sids is not None:
-        stats = stats.join(sids, on=plan.pkeys, how="left", nulls_equal=True)
+
+    def folded(part: int, parts: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        results = pl.collect_all(queries(part, parts), engine="streaming")
+        sids = results[1] if plan.has_sample else None
+        stats, split = _fold_answers(plan, results.pop(0))  # (the cells: dropped once folded)
+        if sids is not None:
+            stats = stats.join(sids, on=plan.pkeys, how="left", nulls_equal=True)
+        return stats, split
+
+    parts = _passes(plan)
+    # (each part folded before the next is read: only one part's cells are held at a time)
+    pieces = plan.job.run(lambda: [folded(i, parts) for i in range(parts)])
+    stats = pl.concat([p[0] for p in pieces]) if parts > 1 else pieces[0][0]
+    split = pl.concat([p[1] for p in pieces]) if parts > 1 else pieces[0][1]
     return plan.with_group(stats), split
+
+
+def _passes(plan: _Plan) -> int:
+    """How many parts the (problem, answer) group-by is run in: ⌈cells / per pass⌉, at most 64.
+
+    Per pass: :data:`CELLS_PER_PASS`, or as many cells as the text files' bytes hold at
+    :data:`BYTES_PER_CELL` where that is more: each pass over JSON lines or CSV parses the file
+    again (3.3 s of CPU per 10⁷ JSON lines), and the reader maps the file into memory anyway,
+    so there the group-by may hold about the file's size (a peak near twice the file).
+
+    The cells are guessed from the first :data:`SAMPLE_ROWS` rows: rows × (distinct answers in
+    them / their number). That is right where a file holds its problems one after another, and
+    where answers are near-unique in any order (every wrong answer its own text: the case this
+    is for); few answers shared by every problem (math answers) give about 1 pass. A guess too
+    small costs memory (the one pass of before), never a wrong count: every K gives the same rows.
+    The rows are counted (a second, cheap query) only when answers look that varied.
+    """
+    job = plan.job
+    try:
+        head = plan.flagged(False).select("_a").head(SAMPLE_ROWS).collect()
+    except pl.exceptions.PolarsError:
+        return 1  # (the count pass reports what is wrong)
+    if head.height < SAMPLE_ROWS:
+        return 1  # (the whole input: at most SAMPLE_ROWS cells)
+    share = head["_a"].n_unique() / head.height
+    if share < 1 / 64:
+        return 1  # (one pass up to 64 × CELLS_PER_PASS rows; the rows are not counted)
+    try:
+        rows = job.frame(False).select(pl.len()).collect(engine="streaming").item()
+    except pl.exceptions.PolarsError:
+        return 1
+    text = sum(src.path.stat().st_size for src in job.sources if src.text and src.path is not None)
+    per_pass = max(CELLS_PER_PASS, text // BYTES_PER_CELL)
+    return max(1, min(_MAX_PASSES, math.ceil(rows * share / per_pass)))
 
 
 def _fold_answers(plan: _Plan, cells: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -86,7 +86,8 @@ def read(
         both correct and incorrect within a problem, duplicate problem in a count
         group, a problem mixing models in one group, damaged compressed data, a
         JSON key given twice in one record (readers disagree on which value counts;
-        in JSON lines, the columns read are checked), JSON ids of mixed types (``1``,
+        in JSON lines, the columns read are checked, escaped spellings and a tool's nested
+        fields included; a JSON document refuses it in any object), JSON ids of mixed types (``1``,
         ``"1"``, ``1.0``), a JSON document passlens does not know, a tool's file that cannot give
         per-sample results. The message is one line naming file and line (or row,
         or a JSON document's record by its JSON path).

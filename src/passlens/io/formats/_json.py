@@ -16,6 +16,7 @@ Anything else (a malformed first line, a bare number) is JSON lines, which names
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +24,7 @@ from ._compression import open_binary
 
 __all__ = [
     "layout", "parsed", "forget", "RECORD_KEYS", "holds_records", "keyed_records", "records_under",
-    "DuplicateKey", "unique_object", "duplicate_at", "twice",
+    "DuplicateKey", "unique_object", "duplicate_at", "twice", "key_pattern", "escapable",
 ]
 
 _BOM = b"\xef\xbb\xbf"
@@ -160,12 +161,52 @@ def duplicate_at(text: str) -> tuple[int, str] | None:
     return None
 
 
-def twice(key: str, values: str = "") -> str:
-    """The end of the message for a key given twice in one object (``values``: the two, shown)."""
+def twice(key: str, values: str = "", within: str = "") -> str:
+    """The end of the message for a key given twice in one object (``values``: the two, shown;
+    ``within``: the JSON path of the object, where it is nested in the record)."""
+    inside = f" at {within}" if within else ""
     return (
-        f"key {key!r} appears twice in one JSON object{f' ({values})' if values else ''}; JSON readers "
+        f"key {key!r} appears twice in one JSON object{inside}{f' ({values})' if values else ''}; JSON readers "
         "disagree on which value counts (polars takes the first, Python's json the last): keep one"
     )
+
+
+#: regexes of the JSON escapes of a character besides \uXXXX
+_SHORT_ESCAPES = {
+    '"': r'\\"', "\\": r"\\\\", "/": r"\\/", "\b": r"\\b", "\f": r"\\f", "\n": r"\\n", "\r": r"\\r", "\t": r"\\t",
+}
+
+
+def escapable(ch: str) -> bool:
+    """Whether JSON can write ``ch`` with a short escape (``\\/``, ``\\"`` …) besides ``\\uXXXX``."""
+    return ch in _SHORT_ESCAPES
+
+
+def _hex_escape(unit: int) -> str:
+    r"""A regex for ``\uXXXX`` of one UTF-16 code unit, hex digits in either case."""
+    return r"\\u" + "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{unit:04x}")
+
+
+def key_pattern(key: str) -> str:
+    r"""A regex (Rust and Python syntax) matching every JSON spelling of the string ``key``, quotes
+    included: each character as itself or escaped (``"corr\u0065ct"`` is ``"correct"``; ``\/`` is ``/``).
+
+    Counting its matches in a line counts the key's occurrences as a key; a value spelled like the
+    key counts too (the line is then parsed, and cleared)."""
+    out = ['"']
+    for ch in key:
+        code = ord(ch)
+        alts = [re.escape(ch)] if ch not in '"\\' and code >= 0x20 else []
+        if ch in _SHORT_ESCAPES:
+            alts.append(_SHORT_ESCAPES[ch])
+        if code > 0xFFFF:  # a surrogate pair
+            high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+            alts.append(_hex_escape(high) + _hex_escape(low))
+        else:
+            alts.append(_hex_escape(code))
+        out.append(f"(?:{'|'.join(alts)})")
+    out.append('"')
+    return "".join(out)
 
 
 def _per_problem(v: Any) -> bool:

@@ -20,8 +20,9 @@ import polars as pl
 
 from ..tables import InputError
 from ._compression import compression, file_stem, lines, read_all, read_head
-from ._json import layout, twice
+from ._json import escapable, key_pattern, layout, twice
 from .base import ROW, Format, utf8
+from .presets.base import json_path
 
 __all__ = ["JsonLines"]
 
@@ -103,15 +104,26 @@ class JsonLines(Format):
     def _scan(self, overrides: dict[str, Any] | None, row_index: bool) -> pl.LazyFrame:
         return self._scan_file(schema=self._schema_with(overrides), row_index_name=ROW if row_index else None)
 
-    def _raw_keys(self, columns: list[str]) -> list[str]:
-        """The file's own keys behind ``columns`` (a tool preset's columns are expressions of them)."""
+    def _read_paths(self, columns: list[str]) -> list[tuple[str, ...]]:
+        """The file's own keys behind ``columns``, as paths from the record: ``("correct",)``; a tool
+        preset's columns are expressions of them, which may read a nested field (``("doc", "id")``)."""
         if self._view is None:
-            return list(columns)
-        keys: list[str] = []
+            return [(c,) for c in columns]
+        paths: list[tuple[str, ...]] = []
         for expr in self._view:
             if expr.meta.output_name() in columns:
-                keys += [k for k in expr.meta.root_names() if k not in keys]
-        return keys
+                paths += [p for p in _paths_of(expr) if p not in paths]
+        return paths
+
+    def _holds_objects(self, path: tuple[str, ...]) -> bool:
+        """Whether the value at ``path`` (as inferred) can hold a JSON object: a struct, or a list of them."""
+        dtype: Any = self._schema_with(None).get(path[0])
+        for key in path[1:]:
+            fields = {f.name: f.dtype for f in dtype.fields} if isinstance(dtype, pl.Struct) else {}
+            dtype = fields.get(key)
+        while isinstance(dtype, (pl.List, pl.Array)):
+            dtype = dtype.inner
+        return isinstance(dtype, pl.Struct)
 
     def _raw_lines(self) -> pl.LazyFrame:
         """The file's physical lines as text, column ``line`` (gzip and zstd decompressed by polars)."""
@@ -133,34 +145,51 @@ class JsonLines(Format):
         json the last), and ids of mixed JSON types (``1``, ``"1"``, ``1.0``: one problem or several,
         depending on the reader).
 
-        One streaming polars pass over the raw lines, with no parse: a literal count of each key's
-        JSON spelling (``"correct"``) flags a line holding it twice, and, where the ids were
-        inferred as text, a regex flags a line whose id is not written as a string. Python parses
-        the flagged lines only and decides (a value or nested object spelled like the key is
-        flagged, then cleared). About 0.15 s of CPU per 10⁶ lines for two columns (numbers in
-        ``benchmarks/RESULTS.md``). Ids inferred as floats (ints and floats, or floats) are looked
-        at by two regex queries.
+        One streaming polars pass over the raw lines, with no parse: a count of each key's JSON
+        spellings (``"correct"``, or escaped: ``"corr\\u0065ct"``, a regex) flags a line holding it
+        twice, and, where the ids were inferred as text, a regex flags a line whose id is not written
+        as a string. Python parses the flagged lines only and decides (a value or nested object
+        spelled like the key is flagged, then cleared). A tool preset's column read from a nested
+        field (``doc.id``) is checked along its path; a key twice in an object that is not read is
+        left alone, but one inside a value read whole (an object or a list of them, as a column) is
+        refused: then every line is parsed in Python. About 0.15 s of CPU per 10⁶ lines for two
+        columns (numbers in ``benchmarks/RESULTS.md``). Ids inferred as floats (ints and floats, or
+        floats) are looked at by two regex queries.
         """
-        keys = self._raw_keys(columns) if self._raw_duplicates else []
-        id_keys = self._raw_keys([id_col])
-        id_key = id_keys[0] if len(id_keys) == 1 else None
+        paths = self._read_paths(columns) if self._raw_duplicates else []
+        id_paths = self._read_paths([id_col])
+        id_key = id_paths[0][0] if len(id_paths) == 1 and len(id_paths[0]) == 1 else None
         inferred = self._schema_with(None).get(id_key) if id_key is not None else None
         texts = inferred == pl.String
-        if not keys and not texts and inferred != pl.Float64:
+        if not paths and not texts and inferred != pl.Float64:
             return
         line = pl.col("line")
-        spelled = {k: json.dumps(k, ensure_ascii=False) for k in {*keys, *([id_key] if id_key else [])}}
-        counts = {k: line.str.count_matches(s, literal=True).alias(f"_n{i}") for i, (k, s) in enumerate(spelled.items())}
-        dup = pl.any_horizontal([pl.col(f"_n{list(spelled).index(k)}") > 1 for k in keys]) if keys else pl.lit(False)
+        names = list(dict.fromkeys([k for p in paths for k in p] + ([id_key] if id_key else [])))
+        pattern = {k: key_pattern(k) for k in names}
+        count = {k: pl.col(f"_n{i}") for i, k in enumerate(names)}
+        # A key can be spelled with escapes only on a line holding a backslash (one before a "u" for
+        # keys of plain characters): those lines count every spelling (a regex: over all lines it
+        # doubled the check's time), the others the plain spelling (a literal count).
+        marker = "\\u" if not any(escapable(ch) for k in names for ch in k) else "\\"
+        escaped = line.str.contains(marker, literal=True)
+        counts = [
+            pl.when(escaped).then(line.str.count_matches(pattern[k]))
+            .otherwise(line.str.count_matches(json.dumps(k, ensure_ascii=False), literal=True)).alias(f"_n{i}")
+            for i, k in enumerate(names)
+        ]
+        if any(self._holds_objects(p) for p in paths):
+            dup = pl.lit(True)  # (a key twice anywhere inside a value read whole: every line is parsed)
+        else:
+            dup = pl.any_horizontal([count[k] > 1 for p in paths for k in p]) if paths else pl.lit(False)
         if texts:
             assert id_key is not None
-            lead = re.escape(spelled[id_key]) + r"\s*:\s*"
-            other = (pl.col(f"_n{list(spelled).index(id_key)}") > 0) & ~line.str.contains(lead + '"')
+            lead = pattern[id_key] + r"\s*:\s*"
+            other = (count[id_key] > 0) & ~line.str.contains(lead + '"')
         else:
             other = pl.lit(False)
         try:
             hits = (
-                self._raw_lines().with_row_index(ROW).with_columns(counts.values())
+                self._raw_lines().with_row_index(ROW).with_columns(counts)
                 .select(ROW, "line", dup.alias("_dup"), other.alias("_other"))
                 .filter(pl.col("_dup") | pl.col("_other")).collect(engine="streaming")
             )
@@ -173,26 +202,26 @@ class JsonLines(Format):
                 continue  # (malformed: reported by the read, with its line)
             lineno = int(row) + 1
             if is_dup:
-                seen: dict[str, Any] = {}
-                for key, value in pairs:
-                    if key in keys and key in seen:
-                        first, second = (json.dumps(v, ensure_ascii=False) for v in (seen[key], value))
-                        raise InputError(f"{self._at(lineno)}: {twice(key, f'values {first} and {second}')}")
-                    seen.setdefault(key, value)
+                for path in paths:
+                    twice_at = _twice_on(pairs, path)
+                    if twice_at is not None:
+                        within, key, first, second = twice_at
+                        values = f"values {_shown(first)} and {_shown(second)}"
+                        raise InputError(f"{self._at(lineno)}: {twice(key, values, json_path(within) if within else '')}")
             if is_other and not kinds:
                 _note_id_kind(kinds, pairs, id_key, lineno, _is_number)
         if id_key is None or (texts and not kinds):
             return
         # the other kind's first line: a string that spells a number (ids inferred as text, a
         # number found above), or an integer and a float of integral value (ids inferred as floats)
-        lead = re.escape(spelled[id_key]) + r"\s*:\s*"
+        lead = pattern[id_key] + r"\s*:\s*"
         if texts:
             wanted = [(lead + '"[-+]?[0-9.]', _spells_number)]
         else:
             wanted = [(lead + r"-?[0-9]+\s*[,}]", _is_int), (lead + r"-?[0-9]+(\.[0-9]*)?[eE.]", _integral_float)]
-        for pattern, accept in wanted:
+        for regex, accept in wanted:
             try:
-                found = self._raw_lines().with_row_index(ROW).filter(line.str.contains(pattern)).head(100).collect()
+                found = self._raw_lines().with_row_index(ROW).filter(line.str.contains(regex)).head(100).collect()
             except pl.exceptions.PolarsError:
                 return
             for row, text in found.iter_rows():
@@ -305,14 +334,104 @@ class JsonLines(Format):
         return pl.concat(found)
 
 
-def _top_pairs(text: str) -> list[tuple[str, Any]] | None:
-    """The (key, value) pairs of a line's top-level object, in order, repeated keys kept; ``None``
-    when the line is not a JSON object."""
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object as its (key, value) pairs, in order, repeated keys kept (``object_pairs_hook``)."""
+
+
+def _top_pairs(text: str) -> _Pairs | None:
+    """The (key, value) pairs of a line's top-level object, in order, repeated keys kept (nested
+    objects too, as :class:`_Pairs`); ``None`` when the line is not a JSON object."""
     try:
-        pairs = json.loads(text.removeprefix("\ufeff"), object_pairs_hook=list, parse_constant=float)
+        pairs = json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_Pairs, parse_constant=float)
     except (ValueError, RecursionError):
         return None
-    return pairs if isinstance(pairs, list) else None
+    return pairs if isinstance(pairs, _Pairs) else None
+
+
+Found = tuple[tuple[str | int, ...], str, Any, Any]
+
+
+def _twice_on(pairs: _Pairs, path: tuple[str, ...], at: tuple[str | int, ...] = ()) -> Found | None:
+    """The first key given twice along ``path`` (keys from the object ``pairs``, which sits at ``at``)
+    or anywhere inside the value it ends at: (where the object holding it sits, the key, its
+    first and second value); ``None`` when there is none."""
+    key, rest = path[0], path[1:]
+    values = [v for k, v in pairs if k == key]
+    if len(values) > 1:
+        return at, key, values[0], values[1]
+    if not values:
+        return None
+    if rest:
+        return _twice_on(values[0], rest, (*at, key)) if isinstance(values[0], _Pairs) else None
+    return _twice_inside(values[0], (*at, key))
+
+
+def _twice_inside(value: Any, at: tuple[str | int, ...]) -> Found | None:
+    """The first key given twice in any object inside ``value`` (which sits at ``at``), as :func:`_twice_on`."""
+    if isinstance(value, _Pairs):
+        seen: dict[str, Any] = {}
+        for key, v in value:
+            if key in seen:
+                return at, key, seen[key], v
+            seen[key] = v
+        inner: list[tuple[str | int, Any]] = list(value)
+    elif isinstance(value, list):
+        inner = list(enumerate(value))
+    else:
+        return None
+    for k, v in inner:
+        found = _twice_inside(v, (*at, k))
+        if found is not None:
+            return found
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A value as a message shows it: JSON (an object with repeated keys shown with its last)."""
+    def plain(v: Any) -> Any:
+        if isinstance(v, _Pairs):
+            return {k: plain(x) for k, x in v}
+        return [plain(x) for x in v] if isinstance(v, list) else v
+    return json.dumps(plain(value), ensure_ascii=False)
+
+
+def _paths_of(expr: pl.Expr) -> list[tuple[str, ...]]:
+    """The paths of the file's keys an expression reads: ``pl.col("doc").struct.field("id")`` reads
+    ``("doc", "id")``; a column used in any other way is read whole (``("doc",)``).
+
+    Read off the expression's serialized form (polars' JSON of it); a root column not found there
+    (another polars version, another way to write it) is read whole: more is checked, not less."""
+    found: list[tuple[str, ...]] = []
+
+    def flow(node: Any) -> list[tuple[str, ...]]:
+        """The paths whose value ``node`` passes on; the paths of what it consumes go to ``found``."""
+        if isinstance(node, dict):
+            if len(node) == 1 and isinstance(node.get("Column"), str):
+                return [(node["Column"],)]
+            fn = node.get("Function")
+            if isinstance(fn, dict) and isinstance(fn.get("function"), dict):
+                struct = fn["function"].get("StructExpr")
+                field = struct.get("FieldByName") if isinstance(struct, dict) else None
+                inputs = fn.get("input")
+                if isinstance(field, str) and isinstance(inputs, list) and len(inputs) == 1:
+                    return [(*p, field) for p in flow(inputs[0])]
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            return []
+        for child in children:
+            found.extend(p for p in flow(child) if p not in found)
+        return []
+
+    roots = expr.meta.root_names()
+    try:
+        tree = json.loads(expr.meta.serialize(format="json"))
+    except Exception:  # noqa: BLE001
+        tree = None  # (no serialization: the roots are read whole)
+    found.extend(flow(tree))
+    paths = [p for p in found if p[0] in roots]
+    return paths + [(r,) for r in roots if all(p[0] != r for p in paths)]
 
 
 _NUMBER_TEXT = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
