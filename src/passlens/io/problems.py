@@ -26,15 +26,28 @@ from .columns import Mapping
 from .messages import missing_id, num, pid
 from .tables import ProblemTable, group_order
 
-__all__ = ["count_row_error", "count_tables", "per_group", "sample_tables", "split_lists"]
+__all__ = ["by_problem", "count_row_error", "count_tables", "per_group", "sample_tables", "split_lists"]
+
+
+def by_problem(df: pl.DataFrame, *more: str) -> pl.DataFrame:
+    """``df`` sorted by group key, problem id as text, then the columns ``more``.
+
+    A lazy sort: the eager ``DataFrame.sort`` by a text column goes through an arg-sort that
+    took 3-4× longer on millions of ids sharing a prefix (``prob-0000123``).
+    """
+    keys: list[Any] = ["_g", pl.col("_id").cast(pl.String), *more]
+    return df.lazy().sort(keys).collect()
 
 
 def per_group(df: pl.DataFrame) -> Iterator[tuple[str, pl.DataFrame]]:
-    """(group label, its rows sorted by problem id as text) of per-problem rows, in group order."""
+    """(group label, its rows sorted by problem id as text) of per-problem rows, in group order
+    (rows that :func:`by_problem` sorted are not sorted again)."""
     df = df.with_columns(pl.col("_g").cast(pl.String).alias("_label"), pl.col("_id").cast(pl.String))
-    parts = {key[0]: part for key, part in df.partition_by("_label", as_dict=True).items()}
+    labels = df["_label"].unique().to_list()
+    parts = {labels[0]: df} if len(labels) == 1 else {k[0]: p for k, p in df.partition_by("_label", as_dict=True).items()}
     for label in group_order(list(parts)):
-        yield label, parts[label].sort("_id")
+        part = parts[label]
+        yield label, part if part["_id"].is_sorted() else part.lazy().sort("_id").collect()
 
 
 def count_row_error(

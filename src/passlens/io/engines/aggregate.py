@@ -31,7 +31,7 @@ import polars as pl
 
 from ..columns import RUN_COLUMNS, Mapping, Options, harmonize, resolve
 from ..messages import bad_row_message, pid, shown_name
-from ..problems import count_row_error, count_tables, sample_tables
+from ..problems import by_problem, count_row_error, count_tables, sample_tables
 from ..tables import Dataset, InputError, MixedGroupError, ProblemTable
 from .plan import Keys, Spec, check_dtypes, key_dtype
 from .runners import Runner
@@ -151,9 +151,9 @@ def _samples(ctx: _Read) -> tuple[dict[str, ProblemTable], int]:
     cells = cells.filter(pl.col("_id").is_not_null())
     _decide_groups(ctx, cells)
     cells = ctx.label_groups(cells)
-    _check_mixed(ctx, cells)
-    _check_sample_ids(ctx)
     stats, split = _per_problem(ctx, cells)
+    _check_mixed(ctx, stats)
+    _check_sample_ids(ctx)
     nonbinary = set(stats.filter(pl.col("n_nb") > 0)["_g"].unique().to_list())
     first_nb = {g: _first_location(ctx, stats.filter((pl.col("_g") == g) & (pl.col("n_nb") > 0))) for g in nonbinary}
     conflict = _answer_conflicts(ctx, split, nonbinary)
@@ -252,14 +252,12 @@ def _unique_stems(stems: list[str], labels: Sequence[str]) -> list[str]:
     return list(labels)
 
 
-def _check_mixed(ctx: _Read, cells: pl.DataFrame) -> None:
+def _check_mixed(ctx: _Read, per: pl.DataFrame) -> None:
     """Stage 3: a problem mixing values of a model / checkpoint / step / filter column in one group: an
-    error without ``by``; with ``by`` (one column chosen) the others are pooled, and said so."""
+    error without ``by``; with ``by`` (one column chosen) the others are pooled, and said so. ``per``:
+    one row per (group, problem), from :func:`_per_problem`."""
     m = ctx.m
     for j, x in enumerate(m.extras):
-        per = cells.group_by(["_g", "_gkey", "_id"]).agg(
-            pl.col(f"lo{j}").min(), pl.col(f"hi{j}").max(), pl.col(f"z{j}").sum(), pl.col("n").sum(), pl.col("_f").min()
-        )
         mixed_if = (pl.col(f"lo{j}") != pl.col(f"hi{j}")).fill_null(False) | (
             (pl.col(f"z{j}") > 0) & (pl.col(f"z{j}") < pl.col("n"))
         )
@@ -333,18 +331,41 @@ def _check_sample_ids(ctx: _Read) -> None:
 
 
 def _per_problem(ctx: _Read, cells: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """Cells → one row per (group, problem): n, c, n_nb, the first input; with answers the vote lists
-    (answers in text order) and the cells whose answer is both correct and incorrect."""
+    """Cells → one row per (group, problem), sorted by group and problem id as text: n, c, n_nb, the
+    first input, the min / max / null count of each model / checkpoint / step column; with answers the
+    vote lists (answers in text order) and the cells whose answer is both correct and incorrect."""
     sums = [pl.col(c).sum() for c in ("n", "c", "n_nb")] + [pl.col("_f").min()]
+    for j in range(len(ctx.m.extras)):
+        sums += [pl.col(f"lo{j}").min(), pl.col(f"hi{j}").max(), pl.col(f"z{j}").sum()]
+    keys = ["_g", "_gkey", "_id"]
     if ctx.m.answer is None:
-        return cells.group_by(["_g", "_gkey", "_id"]).agg(sums), None
-    by_answer = cells.group_by(["_g", "_gkey", "_id", "_a"]).agg(sums).sort("_a")
+        return _one_per_key(ctx, cells, keys, sums), None
+    by_answer = _one_per_key(ctx, cells, [*keys, "_a"], sums)
     split = by_answer.filter((pl.col("c") > 0) & (pl.col("c") < pl.col("n")))
-    # lists keep the (answer-sorted) row order within each problem
-    stats = by_answer.group_by(["_g", "_gkey", "_id"]).agg(
+    # lists keep the (answer-sorted) row order within each problem; first-seen order keeps the problems sorted
+    stats = by_answer.group_by(keys, maintain_order=True).agg(
         *sums, pl.col("n").alias("votes"), (pl.col("c") > 0).alias("vote_ok")
     )
     return stats, split
+
+
+def _one_per_key(ctx: _Read, cells: pl.DataFrame, keys: list[str], sums: list[pl.Expr]) -> pl.DataFrame:
+    """Cells → one row per ``keys`` (group, problem[, answer]), sorted by them (the problem id as text).
+
+    The engine's group-by gives one cell per input and key. Several inputs in one group: a problem
+    has a cell per input, merged (``sums``), then the merged rows are sorted. Otherwise the cells are
+    already one per key and are only sorted — unless the sort shows a key twice (an engine that
+    returned partial aggregates, split per partition), which is then merged too: never a second
+    group-by of millions of cells that are already one per problem.
+    """
+    more = keys[3:]
+    if ctx.keys.several and (ctx.pooled or ctx.m.by is not None):
+        return by_problem(cells.group_by(keys).agg(sums), *more)
+    cells = by_problem(cells, *more)
+    again = pl.all_horizontal([(pl.col(k) == pl.col(k).shift(1)).fill_null(False) for k in keys])
+    if cells.select(again.any()).item():
+        return cells.group_by(keys, maintain_order=True).agg(sums)  # (first-seen order: still sorted)
+    return cells.select(*keys, *(e.meta.output_name() for e in sums))
 
 
 def _first_location(ctx: _Read, rows: pl.DataFrame) -> str:
@@ -431,7 +452,7 @@ def _counts(ctx: _Read) -> tuple[dict[str, ProblemTable], int]:
         raise InputError(f"{', '.join(ctx.labels)}: no rows")
     if "_f" not in df.columns:
         df = df.with_columns(pl.lit(0, pl.Int64).alias("_f"))
-    df = df.with_columns(pl.col("_f").cast(pl.Int64), _text_id()).sort(["_f", "_idt"], nulls_last=False)
+    df = df.with_columns(pl.col("_f").cast(pl.Int64), _text_id()).lazy().sort(["_f", "_idt"], nulls_last=False).collect()
     _check_count_rows(ctx, df)
     empty = int(df["_empty"].sum())
     if empty:
