@@ -214,6 +214,22 @@ def test_count_rows(engine: str, data: Path) -> None:
     tables_equal(read(path, engine=engine).groups[""], read(path).groups[""])
 
 
+@engines()
+def test_sample_ids_in_one_group_per_file(engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several files with a sample-id column, one group per file: the duplicate check keys on the file."""
+    monkeypatch.chdir(tmp_path)
+    pl.DataFrame({"problem_id": ["a", "a", "b"], "reward": [1, 0, 1], "sample_id": [0, 1, 0]}).write_parquet("x.parquet")
+    pl.DataFrame({"problem_id": ["a", "b"], "reward": [1, 0], "sample_id": [0, 0]}).write_parquet("y.parquet")
+    files = ["x.parquet", "y.parquet"]
+    ref, got = read(files), read(files, engine=engine)
+    assert list(got.groups) == list(ref.groups) == ["x", "y"] and got.notes == ref.notes
+    for g in ref.groups:
+        tables_equal(got.groups[g], ref.groups[g])
+    pl.DataFrame({"problem_id": ["a", "a"], "reward": [1, 0], "sample_id": [0, 0]}).write_parquet("y.parquet")
+    with pytest.raises(InputError, match=r"^y\.parquet: problem 'a' in group 'y': duplicate sample id '0' \(2 rows; "):
+        read(files, engine=engine)
+
+
 def many_problems(problems: int = 4000, rows: int = 16000, seed: int = 11) -> pl.DataFrame:
     """Rows of one run in random problem order; ids ``p0`` … whose text order is not their number's."""
     rng = np.random.default_rng(seed)

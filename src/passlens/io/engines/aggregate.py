@@ -311,7 +311,7 @@ def _check_sample_ids(ctx: _Read) -> None:
         return
     keys = [*ctx.engine_group_keys(), "_id", "_s"]
     aggs: list[tuple[str, Any, str]] = [("n", "len", "")]
-    if ctx.keys.several:
+    if ctx.keys.several and "_f" not in keys:  # (one group per input: _f is a key already)
         aggs.append(("_f", "min", "_f"))
     dups = ctx.run.aggregate(ctx.keys, Spec(tuple(keys), tuple(aggs), where=lambda: nw.col("_empty") == 0, having=("n", 1)))
     if not dups.height:
