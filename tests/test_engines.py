@@ -230,6 +230,19 @@ def test_sample_ids_in_one_group_per_file(engine: str, tmp_path: Path, monkeypat
         read(files, engine=engine)
 
 
+def test_notes_of_several_groups_come_in_one_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Groups with a step column of several values on disjoint problems: one note per group, in group
+    order, the same in-process and on an engine (the in-process order was the hash table's)."""
+    monkeypatch.chdir(tmp_path)
+    files = []
+    for i in range(6):
+        files.append(f"run-{i}.parquet")
+        pl.DataFrame({"problem_id": ["a", "b", "c"], "reward": [1, 0, 1], "step": [1, 2, 2]}).write_parquet(files[-1])
+    ref = read(files)
+    assert [n.split(":")[0] for n in ref.notes if "disjoint" in n] == [f"group 'run-{i}'" for i in range(6)]
+    assert read(files, engine="polars").notes == ref.notes
+
+
 def many_problems(problems: int = 4000, rows: int = 16000, seed: int = 11) -> pl.DataFrame:
     """Rows of one run in random problem order; ids ``p0`` … whose text order is not their number's."""
     rng = np.random.default_rng(seed)

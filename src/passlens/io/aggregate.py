@@ -226,7 +226,7 @@ def _check_mixed_groups(plan: _Plan, stats: pl.DataFrame, notes: list[str]) -> N
             second = seen.filter(pl.col(f"_x{j}").eq_missing(values[1]))["_pos"][0]
             raise job.mixed(second, g, problem, x, values)
         per_group = stats.group_by("_g").agg(pl.col(f"f{j}").unique().alias("vals"))
-        for g, vals in per_group.iter_rows():
+        for g, vals in per_group.sort(pl.col("_g").cast(pl.String)).iter_rows():  # (notes in one order, as engines)
             if len(vals) > 1:
                 shown = sorted(map(str, vals))
                 notes.append(
