@@ -214,6 +214,96 @@ def test_count_rows(engine: str, data: Path) -> None:
     tables_equal(read(path, engine=engine).groups[""], read(path).groups[""])
 
 
+@engines()
+def test_sample_ids_in_one_group_per_file(engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several files with a sample-id column, one group per file: the duplicate check keys on the file."""
+    monkeypatch.chdir(tmp_path)
+    pl.DataFrame({"problem_id": ["a", "a", "b"], "reward": [1, 0, 1], "sample_id": [0, 1, 0]}).write_parquet("x.parquet")
+    pl.DataFrame({"problem_id": ["a", "b"], "reward": [1, 0], "sample_id": [0, 0]}).write_parquet("y.parquet")
+    files = ["x.parquet", "y.parquet"]
+    ref, got = read(files), read(files, engine=engine)
+    assert list(got.groups) == list(ref.groups) == ["x", "y"] and got.notes == ref.notes
+    for g in ref.groups:
+        tables_equal(got.groups[g], ref.groups[g])
+    pl.DataFrame({"problem_id": ["a", "a"], "reward": [1, 0], "sample_id": [0, 0]}).write_parquet("y.parquet")
+    with pytest.raises(InputError, match=r"^y\.parquet: problem 'a' in group 'y': duplicate sample id '0' \(2 rows; "):
+        read(files, engine=engine)
+
+
+def test_notes_of_several_groups_come_in_one_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Groups with a step column of several values on disjoint problems: one note per group, in group
+    order, the same in-process and on an engine (the in-process order was the hash table's)."""
+    monkeypatch.chdir(tmp_path)
+    files = []
+    for i in range(6):
+        files.append(f"run-{i}.parquet")
+        pl.DataFrame({"problem_id": ["a", "b", "c"], "reward": [1, 0, 1], "step": [1, 2, 2]}).write_parquet(files[-1])
+    ref = read(files)
+    assert [n.split(":")[0] for n in ref.notes if "disjoint" in n] == [f"group 'run-{i}'" for i in range(6)]
+    assert read(files, engine="polars").notes == ref.notes
+
+
+def many_problems(problems: int = 4000, rows: int = 16000, seed: int = 11) -> pl.DataFrame:
+    """Rows of one run in random problem order; ids ``p0`` … whose text order is not their number's."""
+    rng = np.random.default_rng(seed)
+    pid = rng.integers(0, problems, rows)
+    ok = rng.random(rows) < rng.random(problems)[pid]
+    answer = np.where(ok, "42", rng.choice(["7", "8", ""], rows))
+    return pl.DataFrame({"problem_id": [f"p{i}" for i in pid], "reward": ok.astype(np.int64), "answer": answer,
+                         "model": "m"})
+
+
+@engines("polars", "duckdb")
+def test_many_problems_split_across_inputs(engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shards of one run given as several inputs: each problem comes back as a cell per input, merged
+    into the in-process tables (ids in text order, n, c and votes)."""
+    monkeypatch.chdir(tmp_path)
+    df = many_problems()
+    for answers in (False, True):
+        files = []
+        for i, part in enumerate((df if answers else df.drop("answer")).iter_slices(df.height // 4 + 1)):
+            files.append(f"part-{i}-{answers}.parquet")
+            part.write_parquet(files[-1])
+        ref = read(files)
+        got = read(files, engine=engine)
+        assert list(got.groups) == list(ref.groups) == [""] and got.notes == ref.notes
+        assert (got.groups[""].votes is not None) == answers
+        tables_equal(got.groups[""], ref.groups[""])
+        ids = list(got.groups[""].ids)
+        assert ids == sorted(ids) and len(ids) == df["problem_id"].n_unique() > 3000
+
+
+def test_partial_aggregates_split_per_partition_are_merged() -> None:
+    """An engine that returns its group-by per partition, not merged (a problem in several rows of
+    the result), still gives the in-process tables: the driver merges where the sorted cells repeat."""
+    from passlens.io.columns import make_options
+    from passlens.io.engines.aggregate import read_engine
+    from passlens.io.engines.runners import NarwhalsRunner
+
+    returned: list[pl.DataFrame] = []
+
+    class Partials(NarwhalsRunner):
+        def aggregate(self, keys: Any, spec: Any) -> pl.DataFrame:
+            rows = self.natives[0]
+            parts = [
+                NarwhalsRunner("polars", [rows.slice(lo, 5000)], self.labels, [None]).aggregate(keys, spec)
+                for lo in range(0, rows.height, 5000)
+            ]
+            returned.append(pl.concat(parts))
+            return returned[-1]
+
+    opts = make_options(None, None, None, None, None, None, None, None, False, None)
+    for df in (many_problems().drop("answer"), many_problems()):
+        ref = from_frame(df, source="runs").groups[""]
+        returned.clear()
+        got = read_engine(Partials("polars", [df], ["runs"], [None]), ["runs"], opts).groups[""]
+        cells = returned[0]  # the happy path's one group-by: a key in several rows (partials, not merged)
+        assert cells.select(pl.struct([k for k in ("_id", "_a") if k in cells.columns]).is_duplicated().any()).item()
+        assert (got.votes is not None) == ("answer" in df.columns)
+        tables_equal(got, ref)
+        assert list(got.ids) == sorted(map(str, got.ids))
+
+
 # ---------------------------------------------------------------------------------------
 # the same one-line error from every engine
 
@@ -362,12 +452,13 @@ def test_importing_passlens_io_imports_no_engine() -> None:
 
 
 def test_engines_stand_on_the_io_modules_below_read() -> None:
-    """engines/ imports io modules up to ``job`` (per_group) and never ``read``, ``aggregate``,
-    ``counts`` or ``formats`` (engines read through their own readers)."""
+    """engines/ imports the io modules below the readers — ``problems`` (the final stage every reader
+    shares) and what it stands on — and never ``read``, ``aggregate``, ``counts``, ``job`` or
+    ``formats`` (engines read through their own readers)."""
     import ast
 
     folder = Path(pio.__file__).parent / "engines"
-    allowed = {"tables", "columns", "messages", "job"}
+    allowed = {"tables", "columns", "messages", "problems"}
     problems = []
     for path in folder.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

@@ -47,6 +47,7 @@ FLOORS = [
     "normalize",
     "lists",
     "job",
+    "problems",
     "aggregate",
     "counts",
     "read",

@@ -9,7 +9,8 @@ then works on its per-problem result (10⁵ rows, not 10⁷). The stages, in ord
 4. :func:`_answer_conflicts` — an answer both correct and incorrect within a problem;
 5. :func:`_first_nonbinary` and :func:`_attach_rewards` — where non-0/1 rewards start, and
    the per-problem reward arrays;
-6. :func:`_tables` — one :class:`ProblemTable` per group.
+6. :func:`~passlens.io.problems.sample_tables` — one :class:`ProblemTable` per group (the
+   final stage the engines share).
 
 The input is rescanned (filtered, with row positions) only to locate what a stage found.
 """
@@ -21,12 +22,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from .columns import Mapping, Options
-from .job import Job, nested_error, nested_rows, per_group
+from .job import Job, nested_error, nested_rows
 from .messages import bad_row_message, num, pid
+from .problems import sample_tables
 from .tables import InputError, ProblemTable
 
 __all__ = ["read_samples"]
@@ -46,7 +47,17 @@ def read_samples(job: Job, opts: Options, notes: list[str]) -> tuple[dict[str, P
     want = _rewards_wanted(plan, stats, nonbinary)
     stats = _attach_rewards(plan, stats, want)
     _note_missing_answers(plan, stats, notes)
-    return _tables(plan, stats, nonbinary, want, first_nb, conflict, notes), rows
+    tables = sample_tables(
+        stats,
+        threshold=opts.threshold,
+        answers=plan.has_answer,
+        kept=set(stats["_g"].unique().to_list()) if plan.keep_all else want,
+        nonbinary=nonbinary,
+        first_nb=first_nb,
+        conflict=conflict,
+        notes=notes,
+    )
+    return tables, rows
 
 
 @dataclass(frozen=True)
@@ -276,7 +287,7 @@ def _check_mixed_groups(plan: _Plan, stats: pl.DataFrame, notes: list[str]) -> N
             second = seen.filter(pl.col(f"_x{j}").eq_missing(values[1]))["_pos"][0]
             raise job.mixed(second, g, problem, x, values)
         per_group = stats.group_by("_g").agg(pl.col(f"f{j}").unique().alias("vals"))
-        for g, vals in per_group.iter_rows():
+        for g, vals in per_group.sort(pl.col("_g").cast(pl.String)).iter_rows():  # (notes in one order, as engines)
             if len(vals) > 1:
                 shown = sorted(map(str, vals))
                 notes.append(
@@ -422,57 +433,3 @@ def _note_missing_answers(plan: _Plan, stats: pl.DataFrame, notes: list[str]) ->
         missing = int(stats["n_noanswer"].sum())
         if missing:
             notes.append(f"{missing} row(s) with missing or empty answer kept as answer class ''")
-
-
-def _tables(
-    plan: _Plan,
-    stats: pl.DataFrame,
-    nonbinary: set[Any],
-    want: set[Any],
-    first_nb: dict[Any, str],
-    conflict: dict[Any, str],
-    notes: list[str],
-) -> dict[str, ProblemTable]:
-    """Stage 6: one table per group, problems sorted by id (as text)."""
-    t = plan.opts.threshold
-    groups: dict[str, ProblemTable] = {}
-    for label, part in per_group(stats):
-        g = part["_g"][0]
-        binary_group = g not in nonbinary
-        counted = binary_group or t is not None
-        rewards = None
-        if "rewards" in part.columns and (plan.keep_all or g in want):
-            rewards = _split_lists(part["rewards"], np.float64)
-        votes = vote_ok = None
-        if plan.has_answer:
-            votes = _split_lists(part["votes"], np.int64)
-            vote_ok = _split_lists(part["vote_ok"], bool) if counted and g not in conflict else None
-        if not binary_group:
-            what = f"group {label!r}: " if label else ""
-            if t is None:
-                notes.append(
-                    f"{what}rewards are not all 0/1 (first at {first_nb[g]}): c is None"
-                    + (" and answers have no correctness" if plan.has_answer else "")
-                    + "; pass threshold= to count successes"
-                )
-            if rewards is None:
-                notes.append(f"{what}reward arrays not kept (keep_rewards=False)")
-        groups[label] = ProblemTable(
-            ids=part["_id"].to_numpy().astype(object),
-            n=part["n"].to_numpy().astype(np.int64),
-            c=part["c"].to_numpy().astype(np.int64) if counted else None,
-            rewards=rewards,
-            votes=votes,
-            vote_correct=vote_ok,
-            nonbinary_at=first_nb.get(g),
-            answer_conflict=conflict.get(g),
-        )
-    return groups
-
-
-def _split_lists(series: pl.Series, dtype: Any) -> list[np.ndarray]:
-    """A list column → one numpy array per row (one flat conversion, then views)."""
-    ends = np.cumsum(series.list.len().to_numpy().astype(np.int64)).tolist()
-    flat = series.explode().to_numpy().astype(dtype, copy=False)
-    # slicing in a comprehension: np.split's per-piece bookkeeping costs ~10 µs * P
-    return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends)]

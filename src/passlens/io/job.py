@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import polars as pl
@@ -11,9 +11,9 @@ from .columns import Mapping, text_columns
 from .formats import Format
 from .messages import nested_message, one_line, pid
 from .normalize import decode, key_type, normalize, position
-from .tables import InputError, MixedGroupError, group_order
+from .tables import InputError, MixedGroupError
 
-__all__ = ["Job", "nested_rows", "nested_error", "per_group"]
+__all__ = ["Job", "nested_error", "nested_rows"]
 
 T = TypeVar("T")
 
@@ -116,11 +116,3 @@ def nested_rows(job: Job) -> pl.DataFrame:
 def nested_error(job: Job, pos: int, col: str, kind: str) -> InputError:
     """The error for a JSON list or object at global row position ``pos``."""
     return InputError(nested_message(job.where(pos), job.maps[decode(pos)[0]], col, kind))
-
-
-def per_group(df: pl.DataFrame) -> Iterator[tuple[str, pl.DataFrame]]:
-    """(group label, its rows sorted by problem id as text) of per-problem rows, in group order."""
-    df = df.with_columns(pl.col("_g").cast(pl.String).alias("_label"), pl.col("_id").cast(pl.String))
-    parts = {key[0]: part for key, part in df.partition_by("_label", as_dict=True).items()}
-    for label in group_order(list(parts)):
-        yield label, parts[label].sort("_id")

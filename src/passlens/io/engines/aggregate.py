@@ -23,17 +23,15 @@ Count rows (one per problem) are small: they are collected whole and checked her
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import narwhals.stable.v2 as nw
-import numpy as np
 import polars as pl
 
 from ..columns import RUN_COLUMNS, Mapping, Options, harmonize, resolve
-from ..job import per_group
-from ..messages import bad_row_message, missing_id, num, pid, shown_name
+from ..messages import bad_row_message, pid, shown_name
+from ..problems import by_problem, count_row_error, count_tables, sample_tables
 from ..tables import Dataset, InputError, MixedGroupError, ProblemTable
 from .plan import Keys, Spec, check_dtypes, key_dtype
 from .runners import Runner
@@ -153,18 +151,28 @@ def _samples(ctx: _Read) -> tuple[dict[str, ProblemTable], int]:
     cells = cells.filter(pl.col("_id").is_not_null())
     _decide_groups(ctx, cells)
     cells = ctx.label_groups(cells)
-    _check_mixed(ctx, cells)
-    _check_sample_ids(ctx)
     stats, split = _per_problem(ctx, cells)
+    _check_mixed(ctx, stats)
+    _check_sample_ids(ctx)
     nonbinary = set(stats.filter(pl.col("n_nb") > 0)["_g"].unique().to_list())
     first_nb = {g: _first_location(ctx, stats.filter((pl.col("_g") == g) & (pl.col("n_nb") > 0))) for g in nonbinary}
     conflict = _answer_conflicts(ctx, split, nonbinary)
-    rewards = _reward_arrays(ctx, stats, nonbinary)
+    stats, kept = _reward_arrays(ctx, stats, nonbinary)
     if ctx.m.answer is not None:
         missing = int(cells.filter(pl.col("_a") == "")["n"].sum())
         if missing:
             ctx.notes.append(f"{missing} row(s) with missing or empty answer kept as answer class ''")
-    return _tables(ctx, stats, nonbinary, first_nb, conflict, rewards), rows
+    tables = sample_tables(
+        stats.drop("_gkey"),
+        threshold=ctx.opts.threshold,
+        answers=ctx.m.answer is not None,
+        kept=kept,
+        nonbinary=nonbinary,
+        first_nb=first_nb,
+        conflict=conflict,
+        notes=ctx.notes,
+    )
+    return tables, rows
 
 
 def _count_cells(ctx: _Read) -> pl.DataFrame:
@@ -244,14 +252,12 @@ def _unique_stems(stems: list[str], labels: Sequence[str]) -> list[str]:
     return list(labels)
 
 
-def _check_mixed(ctx: _Read, cells: pl.DataFrame) -> None:
+def _check_mixed(ctx: _Read, per: pl.DataFrame) -> None:
     """Stage 3: a problem mixing values of a model / checkpoint / step / filter column in one group: an
-    error without ``by``; with ``by`` (one column chosen) the others are pooled, and said so."""
+    error without ``by``; with ``by`` (one column chosen) the others are pooled, and said so. ``per``:
+    one row per (group, problem), from :func:`_per_problem`."""
     m = ctx.m
     for j, x in enumerate(m.extras):
-        per = cells.group_by(["_g", "_gkey", "_id"]).agg(
-            pl.col(f"lo{j}").min(), pl.col(f"hi{j}").max(), pl.col(f"z{j}").sum(), pl.col("n").sum(), pl.col("_f").min()
-        )
         mixed_if = (pl.col(f"lo{j}") != pl.col(f"hi{j}")).fill_null(False) | (
             (pl.col(f"z{j}") > 0) & (pl.col(f"z{j}") < pl.col("n"))
         )
@@ -305,7 +311,7 @@ def _check_sample_ids(ctx: _Read) -> None:
         return
     keys = [*ctx.engine_group_keys(), "_id", "_s"]
     aggs: list[tuple[str, Any, str]] = [("n", "len", "")]
-    if ctx.keys.several:
+    if ctx.keys.several and "_f" not in keys:  # (one group per input: _f is a key already)
         aggs.append(("_f", "min", "_f"))
     dups = ctx.run.aggregate(ctx.keys, Spec(tuple(keys), tuple(aggs), where=lambda: nw.col("_empty") == 0, having=("n", 1)))
     if not dups.height:
@@ -325,18 +331,41 @@ def _check_sample_ids(ctx: _Read) -> None:
 
 
 def _per_problem(ctx: _Read, cells: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """Cells → one row per (group, problem): n, c, n_nb, the first input; with answers the vote lists
-    (answers in text order) and the cells whose answer is both correct and incorrect."""
+    """Cells → one row per (group, problem), sorted by group and problem id as text: n, c, n_nb, the
+    first input, the min / max / null count of each model / checkpoint / step column; with answers the
+    vote lists (answers in text order) and the cells whose answer is both correct and incorrect."""
     sums = [pl.col(c).sum() for c in ("n", "c", "n_nb")] + [pl.col("_f").min()]
+    for j in range(len(ctx.m.extras)):
+        sums += [pl.col(f"lo{j}").min(), pl.col(f"hi{j}").max(), pl.col(f"z{j}").sum()]
+    keys = ["_g", "_gkey", "_id"]
     if ctx.m.answer is None:
-        return cells.group_by(["_g", "_gkey", "_id"]).agg(sums), None
-    by_answer = cells.group_by(["_g", "_gkey", "_id", "_a"]).agg(sums).sort("_a")
+        return _one_per_key(ctx, cells, keys, sums), None
+    by_answer = _one_per_key(ctx, cells, [*keys, "_a"], sums)
     split = by_answer.filter((pl.col("c") > 0) & (pl.col("c") < pl.col("n")))
-    # lists keep the (answer-sorted) row order within each problem
-    stats = by_answer.group_by(["_g", "_gkey", "_id"]).agg(
+    # lists keep the (answer-sorted) row order within each problem; first-seen order keeps the problems sorted
+    stats = by_answer.group_by(keys, maintain_order=True).agg(
         *sums, pl.col("n").alias("votes"), (pl.col("c") > 0).alias("vote_ok")
     )
     return stats, split
+
+
+def _one_per_key(ctx: _Read, cells: pl.DataFrame, keys: list[str], sums: list[pl.Expr]) -> pl.DataFrame:
+    """Cells → one row per ``keys`` (group, problem[, answer]), sorted by them (the problem id as text).
+
+    The engine's group-by gives one cell per input and key. Several inputs in one group: a problem
+    has a cell per input, merged (``sums``), then the merged rows are sorted. Otherwise the cells are
+    already one per key and are only sorted — unless the sort shows a key twice (an engine that
+    returned partial aggregates, split per partition), which is then merged too: never a second
+    group-by of millions of cells that are already one per problem.
+    """
+    more = keys[3:]
+    if ctx.keys.several and (ctx.pooled or ctx.m.by is not None):
+        return by_problem(cells.group_by(keys).agg(sums), *more)
+    cells = by_problem(cells, *more)
+    again = pl.all_horizontal([(pl.col(k) == pl.col(k).shift(1)).fill_null(False) for k in keys])
+    if cells.select(again.any()).item():
+        return cells.group_by(keys, maintain_order=True).agg(sums)  # (first-seen order: still sorted)
+    return cells.select(*keys, *(e.meta.output_name() for e in sums))
 
 
 def _first_location(ctx: _Read, rows: pl.DataFrame) -> str:
@@ -365,26 +394,26 @@ def _answer_conflicts(ctx: _Read, split: pl.DataFrame | None, nonbinary: set[Any
     return conflict
 
 
-def _reward_arrays(ctx: _Read, stats: pl.DataFrame, nonbinary: set[Any]) -> dict[Any, dict[str, np.ndarray]]:
-    """Stage 6: group → problem id (as text) → sorted rewards, for the groups that keep them (every group with
-    ``keep_rewards=True``, the non-0/1 ones by default). 0/1 rewards are n − c zeros and c ones; other
-    rewards come from a group-by of (problem, reward value) counts (values with multiplicities)."""
+def _reward_arrays(ctx: _Read, stats: pl.DataFrame, nonbinary: set[Any]) -> tuple[pl.DataFrame, set[Any]]:
+    """Stage 6: ``stats`` with the sorted rewards of each problem (column ``rewards``) in the groups that
+    keep them (every group with ``keep_rewards=True``, the non-0/1 ones by default), and those groups.
+    0/1 rewards are n − c zeros and c ones; other rewards come from a group-by of (problem, reward
+    value) counts (values with multiplicities)."""
     keep = ctx.opts.keep_rewards
     wanted = set(stats["_g"].unique().to_list()) if keep is True else (nonbinary if keep is None else set())
     if not wanted:
-        return {}
-    out: dict[Any, dict[str, np.ndarray]] = {}
+        return stats, wanted
     scan = wanted if ctx.opts.threshold is not None else wanted & nonbinary  # c counts r ≥ t: not the 1s
-    for g in wanted - scan:
-        part = stats.filter(pl.col("_g") == g)
-        out[g] = {
-            i: np.repeat(np.array([0.0, 1.0]), [n - c, c])
-            for i, n, c in zip(part["_id"].cast(pl.String).to_list(), part["n"].to_list(), part["c"].to_list())
-        }
+    arrays = []
+    if wanted - scan:
+        zeros_ones = pl.concat_list(pl.lit(0.0).repeat_by(pl.col("n") - pl.col("c")), pl.lit(1.0).repeat_by(pl.col("c")))
+        arrays.append(
+            stats.filter(pl.col("_g").is_in(list(wanted - scan))).select("_g", _text_id(), zeros_ones.alias("rewards"))
+        )
     if scan:
         chosen = stats.filter(pl.col("_g").is_in(list(scan))).select("_g", "_gkey", "_f").unique()
         keep_groups = ctx.group_filter(chosen)
-        keys = tuple([*ctx.engine_group_keys(), "_id", "_r"])
+        keys = (*ctx.engine_group_keys(), "_id", "_r")
 
         def where() -> Any:
             rows = nw.col("_empty") == 0
@@ -394,63 +423,17 @@ def _reward_arrays(ctx: _Read, stats: pl.DataFrame, nonbinary: set[Any]) -> dict
         if "_f" not in counts.columns:
             counts = counts.with_columns(pl.lit(0, pl.Int64).alias("_f"))
         counts = ctx.label_groups(counts.with_columns(pl.col("_f").cast(pl.Int64)))
-        lists = (
+        arrays.append(
             counts.group_by(["_g", "_id", "_r"])
             .agg(pl.col("n").sum())
             .with_columns(pl.col("_r").repeat_by("n"))
             .explode("_r")
-            .group_by(["_g", pl.col("_id").cast(pl.String)])
-            .agg(pl.col("_r").sort())
+            .group_by(["_g", _text_id()])
+            .agg(pl.col("_r").sort().alias("rewards"))
+            .filter(pl.col("_g").is_in(list(scan)))
         )
-        for g, i, r in lists.filter(pl.col("_g").is_in(list(scan))).iter_rows():
-            out.setdefault(g, {})[i] = np.asarray(r, dtype=np.float64)
-    return out
-
-
-def _tables(
-    ctx: _Read,
-    stats: pl.DataFrame,
-    nonbinary: set[Any],
-    first_nb: dict[Any, str],
-    conflict: dict[Any, str],
-    rewards: dict[Any, dict[str, np.ndarray]],
-) -> dict[str, ProblemTable]:
-    """One table per group, problems sorted by id (as text)."""
-    t = ctx.opts.threshold
-    groups: dict[str, ProblemTable] = {}
-    for label, part in per_group(stats.drop("_gkey")):
-        g = part["_g"][0]
-        binary_group = g not in nonbinary
-        counted = binary_group or t is not None
-        arrays = None
-        if g in rewards:
-            arrays = [rewards[g][i] for i in part["_id"].to_list()]  # (ids as text here)
-        votes = vote_ok = None
-        if ctx.m.answer is not None:
-            votes = [np.asarray(v, dtype=np.int64) for v in part["votes"].to_list()]
-            if counted and g not in conflict:
-                vote_ok = [np.asarray(v, dtype=bool) for v in part["vote_ok"].to_list()]
-        if not binary_group:
-            what = f"group {label!r}: " if label else ""
-            if t is None:
-                ctx.notes.append(
-                    f"{what}rewards are not all 0/1 (first at {first_nb[g]}): c is None"
-                    + (" and answers have no correctness" if ctx.m.answer is not None else "")
-                    + "; pass threshold= to count successes"
-                )
-            if arrays is None:
-                ctx.notes.append(f"{what}reward arrays not kept (keep_rewards=False)")
-        groups[label] = ProblemTable(
-            ids=part["_id"].to_numpy().astype(object),
-            n=part["n"].to_numpy().astype(np.int64),
-            c=part["c"].to_numpy().astype(np.int64) if counted else None,
-            rewards=arrays,
-            votes=votes,
-            vote_correct=vote_ok,
-            nonbinary_at=first_nb.get(g),
-            answer_conflict=conflict.get(g),
-        )
-    return groups
+    stats = stats.with_columns(_text_id()).join(pl.concat(arrays), on=["_g", "_idt"], how="left", maintain_order="left")
+    return stats.drop("_idt"), wanted
 
 
 # -- count rows ---------------------------------------------------------------------------------
@@ -469,7 +452,7 @@ def _counts(ctx: _Read) -> tuple[dict[str, ProblemTable], int]:
         raise InputError(f"{', '.join(ctx.labels)}: no rows")
     if "_f" not in df.columns:
         df = df.with_columns(pl.lit(0, pl.Int64).alias("_f"))
-    df = df.with_columns(pl.col("_f").cast(pl.Int64), _text_id()).sort(["_f", "_idt"], nulls_last=False)
+    df = df.with_columns(pl.col("_f").cast(pl.Int64), _text_id()).lazy().sort(["_f", "_idt"], nulls_last=False).collect()
     _check_count_rows(ctx, df)
     empty = int(df["_empty"].sum())
     if empty:
@@ -486,71 +469,20 @@ def _counts(ctx: _Read) -> tuple[dict[str, ProblemTable], int]:
         _decide_groups(ctx, df)
     df = ctx.label_groups(df)
     _check_count_duplicates(ctx, df)
-    groups: dict[str, ProblemTable] = {}
-    for label, part in per_group(df.drop("_gkey")):
-        for j, x in enumerate(m.extras):
-            vals: list[Any] = part[f"_x{j}"].unique().to_list()
-            if len(vals) > 1:
-                ctx.notes.append(
-                    f"group {label!r}: column {x!r} has {len(vals)} values on disjoint problems; "
-                    f"pass by={x!r} to split them"
-                )
-        groups[label] = ProblemTable(
-            ids=part["_id"].to_numpy().astype(object),
-            n=part["_n"].to_numpy().astype(np.int64),
-            c=part["_c"].to_numpy().astype(np.int64),
-        )
-    return groups, rows
+    return count_tables(df.drop("_gkey"), m, ctx.notes), rows
 
 
 def _check_count_rows(ctx: _Read, df: pl.DataFrame) -> None:
     """The first count row (in input, id order) with a missing id or a bad count is an error
-    (the texts of :mod:`passlens.io.counts`)."""
-    m = ctx.m
-    c_col, n_col = m.c, m.n
-    assert c_col is not None and n_col is not None
-    empty = df["_empty"].to_numpy().astype(bool)
-    c = df["_c"].to_numpy().astype(np.float64)
-    n = df["_n"].to_numpy().astype(np.float64)
-    raw = {0: df["_raw0"].to_list(), 1: df["_raw1"].to_list()}
+    (the texts of :func:`passlens.io.problems.count_row_error`)."""
 
-    def shown(which: int, i: int) -> str:
-        x = (c, n)[which][i]
-        if math.isfinite(x) and abs(x) >= 2.0**53:  # beyond 2⁵³ a float is not the number written
-            return str(raw[which][i]).strip() or f"{num(x)} (rounded)"
-        return num(x)
+    def raw(which: int, i: int) -> str:
+        return str(df[f"_raw{which}"][i]).strip()
 
-    def not_a_number(col: str, text: str) -> str:
-        low = text.strip().lower()
-        if low in ("true", "false"):
-            return f"count {col!r} = {low} is a boolean, not a count"
-        return f"count {col!r} = {text!r} is not a number"
-
-    group_null = df["_g"].is_null().to_numpy() if "_g" in df.columns and m.by is not None else np.zeros(df.height, bool)
-    with np.errstate(invalid="ignore"):
-        checks: list[tuple[np.ndarray, Callable[[int], str]]] = [
-            (df["_id"].is_null().to_numpy(), lambda i: missing_id(df["_rawid"][i], m.id)),
-            (df["_cbad"].to_numpy(), lambda i: not_a_number(c_col, str(raw[0][i]))),
-            (df["_nbad"].to_numpy(), lambda i: not_a_number(n_col, str(raw[1][i]))),
-            (~np.isfinite(c), lambda i: f"missing or non-finite count {c_col!r}"),
-            (~np.isfinite(n), lambda i: f"missing or non-finite count {n_col!r}"),
-            (c != np.round(c), lambda i: f"count {c_col!r} = {shown(0, i)} is not an integer"),
-            (n != np.round(n), lambda i: f"count {n_col!r} = {shown(1, i)} is not an integer"),
-            (n >= 2.0**53, lambda i: f"n = {shown(1, i)} is too large to count exactly (2^53 or more)"),
-            (n < 1, lambda i: f"n = {shown(1, i)} < 1"),
-            (c < 0, lambda i: f"c = {shown(0, i)} < 0"),
-            (c > n, lambda i: f"c = {shown(0, i)} > n = {shown(1, i)}"),
-            (group_null, lambda i: f"missing value in group column {m.by!r}"),
-        ]
-    flagged = np.zeros(df.height, dtype=bool)
-    for mask, _ in checks:
-        flagged |= mask.astype(bool) & ~empty
-    if not flagged.any():
-        return
-    i = int(np.flatnonzero(flagged)[0])
-    who = "" if df["_id"][i] is None else f"problem {pid(df['_id'][i])}: "
-    message = next(msg for mask, msg in checks if mask[i])
-    raise InputError(f"{ctx.where(int(df['_f'][i]))}: {who}{message(i)}")
+    bad = count_row_error(df, ctx.m, raw)
+    if bad is not None:
+        i, message = bad
+        raise InputError(f"{ctx.where(int(df['_f'][i]))}: {message}")
 
 
 def _check_count_duplicates(ctx: _Read, df: pl.DataFrame) -> None:
