@@ -636,3 +636,28 @@ def test_gradient_estimators_shapes_ids_policies_and_signs_across_all_four():
         ge.zero_signal_hat(8, 3, [2, 3])
     with pytest.raises(ValueError, match=r"^group_size must be an integer ≥ 1: got group_size=0"):
         ge.zero_signal_hat(8, 3, 0)
+
+
+def test_signal_hat_masks_n_equal_2k_minus_1_without_a_floating_point_warning():
+    import warnings
+
+    from passlens import gradient_estimators as ge
+
+    # n = 2k − 1 is the one short n whose denominator n − 2k + 1 is 0: c/0 and 0/0 before the NaN mask.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="warn"):
+            got = ge.signal_hat(np.array([3, 3, 3, 4]), np.array([0, 1, 3, 1]), 2, k_exceeds_n="nan")
+    assert np.isnan(got[:3]).all()
+    assert got[3] == pytest.approx(1.0, rel=1e-15)  # n = 2k: (k/2) · c · C(n − c, 2k − 1)/C(n, 2k) = 1 · 1 · 1/1
+
+
+def test_deprecation_warning_points_at_the_callers_line():
+    from passlens import gradient_estimators as ge
+
+    if hasattr(ge, "x__policy__mutmut_orig"):  # mutmut's trampolines add frames between the caller and warn()
+        pytest.skip("stack frames differ under mutmut")
+    for f in (ge.alpha_hat, ge.signal_hat, ge.gap_hat, ge.zero_signal_hat):
+        with pytest.warns(DeprecationWarning, match="too_few_samples= is deprecated") as rec:
+            f([12, 1], [5, 1], 4, too_few_samples="nan")
+        assert [w.filename for w in rec] == [__file__], f.__name__
