@@ -484,8 +484,8 @@ def test_summarize_few_problems_notes_word_for_word_and_nan_fields() -> None:
             s = th.summarize([8, 8], [0, 8], ks=[1, 2])
     assert s.group_size == 16 and s.signal_total.tolist() == [0.0, 0.0] and np.isnan(s.signal_share).all()
     assert math.isnan(s.zero_signal_fraction) and s.zero_signal_problems == 0
-    assert s.notes == ("zero-signal fraction at G=16: 0/2 problems have n ≥ G; no unbiased estimate, "
-                       "see zero_signal_plugin (biased upward)",)
+    assert s.notes == (("zero-signal fraction at G=16: 0/2 problems have n ≥ G; no unbiased estimate, "
+                        "see zero_signal_plugin (biased upward)"),)
     assert th.summarize([8, 8], [0, 8], ks=[1, 2], group_size=2).notes == ()
 
 
@@ -525,7 +525,7 @@ def test_summarize_quantiles_are_numpys_linear_quantiles_to_the_last_digit() -> 
         n = rng.choice([5, 9, 14], size=P)
         c = rng.binomial(n, rng.random(P))
         ks = [2, 3, 6]
-        s = th.summarize(n, c, ks=ks, quantiles=levels)
+        s = th.summarize(n, c, ks=ks, quantiles=levels.tolist())
         for j, k in enumerate(ks):
             per_problem = np.asarray(th.alpha_hat(n, c, k))
             np.testing.assert_array_equal(s.alpha_quantiles[j], np.quantile(per_problem, levels))
