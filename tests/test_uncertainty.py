@@ -498,3 +498,152 @@ def test_histogram_path_is_taken_above_the_cell_limit_and_keeps_int_counts(monke
         assert np.isnan([got.lo[4], got.hi[4], got.se[4]]).all()
     with pytest.raises(ValueError, match=r"problem 'p3' \(index 3\)"):
         curve([4, 4, 4, 4], [1, 1, 1, 5], [1], ids=["p0", "p1", "p2", "p3"])
+
+
+def test_curve_of_every_statistic_with_its_default_grid_settings_and_errors():
+    from passlens import coverage_at_k, maj_at_k, max_at_k
+
+    n, c = np.array([4, 6, 6, 5]), np.array([1, 0, 6, 2])
+    cur = curve(n, c, k_exceeds_n="drop")  # the default grid 1..max n
+    assert cur.k.tolist() == [1, 2, 3, 4, 5, 6] and cur.problems.tolist() == [4, 4, 4, 4, 3, 2]
+    assert cur.dropped == 2 and (cur.ci, cur.method, cur.metric) == (0.95, "bootstrap", "pass")
+    want = curve_from_rows(passlens.pass_at_k(n, c, np.arange(1, 7), k_exceeds_n="nan"), np.arange(1, 7),
+                           n_boot=2000, seed=0)
+    np.testing.assert_array_equal(cur.lo, want.lo)
+    np.testing.assert_array_equal(cur.hi, want.hi)
+    at80 = curve(n, c, [1, 2], ci=0.8, n_boot=300, seed=4)
+    ref = curve_from_rows(passlens.pass_at_k(n, c, [1, 2]), np.array([1, 2]), ci=0.8, n_boot=300, seed=4)
+    assert at80.ci == 0.8 and at80.lo.tolist() == ref.lo.tolist() and at80.hi.tolist() == ref.hi.tolist()
+    rewards = [np.array([0.1, 0.9, 0.4]), np.array([0.5, 0.2]), np.array([1.0, 0.0, 0.3, 0.7])]
+    cur = curve(metric="max", rewards=rewards, k_exceeds_n="drop", n_boot=300)
+    assert cur.k.tolist() == [1, 2, 3, 4] and cur.dropped == 2 and cur.metric == "max"
+    want = curve_from_rows(max_at_k(rewards, [1, 2, 3, 4], k_exceeds_n="nan"), np.arange(1, 5), n_boot=300)
+    np.testing.assert_array_equal(cur.estimate, want.estimate)
+    votes = [np.array([3, 1]), np.array([1, 1, 2]), np.array([2])]
+    correct = [np.array([True, False]), np.array([False, True, False]), np.array([False])]
+    for metric, fn in (("maj", maj_at_k), ("coverage", coverage_at_k)):
+        cur = curve(metric=metric, votes=votes, correct=correct, k_exceeds_n="drop", method="analytic")
+        assert cur.k.tolist() == [1, 2, 3, 4] and cur.dropped == 1, metric
+        np.testing.assert_array_equal(cur.estimate, np.nanmean(fn(votes, correct, [1, 2, 3, 4],
+                                                                  k_exceeds_n="nan"), axis=0))
+        with pytest.raises(ValueError, match=r"problem 'short' \(index 2\)"):
+            curve(metric=metric, votes=votes, correct=correct, k=[3], ids=["a", "b", "short"])
+    with pytest.raises(ValueError, match=r"^k_exceeds_n must be 'raise' or 'drop', got 'nan'$"):
+        curve(n, c, [1], k_exceeds_n="nan")
+    with pytest.raises(ValueError, match=r"^no problem has n ≥ k=8$"):
+        curve(n, c, [1, 8, 2], k_exceeds_n="drop")
+
+
+def test_curve_refuses_a_matrix_over_the_cell_limit_for_every_statistic(monkeypatch: pytest.MonkeyPatch):
+    from passlens import uncertainty
+
+    msg = r"^2 budgets × {} problems is more than {} estimates \(2 GB\); give fewer budgets \(e\.g\. powers of two, or a log-spaced grid\)$"
+    rewards = [np.array([0.1, 0.9]), np.array([0.5, 0.2]), np.array([1.0, 0.0])]
+    votes = [np.array([1, 1]), np.array([2]), np.array([1, 1])]
+    correct = [np.array([True, False]), np.array([True]), np.array([False, True])]
+    monkeypatch.setattr(uncertainty, "MAX_CELLS", 5)
+    with pytest.raises(ValueError, match=msg.format(3, 5)):
+        curve(metric="max", rewards=rewards, k=[1, 2])
+    for metric in ("maj", "coverage"):
+        with pytest.raises(ValueError, match=msg.format(3, 5)):
+            curve(metric=metric, votes=votes, correct=correct, k=[1, 2])
+    monkeypatch.setattr(uncertainty, "MAX_CELLS", 6)
+    curve(metric="max", rewards=rewards, k=[1, 2], n_boot=10)  # 6 estimates: at the limit, allowed
+    # count metrics: P rows, or max n + 1 histogram rows when every n is equal and P·K is past the per-problem limit
+    n4, c4 = np.full(10, 4), np.arange(10) % 5
+    for per_problem, limit, refused in ((20, 10, True), (19, 10, False), (19, 9, True), (0, 9, True)):
+        monkeypatch.setattr(uncertainty, "PER_PROBLEM_CELLS", per_problem)
+        monkeypatch.setattr(uncertainty, "MAX_CELLS", limit)
+        rows = 10 if per_problem == 20 else 5
+        if refused:
+            with pytest.raises(ValueError, match=msg.format(rows, limit)):
+                curve(n4, c4, [1, 2], n_boot=10)
+        else:
+            curve(n4, c4, [1, 2], n_boot=10)
+    monkeypatch.setattr(uncertainty, "PER_PROBLEM_CELLS", 0)
+    monkeypatch.setattr(uncertainty, "MAX_CELLS", 10)
+    curve(n4, c4, [1, 2], n_boot=10)  # max n + 1 = 5 rows: 10 estimates
+    mixed = np.r_[np.full(9, 4), 5]
+    monkeypatch.setattr(uncertainty, "MAX_CELLS", 19)
+    with pytest.raises(ValueError, match=msg.format(10, 19)):  # n differ: P rows, not max n + 1
+        curve(mixed, c4, [1, 2], n_boot=10)
+    monkeypatch.setattr(uncertainty, "MAX_CELLS", 2)
+    curve(4, 2, [1, 2], method="analytic")  # one problem (scalar n): 2 estimates
+    monkeypatch.setattr(uncertainty, "MAX_CELLS", 1)
+    with pytest.raises(ValueError, match=msg.format(1, 1)):
+        curve(4, 2, [1, 2], method="analytic")
+
+
+def test_compare_aligns_only_two_tables_and_names_their_problems():
+    a = SimpleNamespace(ids=np.array(["x", "y", "z"], dtype=object), n=np.array([4, 4, 4]), c=np.array([1, 2, 3]))
+    with pytest.raises(ValueError, match=r"^a and b must be \(n, c\) tuples or count tables with ids$"):
+        compare(a, ([4, 4, 4], [1, 1, 1]))
+    for b in (SimpleNamespace(ids=a.ids, n=a.n, c=None), SimpleNamespace(ids=a.ids, n=a.n, c=[1, 1, 1])):
+        for x, y in ((a, b), (b, a)):
+            if x.c is None or y.c is None:
+                with pytest.raises(ValueError, match=r"^a comparison needs binary correctness counts \(c\) for both models$"):
+                    compare(x, y)
+    bad = SimpleNamespace(ids=np.array(["z", "x", "y"], dtype=object), n=np.array([4, 4, 4]), c=np.array([1, 1, 5]))
+    with pytest.raises(ValueError, match=r"problem 'y' \(index 1\)"):  # b aligned to a's order
+        compare(a, bad, [1])
+    with pytest.raises(ValueError, match=r"problem 'y' \(index 2\)"):
+        compare(bad, a, [1])
+
+
+def test_compare_settings_grid_paths_first_loss_and_crossover(monkeypatch: pytest.MonkeyPatch):
+    from passlens import uncertainty
+    from passlens.histogram import pair_histogram
+
+    rng = np.random.default_rng(21)
+    n = np.full(30, 8)
+    c_a, c_b = rng.integers(0, 9, 30), rng.integers(0, 9, 30)
+    res = compare((n, c_a), (n, c_b), [1, 2, 4])
+    assert (res.n_boot, res.seed, res.alpha) == (4000, 0, 0.05)
+    d = passlens.pass_at_k(n, c_b, [1, 2, 4]) - passlens.pass_at_k(n, c_a, [1, 2, 4])
+    assert res.critical == sup_t_band(d, n_boot=4000, seed=0)[2]
+    assert compare((n, c_a), (n, c_b), [1, 2, 4], alpha=0.2, n_boot=500).critical == sup_t_band(
+        d, alpha=0.2, n_boot=500)[2]
+    for grid in ([1, 1, 2], [2, 1]):
+        with pytest.raises(ValueError, match=r"^k grid must be strictly increasing$"):
+            compare((n, c_a), (n, c_b), grid)
+    big = SimpleNamespace(ids=np.array(["p", "q"], dtype=object), n=np.array([9, 9]), c=np.array([1, 2]))
+    small = SimpleNamespace(ids=np.array(["q", "p"], dtype=object), n=np.array([9, 4]), c=np.array([1, 2]))
+    for a, b in ((big, small), (small, big)):
+        with pytest.raises(ValueError, match=r"problem 'p'"):
+            compare(a, b, [5])
+    # the per-problem band up to P·K = PER_PROBLEM_CELLS, the histogram band beyond (3 budgets × 30 problems)
+    hist_critical = uncertainty._sup_t_band_histogram(pair_histogram(n, c_a, n, c_b), np.array([1, 2, 4]),
+                                                      alpha=0.05, n_boot=300, seed=1)[4]
+    for cells, want in ((90, sup_t_band(d, n_boot=300, seed=1)[2]), (89, hist_critical), (30, hist_critical)):
+        monkeypatch.setattr(uncertainty, "PER_PROBLEM_CELLS", cells)
+        assert compare((n, c_a), (n, c_b), [1, 2, 4], n_boot=300, seed=1).critical == want, cells
+    # the K × K covariance limit applies past both limits only
+    monkeypatch.setattr(uncertainty, "COMPARE_MAX_K", 3)
+    compare((n, c_a), (n, c_b), [1, 2, 4], n_boot=50)  # K = COMPARE_MAX_K
+    monkeypatch.setattr(uncertainty, "COMPARE_MAX_K", 2)
+    monkeypatch.setattr(uncertainty, "PER_PROBLEM_CELLS", 90)
+    compare((n, c_a), (n, c_b), [1, 2, 4], n_boot=50)  # P·K = PER_PROBLEM_CELLS
+    monkeypatch.setattr(uncertainty, "PER_PROBLEM_CELLS", 89)
+    with pytest.raises(ValueError, match=r"^3 budgets on 30 paired problems: the band's K × K covariance"):
+        compare((n, c_a), (n, c_b), [1, 2, 4], n_boot=50)
+    monkeypatch.undo()
+    # a large certified loss on three problems: mean − c·se passes −1 and is clipped there
+    three = compare((np.full(3, 4), np.array([4, 4, 0])), (np.full(3, 4), np.array([0, 0, 0])), [1], n_boot=500)
+    assert three.lo[0] == -1.0 and three.hi[0] < 0
+    # certified losses everywhere: the first loss is k = 1 alone
+    lose = compare((n, np.full(30, 8)), (n, np.r_[np.zeros(25, int), np.full(5, 8)]), [1, 2, 3], n_boot=500)
+    assert lose.worse.tolist() == [1, 2, 3] and lose.first_loss.tolist() == [1] and lose.first_loss_interval == (1, 1)
+    # no certified loss: every budget whose band reaches 0 may be the first loss
+    open_ = compare((np.full(12, 8), np.arange(12) % 9), (np.full(12, 8), (np.arange(12) + 3) % 9), [1, 2, 3],
+                    n_boot=50)
+    assert open_.worse.size == 0 and open_.first_loss.tolist() == [1, 2, 3]
+
+    def crossover(c_a, c_b, ks):
+        return compare((np.full(len(c_a), 8), np.array(c_a)), (np.full(len(c_b), 8), np.array(c_b)), ks,
+                       n_boot=50).crossover
+
+    # b is above a at k = 1, 2 (b₁ < a₂ though) and below from k = 3: b ≥ a then b < a at k = 3
+    assert crossover([2, 2], [6, 0], [1, 2, 3, 4]) == 3
+    assert crossover([4, 4], [8, 0], [1, 2, 3]) == 2  # a tie at k = 1 counts as "b ≥ a"
+    assert crossover([4, 4, 4, 4], [2, 2, 2, 2], [1, 2, 3, 4]) is None  # b below a throughout
+    assert crossover([3, 5], [3, 5], [1, 2, 3]) is None  # identical curves never cross
