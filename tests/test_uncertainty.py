@@ -647,3 +647,25 @@ def test_compare_settings_grid_paths_first_loss_and_crossover(monkeypatch: pytes
     assert crossover([4, 4], [8, 0], [1, 2, 3]) == 2  # a tie at k = 1 counts as "b ≥ a"
     assert crossover([4, 4, 4, 4], [2, 2, 2, 2], [1, 2, 3, 4]) is None  # b below a throughout
     assert crossover([3, 5], [3, 5], [1, 2, 3]) is None  # identical curves never cross
+
+
+def test_default_draws_and_the_sup_t_statistic_from_two_draws():
+    rows = np.random.default_rng(31).random((40, 2))  # continuous values: one more draw moves the quantiles
+    assert sup_t_band(rows)[2] == sup_t_band(rows, n_boot=4000, seed=0)[2]
+    cur = curve_from_rows(rows, np.array([1, 2]))
+    want = bootstrap_ci(rows, n_boot=2000, seed=0)
+    assert cur.lo.tolist() == want[0].tolist() and cur.hi.tolist() == want[1].tolist()
+    n = np.full(40, 1000)
+    c = np.random.default_rng(32).integers(0, 1001, 40)
+    got = curve(n, c, [1, 3])
+    want = curve(n, c, [1, 3], n_boot=2000, seed=0)
+    assert got.lo.tolist() == want.lo.tolist() and got.hi.tolist() == want.hi.tolist()
+    # T* = max_k |Σ_x e_x D̃_xk| / (P · SE_k), e the seed's normals, row by row
+    _, se, critical, _ = sup_t_band(rows, n_boot=2, seed=9)
+    e = np.random.default_rng(9).standard_normal((2, 40))
+    t = np.max(np.abs(e @ (rows - rows.mean(axis=0))) / (40 * se), axis=1)
+    assert critical == pytest.approx(np.quantile(t, 0.95), rel=1e-12)
+    with pytest.raises(ValueError, match=r"^alpha must be a number in \(0, 1\), got 1\.5$"):
+        sup_t_band(rows, alpha=1.5)
+    with pytest.raises(ValueError, match=r"^a paired comparison needs at least 2 problems, got 1$"):
+        sup_t_band(rows[:1])
