@@ -445,3 +445,12 @@ def test_cached_binomial_rows_are_read_only():
     for arr in (mant, expo, *cached):
         with pytest.raises(ValueError, match="read-only"):
             arr[0] = 7
+
+
+def test_a_certain_win_is_clipped_to_exactly_one(path):
+    # Unclipped, the plain path's quotient at these votes and k = 3 or 6 is 1 + 2⁻⁵² (an ulp above its
+    # exact value 1); the final clip must bring it back inside [0, 1].
+    votes = [np.array([4, 2, 13]), np.array([13, 1, 5]), np.array([2, 4, 2, 11]), np.array([1, 16, 1, 3])]
+    got = maj_at_k(votes, [np.ones(v.size, bool) for v in votes], np.arange(1, 20), k_exceeds_n="nan")
+    assert (got[~np.isnan(got)] <= 1.0).all()
+    np.testing.assert_allclose(got[~np.isnan(got)], 1.0, rtol=1e-15)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import subprocess
 import sys
 from fractions import Fraction
@@ -197,6 +198,27 @@ def test_shapes_and_input_errors() -> None:
     assert th.pass_at_k_of_p(0.5, 2**52) == 1.0
     with pytest.raises(ValueError, match="at least one problem"):
         th.summarize([], [])
+
+
+def test_scalar_budgets_give_scalars_and_edges_give_no_warning_and_no_negative_zero() -> None:
+    import warnings
+
+    for f in (th.alpha, th.pass_at_k_of_p, th.gap, th.signal, th.zero_signal_probability):
+        one = f(0.3, 2)
+        assert isinstance(one, np.floating) and np.ndim(one) == 0, f.__name__
+        assert f([0.3, 0.4], 2).shape == (2,), f.__name__
+    p_star, g_max = th.gap_argmax(2)
+    assert isinstance(p_star, np.floating) and isinstance(g_max, np.floating)
+    assert (p_star, g_max) == (0.5, 0.25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="warn"):
+            # k = 1: log(1)/0 is 0/0, masked to NaN (argmax) and 0 (peak)
+            p_star, g_max = th.gap_argmax(np.array([1, 2, 3]))
+            edge = th.gap(np.array([0.0, 1.0]), np.array([1, 2, 5]))
+    assert np.isnan(p_star[0]) and g_max[0] == 0.0
+    np.testing.assert_allclose(p_star[1:], [0.5, 1 - 3 ** -0.5], rtol=1e-15)
+    assert (edge == 0.0).all() and not np.signbit(edge).any()  # gap(0, 1) is −0.0 before the + 0.0
 
 
 # ----------------------------------------------------------------------------
@@ -407,6 +429,106 @@ def test_summarize_defaults_json_and_fallbacks() -> None:
         th.summarize([4, 4, 4], [0, 1, 5])
     with pytest.raises(dataclasses_frozen_error()):
         s.group_size = 3  # type: ignore[misc]
+
+
+def test_summarize_few_problems_notes_word_for_word_and_nan_fields() -> None:
+    import warnings
+
+    n, c, ks = [4, 4, 4, 4, 12], [0, 1, 2, 3, 5], [3, 5, 7, 13, 14]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="warn"):
+            s = th.summarize(n, c, ks=ks, group_size=8)
+    assert s.ks.tolist() == ks and s.group_size == 8 and s.bucket_cuts.tolist() == list(th.DEFAULT_BUCKETS)
+    left, nan = "the others are left out", "value is NaN"
+    assert s.notes == (
+        f"alpha_hat at k=7: 1/5 problems have n ≥ k − 1; {left}",
+        f"alpha_hat at k=13: 1/5 problems have n ≥ k − 1; {left}",
+        f"alpha_hat at k=14: 0/5 problems have n ≥ k − 1; {nan}",
+        f"gap at k=5: 1/5 problems have n ≥ k; {left}",
+        f"gap at k=7: 1/5 problems have n ≥ k; {left}",
+        f"gap at k=13: 0/5 problems have n ≥ k; {nan}",
+        f"gap at k=14: 0/5 problems have n ≥ k; {nan}",
+        f"signal_hat at k=3: 1/5 problems have n ≥ 2k; {left}",
+        f"signal_hat at k=5: 1/5 problems have n ≥ 2k; {left}",
+        f"signal_hat at k=7: 0/5 problems have n ≥ 2k; {nan}",
+        f"signal_hat at k=13: 0/5 problems have n ≥ 2k; {nan}",
+        f"signal_hat at k=14: 0/5 problems have n ≥ 2k; {nan}",
+        f"zero-signal fraction at G=8: 1/5 problems have n ≥ G; {left}",
+    )
+    for name in ("alpha_problems", "gap_problems", "signal_problems", "bucket_counts"):
+        assert getattr(s, name).dtype == np.int64, name
+    for name in ("alpha_mean", "alpha_quantiles", "gap_mean", "signal_total", "signal_share"):
+        assert getattr(s, name).dtype == np.float64, name
+    assert s.alpha_problems.tolist() == [5, 5, 1, 1, 0] and s.gap_problems.tolist() == [5, 1, 1, 0, 0]
+    assert s.signal_problems.tolist() == [1, 1, 0, 0, 0]
+    # one problem (n = 12, c = 5) carries the mean where it alone has enough samples
+    assert s.alpha_mean[3] == 13 * math.comb(7, 12) / math.comb(12, 12) == 0.0
+    assert np.isnan(s.alpha_mean[4]) and np.isnan(s.alpha_quantiles[4]).all()
+    for j, k in ((1, 5), (2, 7)):
+        want = 1 - Fraction(math.comb(7, k), math.comb(12, k)) - Fraction(5, 12)
+        assert s.gap_mean[j] == pytest.approx(float(want), rel=1e-14)
+    assert np.isnan(s.gap_mean[3:]).all()
+    assert s.signal_total[0] == pytest.approx(float(Fraction(3, 2) * 5 * math.comb(7, 5) / math.comb(12, 6)), rel=1e-14)
+    assert s.signal_total[1] == 0.0 and np.isnan(s.signal_total[2:]).all()
+    # no p̂ = 1 problem: the last buckets are empty but present; all of k = 3's signal is in (0.3, 0.7]
+    assert s.bucket_counts.tolist() == [1, 0, 1, 2, 1, 0, 0]
+    assert s.signal_share[:, 0].tolist() == [0, 0, 0, 1, 0, 0, 0]
+    assert np.isnan(s.signal_share[:, 1:]).all()  # a zero total (k = 5) or none (k ≥ 7): no shares
+
+    # polarized problems only: the signal total is 0 and the shares stay NaN, without a 0/0 warning;
+    # the default G = 16 exceeds every n
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="warn"):
+            s = th.summarize([8, 8], [0, 8], ks=[1, 2])
+    assert s.group_size == 16 and s.signal_total.tolist() == [0.0, 0.0] and np.isnan(s.signal_share).all()
+    assert math.isnan(s.zero_signal_fraction) and s.zero_signal_problems == 0
+    assert s.notes == (("zero-signal fraction at G=16: 0/2 problems have n ≥ G; no unbiased estimate, "
+                        "see zero_signal_plugin (biased upward)"),)
+    assert th.summarize([8, 8], [0, 8], ks=[1, 2], group_size=2).notes == ()
+
+
+def test_summarize_validates_every_argument_word_for_word() -> None:
+    n, c = [4, 4, 4], [0, 1, 2]
+    with pytest.raises(ValueError, match=r"^summarize needs at least one problem, got none$"):
+        th.summarize([], [])
+    with pytest.raises(ValueError, match=r"^c > n: problem 'b' \(index 1\) has n=4, c=5$"):
+        th.summarize([4, 4], [1, 5], ids=["a", "b"])
+    with pytest.raises(ValueError, match=r"^ks must be an integer ≥ 1: got ks=0 at index 1$"):
+        th.summarize(n, c, ks=[1, 0])
+    for bad in (True, 1.5, 0, "2"):
+        with pytest.raises(ValueError, match=rf"^group_size must be an int ≥ 1, got {re.escape(repr(bad))}$"):
+            th.summarize(n, c, group_size=bad)  # type: ignore[arg-type]
+    assert th.summarize(n, c, group_size=1).group_size == 1
+    assert th.summarize(n, c, group_size=np.int64(2)).group_size == 2
+    for cuts in ([0.0, 0.5], [0.5, 1.0], [0.5, 1.5], [0.3, 0.3], [0.6, 0.3]):
+        with pytest.raises(ValueError, match=rf"^buckets must be strictly increasing cut points in \(0, 1\), "
+                                             rf"got {re.escape(str(cuts))}$"):
+            th.summarize(n, c, buckets=cuts)
+    one_cut = th.summarize(n, c, buckets=0.5)  # type: ignore[arg-type]
+    assert one_cut.bucket_cuts.tolist() == [0.5] and one_cut.bucket_labels == ("p̂=0", "(0, 0.5]", "(0.5, 1)", "p̂=1")
+    for levels in ([], [1.5], [-0.1, 0.5]):
+        with pytest.raises(ValueError, match=rf"^quantiles must be non-empty levels in \[0, 1\], "
+                                             rf"got {re.escape(str(levels))}$"):
+            th.summarize(n, c, quantiles=levels)
+    one_level = th.summarize(n, c, ks=[1, 2], quantiles=0.5)  # type: ignore[arg-type]
+    assert one_level.alpha_quantile_levels.tolist() == [0.5] and one_level.alpha_quantiles.shape == (2, 1)
+
+
+def test_summarize_quantiles_are_numpys_linear_quantiles_to_the_last_digit() -> None:
+    # Small tables put (P − 1)·q near P − 1 and hit both branches of numpy's lerp (t < 1/2 and t ≥ 1/2).
+    rng = np.random.default_rng(11)
+    levels = np.linspace(0.0, 1.0, 41)
+    for _ in range(30):
+        P = int(rng.integers(2, 12))
+        n = rng.choice([5, 9, 14], size=P)
+        c = rng.binomial(n, rng.random(P))
+        ks = [2, 3, 6]
+        s = th.summarize(n, c, ks=ks, quantiles=levels.tolist())
+        for j, k in enumerate(ks):
+            per_problem = np.asarray(th.alpha_hat(n, c, k))
+            np.testing.assert_array_equal(s.alpha_quantiles[j], np.quantile(per_problem, levels))
 
 
 def dataclasses_frozen_error() -> type[Exception]:
@@ -636,3 +758,28 @@ def test_gradient_estimators_shapes_ids_policies_and_signs_across_all_four():
         ge.zero_signal_hat(8, 3, [2, 3])
     with pytest.raises(ValueError, match=r"^group_size must be an integer ≥ 1: got group_size=0"):
         ge.zero_signal_hat(8, 3, 0)
+
+
+def test_signal_hat_masks_n_equal_2k_minus_1_without_a_floating_point_warning():
+    import warnings
+
+    from passlens import gradient_estimators as ge
+
+    # n = 2k − 1 is the one short n whose denominator n − 2k + 1 is 0: c/0 and 0/0 before the NaN mask.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="warn"):
+            got = ge.signal_hat(np.array([3, 3, 3, 4]), np.array([0, 1, 3, 1]), 2, k_exceeds_n="nan")
+    assert np.isnan(got[:3]).all()
+    assert got[3] == pytest.approx(1.0, rel=1e-15)  # n = 2k: (k/2) · c · C(n − c, 2k − 1)/C(n, 2k) = 1 · 1 · 1/1
+
+
+def test_deprecation_warning_points_at_the_callers_line():
+    from passlens import gradient_estimators as ge
+
+    if hasattr(ge, "x__policy__mutmut_orig"):  # mutmut's trampolines add frames between the caller and warn()
+        pytest.skip("stack frames differ under mutmut")
+    for f in (ge.alpha_hat, ge.signal_hat, ge.gap_hat, ge.zero_signal_hat):
+        with pytest.warns(DeprecationWarning, match="too_few_samples= is deprecated") as rec:
+            f([12, 1], [5, 1], 4, too_few_samples="nan")
+        assert [w.filename for w in rec] == [__file__], f.__name__
