@@ -26,13 +26,16 @@ from __future__ import annotations
 
 import json
 import math
+import contextlib
 import multiprocessing
 import os
+import signal
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -599,7 +602,8 @@ def run_lab(
         # spawn, not fork: forking a process whose polars/rich threads hold locks can deadlock the children
         ex = ProcessPoolExecutor(max_workers=w, mp_context=multiprocessing.get_context("spawn"))
         try:
-            futs = {o.spec: ex.submit(_worker, (o.spec, config.to_json(), w)) for o in objs}
+            with _sigint_held():  # submit starts the workers: an interrupt is taken once they are all recorded
+                futs = {o.spec: ex.submit(_worker, (o.spec, config.to_json(), w)) for o in objs}
             for o in objs:
                 rows.extend(_result(futs[o.spec]))
                 if progress is not None:
@@ -609,6 +613,28 @@ def run_lab(
             raise
         ex.shutdown()
     return pl.DataFrame(rows)
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold a SIGINT (Ctrl-C, ``kill -INT``) back until the block ends, then deliver it as usual.
+
+    ``ProcessPoolExecutor.submit`` spawns a worker: an interrupt raised inside it, between the child's start
+    and the parent's handing it its instructions, leaves a child that fails on the half-sent start (an
+    EOFError traceback after "passlens: interrupted"), or a worker the executor has not recorded yet, which
+    :func:`_stop_workers` cannot end. Only the main thread handles signals; elsewhere nothing is held.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            signal.raise_signal(signal.SIGINT)  # as if it came now: KeyboardInterrupt, or whatever was set
 
 
 def _result(fut: Future) -> Any:
