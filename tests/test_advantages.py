@@ -498,3 +498,64 @@ def test_coverage_names_in_exploration_are_deprecated_aliases() -> None:
             assert getattr(exploration, name) is getattr(sys.modules["passlens.advantages"], name)
     with pytest.raises(AttributeError):
         exploration.no_such_name  # noqa: B018
+
+
+# --------------------------------------------------------------------------- pkpo's two paths
+
+
+def test_is_binary_reads_every_reward_after_the_first_64() -> None:
+    """The binary closed forms are taken only when every reward is 0 or 1, not just the first 64."""
+    from passlens.advantages.passk import _is_binary
+
+    assert _is_binary(np.array([[0.0, 1.0, 1.0, 0.0]]))
+    assert _is_binary(np.zeros((2, 3))) and _is_binary(np.ones((2, 3)))
+    assert not _is_binary(np.array([[0.0, 0.5, 1.0]]))
+    head = np.tile([[1.0, 0.0, 1.0, 1.0]], (16, 1))  # 64 binary rewards first
+    for late in ([0.5, 0.2, 0.3, 0.7], [1.0, 0.0, 2.0, 1.0], [0.0, 0.0, 0.0, 0.25]):
+        r = np.vstack([head, [late]])
+        assert _is_binary(np.vstack([head, head]))
+        assert not _is_binary(r)
+        for variant in ("s", "loo", "loo-1"):
+            got = np.asarray(pkpo(r, 2, variant=variant))
+            want = np.vstack([_pkpo_sorted(row[None, :], 2, variant) for row in r])  # one group at a time
+            np.testing.assert_array_equal(got, want)
+
+
+def test_pkpo_variant_errors_word_for_word() -> None:
+    r = np.array([[1.0, 0.0, 0.3]])
+    with pytest.raises(ValueError) as info:
+        pkpo(r, 2, variant="bogus")  # type: ignore[arg-type]
+    assert str(info.value) == "pkpo: variant must be one of s, loo, loo-1; got 'bogus'"
+    with pytest.raises(ValueError) as info:
+        pkpo(r, 1, variant="loo-1")
+    assert str(info.value) == (
+        "pkpo: variant 'loo-1' needs k ≥ 2 (its baseline uses k − 1 samples); for k = 1 use 'loo' or rloo"
+    )
+
+
+def test_pkpo_binary_overwrites_its_input_only_when_asked() -> None:
+    """inplace=True builds the result in r's own buffer (no fresh (B, n) array); inplace=False leaves r alone."""
+    from passlens.advantages.passk import _pkpo_binary
+
+    r0 = np.array([[1.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0]])
+    for variant in ("s", "loo", "loo-1"):
+        r = r0.copy()
+        want = _pkpo_binary(r, 3, variant)
+        np.testing.assert_array_equal(r, r0)
+        got = _pkpo_binary(r, 3, variant, inplace=True)
+        assert got is r
+        np.testing.assert_array_equal(got, want)
+
+
+def test_pkpo_sorted_copies_float32_and_fortran_input() -> None:
+    """Not in place, the sorted path works on its own C-ordered float64 copy of any input."""
+    rng = np.random.default_rng(3)
+    x = np.asfortranarray(rng.normal(size=(6, 7)).astype(np.float32))
+    x0 = x.copy()
+    for variant in ("s", "loo", "loo-1"):
+        got = _pkpo_sorted(x, 3, variant)
+        np.testing.assert_array_equal(x, x0)
+        assert got.dtype == np.float64 and got.flags.c_contiguous
+        want = _pkpo_sorted(np.ascontiguousarray(x, dtype=np.float64), 3, variant)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, np.asarray(pkpo(x.astype(np.float64), 3, variant=variant)))
