@@ -559,3 +559,17 @@ def test_pkpo_sorted_copies_float32_and_fortran_input() -> None:
         want = _pkpo_sorted(np.ascontiguousarray(x, dtype=np.float64), 3, variant)
         np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(got, np.asarray(pkpo(x.astype(np.float64), 3, variant=variant)))
+
+
+def test_coverage_at_k_names_itself_in_its_errors() -> None:
+    from passlens.advantages import coverage_at_k
+
+    r, a = np.array([[1.0, 0.0, 1.0]]), np.array([[0, 1, 0]])
+    for k, rewards, answers, message in (
+        (0, r, a, "coverage_at_k: k must be ≥ 1, got 0"),
+        (2, np.array([[1.0, 0.5, 1.0]]), a, "coverage_at_k needs binary rewards in {0, 1}: group 0 (row 0), sample 1 has reward 0.5"),
+        (2, r, None, "coverage_at_k needs answers= (int (B, n) answer-class ids)"),
+    ):
+        with pytest.raises(ValueError) as info:
+            coverage_at_k(rewards, answers, k)
+        assert str(info.value) == message
