@@ -573,3 +573,43 @@ def test_coverage_at_k_names_itself_in_its_errors() -> None:
         with pytest.raises(ValueError) as info:
             coverage_at_k(rewards, answers, k)
         assert str(info.value) == message
+
+
+def test_centring_shifts_by_a_sample_so_differences_stay_exact() -> None:
+    """r − r̄ after subtracting the first sample: differences of nearby large rewards are exact (Sterbenz)."""
+    from passlens.advantages import dr_grpo, grpo, rloo
+
+    r = np.array([[1e16, 1e16 + 2.0, 1e16 + 4.0], [0.5, 0.5, 0.5]])
+    np.testing.assert_array_equal(np.asarray(dr_grpo(r)), [[-2.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(np.asarray(rloo(r)), [[-3.0, 0.0, 3.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(np.asarray(grpo(r, eps=0.0)), [[-1.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+
+
+def test_grpo_with_zero_epsilon_normalises_the_other_groups() -> None:
+    """ε = 0 beside a constant group: that group gets 0 and every other one is still divided by its std."""
+    from passlens.advantages import grpo
+
+    r = np.array([[1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 1.0, 2.0], [3.0, 3.0, 3.0, 3.0]])
+    with np.errstate(all="raise"):
+        got = np.asarray(grpo(r, eps=0.0, ddof=0))
+    s = np.sqrt(0.5)  # population std of (0, 1, 1, 2)
+    np.testing.assert_array_equal(got, [[0.0] * 4, [-1.0 / s, 0.0, 0.0, 1.0 / s], [0.0] * 4])
+
+
+def test_grpo_parameter_errors_word_for_word() -> None:
+    from passlens.advantages import grpo
+
+    r = np.array([[1.0, 0.0, 1.0]])
+    for kwargs, message in (
+        ({"ddof": 2}, "grpo: ddof must be 0 or 1, got 2"),
+        ({"ddof": True}, "grpo: ddof must be 0 or 1, got True"),
+        ({"ddof": -1}, "grpo: ddof must be 0 or 1, got -1"),
+        ({"eps": "x"}, "grpo: eps must be a float, got 'x'"),
+        ({"eps": None}, "grpo: eps must be a float, got None"),
+        ({"eps": -1e-9}, "grpo: eps must be a finite float ≥ 0, got -1e-09"),
+        ({"eps": float("inf")}, "grpo: eps must be a finite float ≥ 0, got inf"),
+        ({"eps": float("nan")}, "grpo: eps must be a finite float ≥ 0, got nan"),
+    ):
+        with pytest.raises(ValueError) as info:
+            grpo(r, **kwargs)
+        assert str(info.value) == message
