@@ -613,3 +613,49 @@ def test_grpo_parameter_errors_word_for_word() -> None:
         with pytest.raises(ValueError) as info:
             grpo(r, **kwargs)
         assert str(info.value) == message
+
+
+def test_input_checks_word_for_word() -> None:
+    """Every input check of the estimators names what is wrong and where, in one line."""
+    from passlens.advantages._array import MAX_REWARD, as_answers, as_logprobs, as_rewards, check_k
+
+    def error(fn, *args) -> str:  # type: ignore[no-untyped-def]
+        with pytest.raises(ValueError) as info:
+            fn(*args)
+        return str(info.value)
+
+    for shape in ((0, 3), (3, 0)):
+        assert error(as_rewards, np.zeros(shape)) == (
+            f"rewards must hold at least one group of at least one sample, got shape {shape}")
+    assert error(as_rewards, np.array([["a", "b"]])) == "rewards must be numeric, got dtype <U1"
+    edge = np.array([[MAX_REWARD, -MAX_REWARD]])  # the bound itself is allowed
+    np.testing.assert_array_equal(as_rewards(edge)[0], edge)
+    assert error(as_rewards, np.array([[MAX_REWARD, np.inf]])) == (
+        "rewards must be finite and within ±1e+300 (differences of larger ones overflow): "
+        "group 0 (row 0), sample 1 has reward inf")
+    assert error(check_k, "2", 4, "est") == "est: k must be an integer, got '2'"
+    assert error(check_k, True, 4, "est") == "est: k must be an integer, got True"
+
+    shape = (2, 2)
+    assert error(as_answers, None, shape, "est") == "est needs answers= (int (B, n) answer-class ids)"
+    assert error(as_answers, np.zeros((2, 3), dtype=int), shape, "est") == (
+        "answers has shape (2, 3), rewards has shape (2, 2); they must match")
+    assert error(as_answers, np.zeros(shape), shape, "est") == "answers must be integer answer-class ids, got dtype float64"
+    big = np.array([[0, 1], [2, 2**63]], dtype=np.uint64)
+    assert error(as_answers, big, shape, "est") == "answers must fit in int64"
+    for ok in (np.array([[0, 200], [3, 255]], dtype=np.uint8), np.array([[0, 1], [2, 2**63 - 1]], dtype=np.uint64)):
+        got = as_answers(ok, shape, "est")
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, ok.astype(np.int64))
+
+    assert error(as_logprobs, None, shape, "est") == "est needs logprobs= (float (B, n) sequence log-probabilities)"
+    assert error(as_logprobs, np.zeros((1, 2)), shape, "est") == (
+        "logprobs has shape (1, 2), rewards has shape (2, 2); they must match")
+    assert error(as_logprobs, np.array([["a", "b"], ["c", "d"]]), shape, "est") == (
+        "logprobs must be numeric, got dtype <U1")
+    for bad, where, shown in (([[0.0, 1.0], [2.0, np.nan]], "group 1 (row 1), sample 1", "nan"),
+                              ([[0.0, -np.inf], [np.inf, 0.0]], "group 0 (row 0), sample 1", "-inf")):
+        assert error(as_logprobs, np.array(bad), shape, "est") == f"logprobs must be finite: {where} has logprob {shown}"
+    ints = as_logprobs(np.array([[-1, -2], [-3, -4]]), shape, "est")
+    assert ints.dtype == np.float64
+    np.testing.assert_array_equal(ints, [[-1.0, -2.0], [-3.0, -4.0]])
