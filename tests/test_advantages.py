@@ -619,7 +619,7 @@ def test_input_checks_word_for_word() -> None:
     """Every input check of the estimators names what is wrong and where, in one line."""
     from passlens.advantages._array import MAX_REWARD, as_answers, as_logprobs, as_rewards, check_k
 
-    def error(fn, *args) -> str:  # type: ignore[no-untyped-def]
+    def error(fn: Any, *args: Any) -> str:
         with pytest.raises(ValueError) as info:
             fn(*args)
         return str(info.value)

@@ -268,6 +268,7 @@ def test_parameters_keep_the_registry_order_through_ramps() -> None:
     assert str(parse_composite("pkpo:k=4-4,steps=0-9,variant=s")) == "pkpo:k=4,variant=s"
     # a ramped term's own parameters: k at step 0 by default
     t = parse_composite("pkpo:k=8-2,steps=0-6")
+    assert isinstance(t, Term)
     assert t.params_dict() == {"k": 8} and t.params_dict(3) == {"k": 5}
 
 
@@ -288,7 +289,9 @@ def test_composite_advantage_passes_every_input_on() -> None:
     got = advantage("rloo@0.5+unlikeliness@0.5", R, logprobs=LP)
     np.testing.assert_allclose(got, 0.5 * part("rloo") + 0.5 * part("unlikeliness"), rtol=0, atol=1e-14)
     ids = np.array([0, 0, 1, 1, 0, 2])
-    ref_state, state = REGISTRY["novelty"].new_state(), REGISTRY["novelty"].new_state()
+    new_state = REGISTRY["novelty"].new_state
+    assert new_state is not None
+    ref_state, state = new_state(), new_state()
     term = parse_composite("novelty")
     for _ in range(2):  # the second call sees the first one's answers in the state
         want = advantage("novelty", R, answers=A, state=ref_state, prompt_ids=ids)
