@@ -148,3 +148,12 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
 def write_jsonl() -> Callable[[Path, Iterable[dict[str, Any]]], Path]:
     """``write_jsonl(path, rows)``: one JSON object per line; returns the path."""
     return _write_jsonl
+
+
+@pytest.fixture(autouse=True)
+def _cold_composite_cache() -> None:
+    # Every test parses its composite specs afresh: a spec parsed by an earlier test would otherwise
+    # come from parse_composite's memo, and the parser's code (and any change to it) would not run.
+    compose = sys.modules.get("passlens.advantages.compose")
+    if compose is not None:
+        compose._parse.cache_clear()

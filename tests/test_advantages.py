@@ -498,3 +498,164 @@ def test_coverage_names_in_exploration_are_deprecated_aliases() -> None:
             assert getattr(exploration, name) is getattr(sys.modules["passlens.advantages"], name)
     with pytest.raises(AttributeError):
         exploration.no_such_name  # noqa: B018
+
+
+# --------------------------------------------------------------------------- pkpo's two paths
+
+
+def test_is_binary_reads_every_reward_after_the_first_64() -> None:
+    """The binary closed forms are taken only when every reward is 0 or 1, not just the first 64."""
+    from passlens.advantages.passk import _is_binary
+
+    assert _is_binary(np.array([[0.0, 1.0, 1.0, 0.0]]))
+    assert _is_binary(np.zeros((2, 3))) and _is_binary(np.ones((2, 3)))
+    assert not _is_binary(np.array([[0.0, 0.5, 1.0]]))
+    head = np.tile([[1.0, 0.0, 1.0, 1.0]], (16, 1))  # 64 binary rewards first
+    for late in ([0.5, 0.2, 0.3, 0.7], [1.0, 0.0, 2.0, 1.0], [0.0, 0.0, 0.0, 0.25]):
+        r = np.vstack([head, [late]])
+        assert _is_binary(np.vstack([head, head]))
+        assert not _is_binary(r)
+        for variant in ("s", "loo", "loo-1"):
+            got = np.asarray(pkpo(r, 2, variant=variant))
+            want = np.vstack([_pkpo_sorted(row[None, :], 2, variant) for row in r])  # one group at a time
+            np.testing.assert_array_equal(got, want)
+
+
+def test_pkpo_variant_errors_word_for_word() -> None:
+    r = np.array([[1.0, 0.0, 0.3]])
+    with pytest.raises(ValueError) as info:
+        pkpo(r, 2, variant="bogus")  # type: ignore[arg-type]
+    assert str(info.value) == "pkpo: variant must be one of s, loo, loo-1; got 'bogus'"
+    with pytest.raises(ValueError) as info:
+        pkpo(r, 1, variant="loo-1")
+    assert str(info.value) == (
+        "pkpo: variant 'loo-1' needs k ≥ 2 (its baseline uses k − 1 samples); for k = 1 use 'loo' or rloo"
+    )
+
+
+def test_pkpo_binary_overwrites_its_input_only_when_asked() -> None:
+    """inplace=True builds the result in r's own buffer (no fresh (B, n) array); inplace=False leaves r alone."""
+    from passlens.advantages.passk import _pkpo_binary
+
+    r0 = np.array([[1.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0]])
+    for variant in ("s", "loo", "loo-1"):
+        r = r0.copy()
+        want = _pkpo_binary(r, 3, variant)
+        np.testing.assert_array_equal(r, r0)
+        got = _pkpo_binary(r, 3, variant, inplace=True)
+        assert got is r
+        np.testing.assert_array_equal(got, want)
+
+
+def test_pkpo_sorted_copies_float32_and_fortran_input() -> None:
+    """Not in place, the sorted path works on its own C-ordered float64 copy of any input."""
+    rng = np.random.default_rng(3)
+    x = np.asfortranarray(rng.normal(size=(6, 7)).astype(np.float32))
+    x0 = x.copy()
+    for variant in ("s", "loo", "loo-1"):
+        got = _pkpo_sorted(x, 3, variant)
+        np.testing.assert_array_equal(x, x0)
+        assert got.dtype == np.float64 and got.flags.c_contiguous
+        want = _pkpo_sorted(np.ascontiguousarray(x, dtype=np.float64), 3, variant)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, np.asarray(pkpo(x.astype(np.float64), 3, variant=variant)))
+
+
+def test_coverage_at_k_names_itself_in_its_errors() -> None:
+    from passlens.advantages import coverage_at_k
+
+    r, a = np.array([[1.0, 0.0, 1.0]]), np.array([[0, 1, 0]])
+    for k, rewards, answers, message in (
+        (0, r, a, "coverage_at_k: k must be ≥ 1, got 0"),
+        (2, np.array([[1.0, 0.5, 1.0]]), a, "coverage_at_k needs binary rewards in {0, 1}: group 0 (row 0), sample 1 has reward 0.5"),
+        (2, r, None, "coverage_at_k needs answers= (int (B, n) answer-class ids)"),
+    ):
+        with pytest.raises(ValueError) as info:
+            coverage_at_k(rewards, answers, k)
+        assert str(info.value) == message
+
+
+def test_centring_shifts_by_a_sample_so_differences_stay_exact() -> None:
+    """r − r̄ after subtracting the first sample: differences of nearby large rewards are exact (Sterbenz)."""
+    from passlens.advantages import dr_grpo, grpo, rloo
+
+    r = np.array([[1e16, 1e16 + 2.0, 1e16 + 4.0], [0.5, 0.5, 0.5]])
+    np.testing.assert_array_equal(np.asarray(dr_grpo(r)), [[-2.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(np.asarray(rloo(r)), [[-3.0, 0.0, 3.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(np.asarray(grpo(r, eps=0.0)), [[-1.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+
+
+def test_grpo_with_zero_epsilon_normalises_the_other_groups() -> None:
+    """ε = 0 beside a constant group: that group gets 0 and every other one is still divided by its std."""
+    from passlens.advantages import grpo
+
+    r = np.array([[1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 1.0, 2.0], [3.0, 3.0, 3.0, 3.0]])
+    with np.errstate(all="raise"):
+        got = np.asarray(grpo(r, eps=0.0, ddof=0))
+    s = np.sqrt(0.5)  # population std of (0, 1, 1, 2)
+    np.testing.assert_array_equal(got, [[0.0] * 4, [-1.0 / s, 0.0, 0.0, 1.0 / s], [0.0] * 4])
+
+
+def test_grpo_parameter_errors_word_for_word() -> None:
+    from passlens.advantages import grpo
+
+    r = np.array([[1.0, 0.0, 1.0]])
+    for kwargs, message in (
+        ({"ddof": 2}, "grpo: ddof must be 0 or 1, got 2"),
+        ({"ddof": True}, "grpo: ddof must be 0 or 1, got True"),
+        ({"ddof": -1}, "grpo: ddof must be 0 or 1, got -1"),
+        ({"eps": "x"}, "grpo: eps must be a float, got 'x'"),
+        ({"eps": None}, "grpo: eps must be a float, got None"),
+        ({"eps": -1e-9}, "grpo: eps must be a finite float ≥ 0, got -1e-09"),
+        ({"eps": float("inf")}, "grpo: eps must be a finite float ≥ 0, got inf"),
+        ({"eps": float("nan")}, "grpo: eps must be a finite float ≥ 0, got nan"),
+    ):
+        with pytest.raises(ValueError) as info:
+            grpo(r, **kwargs)
+        assert str(info.value) == message
+
+
+def test_input_checks_word_for_word() -> None:
+    """Every input check of the estimators names what is wrong and where, in one line."""
+    from passlens.advantages._array import MAX_REWARD, as_answers, as_logprobs, as_rewards, check_k
+
+    def error(fn: Any, *args: Any) -> str:
+        with pytest.raises(ValueError) as info:
+            fn(*args)
+        return str(info.value)
+
+    for shape in ((0, 3), (3, 0)):
+        assert error(as_rewards, np.zeros(shape)) == (
+            f"rewards must hold at least one group of at least one sample, got shape {shape}")
+    assert error(as_rewards, np.array([["a", "b"]])) == "rewards must be numeric, got dtype <U1"
+    edge = np.array([[MAX_REWARD, -MAX_REWARD]])  # the bound itself is allowed
+    np.testing.assert_array_equal(as_rewards(edge)[0], edge)
+    assert error(as_rewards, np.array([[MAX_REWARD, np.inf]])) == (
+        "rewards must be finite and within ±1e+300 (differences of larger ones overflow): "
+        "group 0 (row 0), sample 1 has reward inf")
+    assert error(check_k, "2", 4, "est") == "est: k must be an integer, got '2'"
+    assert error(check_k, True, 4, "est") == "est: k must be an integer, got True"
+
+    shape = (2, 2)
+    assert error(as_answers, None, shape, "est") == "est needs answers= (int (B, n) answer-class ids)"
+    assert error(as_answers, np.zeros((2, 3), dtype=int), shape, "est") == (
+        "answers has shape (2, 3), rewards has shape (2, 2); they must match")
+    assert error(as_answers, np.zeros(shape), shape, "est") == "answers must be integer answer-class ids, got dtype float64"
+    big = np.array([[0, 1], [2, 2**63]], dtype=np.uint64)
+    assert error(as_answers, big, shape, "est") == "answers must fit in int64"
+    for ok in (np.array([[0, 200], [3, 255]], dtype=np.uint8), np.array([[0, 1], [2, 2**63 - 1]], dtype=np.uint64)):
+        got = as_answers(ok, shape, "est")
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, ok.astype(np.int64))
+
+    assert error(as_logprobs, None, shape, "est") == "est needs logprobs= (float (B, n) sequence log-probabilities)"
+    assert error(as_logprobs, np.zeros((1, 2)), shape, "est") == (
+        "logprobs has shape (1, 2), rewards has shape (2, 2); they must match")
+    assert error(as_logprobs, np.array([["a", "b"], ["c", "d"]]), shape, "est") == (
+        "logprobs must be numeric, got dtype <U1")
+    for bad, where, shown in (([[0.0, 1.0], [2.0, np.nan]], "group 1 (row 1), sample 1", "nan"),
+                              ([[0.0, -np.inf], [np.inf, 0.0]], "group 0 (row 0), sample 1", "-inf")):
+        assert error(as_logprobs, np.array(bad), shape, "est") == f"logprobs must be finite: {where} has logprob {shown}"
+    ints = as_logprobs(np.array([[-1, -2], [-3, -4]]), shape, "est")
+    assert ints.dtype == np.float64
+    np.testing.assert_array_equal(ints, [[-1.0, -2.0], [-3.0, -4.0]])

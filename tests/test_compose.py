@@ -210,3 +210,99 @@ def test_metadata_is_honest() -> None:
     ramp = parse_composite("pkpo:k=16-2,steps=0-300")
     assert ramp.scheduled and ramp.unbiased and "k = 16→2 over steps 0–300" in ramp.target
     assert parse_composite("novelty").new_state is REGISTRY["novelty"].new_state
+
+
+# --------------------------------------------------------------------------- exact messages and edge cases
+
+
+def _error(spec: object) -> str:
+    with pytest.raises(ValueError) as e:
+        parse_composite(spec)  # type: ignore[arg-type]
+    return str(e.value)
+
+
+def test_parse_errors_word_for_word() -> None:
+    names = ", ".join(REGISTRY)
+    for spec, message in (
+        ("rloo@0.5@0.5", f"unknown advantage estimator 'rloo@0.5'; valid names: {names}"),
+        ("@0.5+rloo", "'@0.5' names no estimator"),
+        ("+rloo", "empty term (two '+' in a row, or one at an end)"),
+        ("pkpo:k=8-2,steps=0=9", "pkpo: steps '0=9' is not a step T or a step range T0-T1"),
+        ("pkpo:k=8-2,steps=0-9,steps=0-9", "pkpo: parameter 'steps' given twice"),
+        ("pkpo:k=2-4,k=3-5,steps=0-9", "pkpo: parameter 'k' given twice"),  # two ramps
+        ("pkpo:k=8=9,k=2-4,steps=0-9", "pkpo: parameter 'k' given twice"),  # a plain k first, whatever its value
+        ("pkpo:k=2-4,steps=0-9,k=3", "pkpo: parameter 'k' given twice"),  # a plain k after the ramp
+        ("pkpo:k=8-2", "pkpo: k=8-2 needs steps=T0-T1, the steps over which k goes from 8 to 2"),
+        ("pkpo:k=0-4,steps=0-9", "pkpo: k must be ≥ 1, got k=0-4"),
+        ("novelty@0.5", "novelty keeps a memory across steps and cannot be weighted"),
+    ):
+        assert _error(spec) == f"objective {spec!r}: {message}"
+    assert _error(3) == "objective must be a spec string, got int"
+
+
+def test_step_errors_word_for_word_and_numpy_integer_steps() -> None:
+    spec = "rloo/3/pkpo:k=2"
+    s = parse_composite(spec)
+    with pytest.raises(ValueError) as e:
+        s.check_step(None)
+    assert str(e.value) == (f"objective {spec!r} changes over training steps: pass step= "
+                            "(the number of updates already taken)")
+    for bad, shown in ((1.5, "1.5"), (-1, "-1"), (np.int64(-2), "-2")):
+        with pytest.raises(ValueError) as e:
+            s.check_step(bad)
+        assert str(e.value) == f"objective {spec!r}: step must be an integer ≥ 0, got {shown}"
+    assert s.check_step(np.int64(5)) == 5 and s.check_step(np.uint8(3)) == 3
+    np.testing.assert_array_equal(advantage(spec, R, step=np.int64(3)), part("pkpo:k=2"))
+
+
+def test_a_single_weighted_term_is_a_mix_and_weight_one_parts_stay_a_mix() -> None:
+    assert parse_composite("rloo@0.5") == Mix(((0.5, Term("rloo")),))
+    assert str(parse_composite("rloo+pkpo:k=2").at()) == "rloo+pkpo:k=2"
+
+
+def test_parameters_keep_the_registry_order_through_ramps() -> None:
+    """passk_analytic's parameters are (k, eps): not alphabetical, so the registry order must be used."""
+    assert str(parse_composite("passk_analytic:eps=0.1,k=4")) == "passk_analytic:k=4,eps=0.1"
+    ramp = parse_composite("passk_analytic:eps=0.1,k=4-2,steps=0-10")
+    assert str(ramp.at(0)) == "passk_analytic:k=4,eps=0.1"
+    assert str(parse_composite("pkpo:k=4-4,steps=0-9,variant=s")) == "pkpo:k=4,variant=s"
+    # a ramped term's own parameters: k at step 0 by default
+    t = parse_composite("pkpo:k=8-2,steps=0-6")
+    assert isinstance(t, Term)
+    assert t.params_dict() == {"k": 8} and t.params_dict(3) == {"k": 5}
+
+
+def test_ramps_inside_mixes_and_schedules_move_with_the_step() -> None:
+    assert str(parse_composite("pkpo:k=8-2,steps=0-6@0.5+rloo@0.5").at(3)) == "pkpo:k=5@0.5+rloo@0.5"
+    s = parse_composite("pkpo:k=8-2,steps=0-6/10-20/pkpo:k=2-8,steps=10-16@0.5+rloo@0.5")
+    assert str(s.at(3)) == "pkpo:k=5"
+    assert str(s.at(13)) == "pkpo:k=2@0.7+pkpo:k=5@0.15+rloo@0.15"
+    assert str(s.at(20)) == "pkpo:k=8@0.5+rloo@0.5"
+
+
+def test_a_weight_that_underflows_to_zero_is_dropped_alone() -> None:
+    # (1 − ½)·5e-324 rounds to 0: that part goes, the parts after it stay
+    assert str(parse_composite("rloo@5e-324+pkpo:k=2/0-2/dr_grpo").at(1)) == "pkpo:k=2@0.5+dr_grpo@0.5"
+
+
+def test_composite_advantage_passes_every_input_on() -> None:
+    got = advantage("rloo@0.5+unlikeliness@0.5", R, logprobs=LP)
+    np.testing.assert_allclose(got, 0.5 * part("rloo") + 0.5 * part("unlikeliness"), rtol=0, atol=1e-14)
+    ids = np.array([0, 0, 1, 1, 0, 2])
+    new_state = REGISTRY["novelty"].new_state
+    assert new_state is not None
+    ref_state, state = new_state(), new_state()
+    term = parse_composite("novelty")
+    for _ in range(2):  # the second call sees the first one's answers in the state
+        want = advantage("novelty", R, answers=A, state=ref_state, prompt_ids=ids)
+        got = term.advantage(R, answers=A, state=state, prompt_ids=ids)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_as_composite_and_iter_terms() -> None:
+    from passlens.advantages.compose import as_composite, iter_terms
+
+    t = parse_composite("pkpo:k=2")
+    assert as_composite(t) is t
+    assert [str(x) for x in iter_terms("coverage:k=8/100/pkpo:k=8-2,steps=100-200")] == [
+        "coverage:k=8", "pkpo:k=8", "pkpo:k=2"]

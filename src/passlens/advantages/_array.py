@@ -129,7 +129,7 @@ def as_logprobs(logprobs: object, shape: tuple[int, int], who: str) -> np.ndarra
     lp = np.asarray(lp, dtype=np.float64)  # read-only use: no copy of float64 input
     if not np.isfinite(lp).all():  # one pass; the offender is located only on failure
         b, i = (int(v) for v in np.argwhere(~np.isfinite(lp))[0])
-        raise ValueError(f"logprobs must be finite: {_where(b, i)} has logprob {lp[b, i]!r}")
+        raise ValueError(f"logprobs must be finite: {_where(b, i)} has logprob {lp[b, i].item()!r}")
     return lp
 
 
