@@ -102,14 +102,21 @@ def test_k_beyond_n_names_the_problem_on_the_histogram_path(histogram_always: No
     assert cur.dropped == 2 and cur.problems.tolist() == [3, 1]
 
 
-@pytest.mark.parametrize("dense", [True, False])
-def test_pair_moments_equal_the_direct_sums(monkeypatch: pytest.MonkeyPatch, dense: bool) -> None:
-    if not dense:
+@pytest.mark.parametrize("path", ["dense", "sparse", "sparse, three blocks"])
+def test_pair_moments_equal_the_direct_sums(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    if path != "dense":
         monkeypatch.setattr(uncertainty, "_DENSE_JOINT", 0)
-    n_a, c_a = _counts(400, (8, 16), seed=3)
-    n_b = n_a.copy()
-    c_b = np.clip(c_a + np.random.default_rng(4).integers(-2, 3, size=400), 0, n_b)
-    ks = np.array([1, 2, 4, 8])
+    if path == "sparse, three blocks":  # more distinct (n, c) pairs than one block of 8192 holds
+        rng = np.random.default_rng(12)
+        n_a, n_b = rng.integers(3, 120, 30_000), rng.integers(3, 120, 30_000)
+        c_a, c_b = rng.integers(0, n_a + 1), rng.integers(0, n_b + 1)
+        assert pair_histogram(n_a, c_a, n_b, c_b).weights.size > 2 * 8192
+        ks = np.array([1, 3])
+    else:
+        n_a, c_a = _counts(400, (8, 16), seed=3)
+        n_b = n_a.copy()
+        c_b = np.clip(c_a + np.random.default_rng(4).integers(-2, 3, size=400), 0, n_b)
+        ks = np.array([1, 2, 4, 8])
     a_mean, b_mean, var, cov = uncertainty._pair_moments(pair_histogram(n_a, c_a, n_b, c_b), ks)
     pa, pb = pass_at_k(n_a, c_a, ks), pass_at_k(n_b, c_b, ks)
     d = (pb - pa) - (pb - pa).mean(axis=0)

@@ -374,28 +374,6 @@ def test_histogram_band_with_degenerate_and_collinear_budgets(monkeypatch: pytes
     assert mixed.critical == pytest.approx(ref.critical, rel=0.15)  # two draws of one distribution
 
 
-def test_pair_moments_over_more_than_one_block_of_distinct_tuples(monkeypatch: pytest.MonkeyPatch):
-    from passlens import uncertainty
-    from passlens.estimators import pass_at_k
-    from passlens.histogram import pair_histogram
-
-    rng = np.random.default_rng(12)
-    P = 30_000
-    n_a, n_b = rng.integers(3, 120, P), rng.integers(3, 120, P)
-    c_a, c_b = rng.integers(0, n_a + 1), rng.integers(0, n_b + 1)
-    hist = pair_histogram(n_a, c_a, n_b, c_b)
-    assert hist.weights.size > 2 * 8192  # three blocks of distinct tuples
-    monkeypatch.setattr(uncertainty, "_DENSE_JOINT", 0)
-    ks = np.array([1, 3])
-    a_mean, b_mean, var, cov = uncertainty._pair_moments(hist, ks)
-    pa, pb = pass_at_k(n_a, c_a, ks), pass_at_k(n_b, c_b, ks)
-    d = (pb - pa) - (pb - pa).mean(axis=0)
-    np.testing.assert_allclose(a_mean, pa.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(b_mean, pb.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(var, (d * d).sum(axis=0), rtol=1e-10)
-    np.testing.assert_allclose(cov, d.T @ d, rtol=1e-9, atol=1e-9)
-
-
 def test_beta_posterior_rejects_a_nonpositive_prior_and_names_the_problem():
     for prior in ((0.0, 1.0), (1.0, 0.0), (-1.0, -1.0)):
         with pytest.raises(ValueError, match=rf"^Beta prior parameters must be positive, got {re.escape(str(prior))}$"):
