@@ -150,10 +150,17 @@ def write_jsonl() -> Callable[[Path, Iterable[dict[str, Any]]], Path]:
     return _write_jsonl
 
 
+def _memoised(module: object) -> list[Any]:
+    """The ``functools.lru_cache`` functions defined at the top of ``module``."""
+    return [f for f in vars(module).values() if callable(getattr(f, "cache_clear", None))]
+
+
 @pytest.fixture(autouse=True)
-def _cold_composite_cache() -> None:
-    # Every test parses its composite specs afresh: a spec parsed by an earlier test would otherwise
-    # come from parse_composite's memo, and the parser's code (and any change to it) would not run.
-    compose = sys.modules.get("passlens.advantages.compose")
-    if compose is not None:
-        compose._parse.cache_clear()
+def _cold_caches() -> None:
+    # Every test computes the package's memoised values afresh (parsed composite specs, the pkpo and
+    # majority tables, …): a value cached by an earlier test would otherwise hide the code that makes
+    # it, from the test and from a mutation run (whose mutants fork from a process that ran the tests).
+    for name, module in list(sys.modules.items()):
+        if name.startswith("passlens.") and module is not None:
+            for f in _memoised(module):
+                f.cache_clear()
