@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -659,3 +660,146 @@ def test_input_checks_word_for_word() -> None:
     ints = as_logprobs(np.array([[-1, -2], [-3, -4]]), shape, "est")
     assert ints.dtype == np.float64
     np.testing.assert_array_equal(ints, [[-1.0, -2.0], [-3.0, -4.0]])
+
+
+# --------------------------------------------------------------------------- each estimator's own checks
+
+
+ONE_SAMPLE, HALF = np.array([[1.0], [0.0]]), np.array([[1.0, 0.5, 1.0]])
+
+
+@pytest.mark.parametrize("call,who", [
+    (lambda r: advantage("rloo", r), "rloo"),
+    (lambda r: advantage("grpo", r), "grpo"),
+    (lambda r: advantage("dr_grpo", r), "dr_grpo"),
+    (lambda r: advantage("alpha_rloo", r, k=1), "alpha_rloo"),
+    (lambda r: advantage("best_minus_second", r), "best_minus_second"),
+])
+def test_min_n_errors_name_the_estimator(call: Any, who: str) -> None:
+    with pytest.raises(ValueError) as info:
+        call(ONE_SAMPLE)
+    assert str(info.value) == f"{who} needs n ≥ 2 samples per group, got n=1"
+
+
+@pytest.mark.parametrize("name,extra", [("pkpo", {"variant": "s"}), ("passk_analytic", {}), ("alpha_rloo", {}),
+                                        ("coverage", {"answers": np.array([[0, 1, 0]])})])
+def test_k_and_binary_errors_name_the_estimator(name: str, extra: dict[str, Any]) -> None:
+    r = np.array([[1.0, 0.0, 1.0]])
+    with pytest.raises(ValueError) as info:
+        advantage(name, r, k=0, **extra)
+    assert str(info.value) == f"{name}: k must be ≥ 1, got 0"
+    with pytest.raises(ValueError) as info:
+        advantage(name, r, k=4, **extra)
+    assert str(info.value) == f"{name}: k=4 exceeds n=3 samples per group; no unbiased estimate exists for k > n"
+    if REGISTRY[name].binary_only:
+        with pytest.raises(ValueError) as info:
+            advantage(name, HALF, k=2, **extra)
+        assert str(info.value) == (
+            f"{name} needs binary rewards in {{0, 1}}: group 0 (row 0), sample 1 has reward 0.5")
+
+
+def test_coverage_errors_word_for_word() -> None:
+    from passlens.advantages import coverage
+
+    r, a = np.array([[1.0, 0.0, 1.0]]), np.array([[0, 1, 0]])
+    with pytest.raises(ValueError) as info:
+        coverage(r, a, 2, variant="bogus")  # type: ignore[arg-type]
+    assert str(info.value) == "coverage: variant must be one of rloo, loo-1, s; got 'bogus'"
+    with pytest.raises(ValueError) as info:
+        coverage(r, None, 2)
+    assert str(info.value) == "coverage needs answers= (int (B, n) answer-class ids)"
+    with pytest.raises(ValueError) as info:
+        coverage(np.array([[1.0], [0.0]]), np.array([[0], [0]]), 1)
+    assert str(info.value) == "coverage (variant 'rloo') needs n ≥ 2 samples per group, got n=1"
+    for variant in ("loo-1", "s"):  # need no leave-one-out baseline: n = 1 is fine
+        np.testing.assert_array_equal(coverage(np.array([[1.0], [0.0]]), np.array([[0], [0]]), 1, variant=variant),
+                                      [[1.0], [0.0]])
+
+
+def test_estimators_work_at_their_minimum_n() -> None:
+    from passlens.advantages import alpha_rloo, best_minus_second, coverage, dr_grpo, grpo, rloo
+
+    r = np.array([[0.25, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(rloo(r), [[-0.75, 0.75], [0.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(dr_grpo(r), [[-0.375, 0.375], [0.0, 0.0], [0.0, 0.0]])
+    s = 0.75 / np.sqrt(2.0)  # std of (0.25, 1), ddof = 1
+    np.testing.assert_allclose(grpo(r), [[-0.375 / (s + 1e-6), 0.375 / (s + 1e-6)], [0.0, 0.0], [0.0, 0.0]], rtol=1e-15)
+    np.testing.assert_array_equal(best_minus_second(r), [[0.0, 1.5], [0.0, 0.0], [0.0, 0.0]])
+    b = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    # α̂_{−i}(r_i − c_{−i}), α̂_{−i} = k·C(1 − c_{−i}, k − 1): k = 2 keeps a correct sample's 2 beside a wrong one.
+    np.testing.assert_array_equal(alpha_rloo(b, 2), [[2.0, 0.0], [0.0, 2.0], [0.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(alpha_rloo(b, 1), rloo(b))
+    # Two correct samples: one class of two gets nothing at k = 2, two classes get 2 each (each is new).
+    a = np.array([[0, 0], [4, 4], [3, 3], [0, 1]])
+    np.testing.assert_array_equal(coverage(b, a, 2), [[2.0, 0.0], [0.0, 2.0], [0.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(coverage(b, np.array([[0, 0], [4, 4], [3, 5], [0, 1]]), 2)[2], [2.0, 2.0])
+    np.testing.assert_array_equal(coverage(b, a, 1), rloo(b))
+
+
+def test_defaults_of_pkpo_coverage_and_passk_analytic() -> None:
+    from passlens.advantages import coverage, passk_analytic
+
+    rng = np.random.default_rng(5)
+    b = (rng.random((6, 5)) < 0.5).astype(float)
+    a = rng.integers(0, 3, size=b.shape)
+    for r in (b, rng.normal(size=(6, 5))):
+        np.testing.assert_array_equal(pkpo(r, 3), pkpo(r, 3, variant="loo-1"))
+    np.testing.assert_array_equal(coverage(b, a, 3), coverage(b, a, 3, variant="rloo"))
+    # c = 1 of n = 400 at k = 1: σ = √(ρ(1 − ρ)) ≈ 0.05, so ε = 1e-6 moves A by ~2·10⁻⁵ relative, far above rounding.
+    r = np.zeros((1, 400))
+    r[0, 0] = 1.0
+    rho = 1 / 400
+    want = np.where(r == 1.0, 1 - rho, -rho) / (np.sqrt(rho * (1 - rho)) + 1e-6)
+    np.testing.assert_allclose(passk_analytic(r, 1), want, rtol=1e-12)
+    assert not np.allclose(passk_analytic(r, 1, eps=0.0), want, rtol=1e-6, atol=0)
+    np.testing.assert_array_equal(passk_analytic(b, 3), passk_analytic(b, 3, eps=1e-6))
+
+
+def test_passk_analytic_eps_checks_and_zero_eps() -> None:
+    from passlens.advantages import passk_analytic
+
+    r = np.array([[1.0, 0.0, 1.0]])
+    for eps, shown in ((-1.0, "-1.0"), (-1e-9, "-1e-09"), (float("inf"), "inf"), (float("nan"), "nan")):
+        with pytest.raises(ValueError) as info:
+            passk_analytic(r, 2, eps=eps)
+        assert str(info.value) == f"passk_analytic: eps must be a finite float ≥ 0, got {shown}"
+    # ε = 0: groups with R̄ ∈ {0, 1} (σ = 0) get exactly 0, however many, beside groups with a signal.
+    rng = np.random.default_rng(2)
+    big = np.repeat(np.array([[0.0] * 8, [1.0] * 8, [1.0] + [0.0] * 7]), 50, axis=0)[rng.permutation(150)]
+    for k in (1, 3, 7):  # (k = 8 = n would give R̄ = 1 to the c = 1 groups too)
+        with np.errstate(all="raise"), warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. numpy's warning on a ``where`` without ``out`` (uninitialised 1/σ)
+            got = np.asarray(passk_analytic(big, k, eps=0.0))
+        flat = (big == big[:, :1]).all(axis=1)
+        assert (got[flat] == 0.0).all() and not np.signbit(got[flat]).any()
+        np.testing.assert_allclose(got[~flat], np.asarray(passk_analytic(big[~flat], k, eps=0.0)), rtol=0)
+        assert (got[~flat] != 0.0).any()
+
+
+def test_memoised_weight_tables_are_read_only() -> None:
+    from passlens.advantages._tables import avoid_table, rank_weights
+    from passlens.advantages.passk import _loo_suffix_weights, _s_suffix_weights
+
+    # Shared cached arrays: a caller writing into one would corrupt every later result.
+    for table in (avoid_table(9, 3), avoid_table(9, 0), rank_weights(7, 3), rank_weights(7, 1),
+                  _s_suffix_weights(7, 3), _loo_suffix_weights(7, 3), _loo_suffix_weights(7, 1)):
+        assert table.flags.writeable is False
+        with pytest.raises(ValueError, match="read-only"):
+            table[0] = 1.0
+
+
+def test_binary_pkpo_takes_the_closed_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """{0, 1} batches never sort (O(B·n)): the sorted path is only for other rewards."""
+    import passlens.advantages.passk as passk
+
+    r = np.array([[1.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0]])
+    want = {v: np.asarray(pkpo(r, 3, variant=v)) for v in ("s", "loo", "loo-1")}
+
+    def no_sort(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("binary rewards were sorted")
+
+    monkeypatch.setattr(passk, "_pkpo_sorted", no_sort)
+    for v, a in want.items():
+        np.testing.assert_array_equal(pkpo(r, 3, variant=v), a)
+    with pytest.raises(AssertionError, match="sorted"):
+        pkpo(np.array([[1.0, 0.5, 0.0]]), 2)
