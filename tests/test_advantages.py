@@ -187,6 +187,24 @@ def test_half_precision_dtypes_are_kept() -> None:
     assert advantage("rloo", np.array([[1, 0, 0]])).dtype == np.float64
 
 
+def test_torch_float16_is_rounded_once_from_float64() -> None:
+    """A float16 result is the float64 result rounded once (numpy's cast through the numpy twin):
+    torch's own float64 → float16 cast goes through float32 and can round twice."""
+    from passlens.advantages._array import as_rewards
+
+    v = np.array([[1 + 2**-11 + 2**-40, -(2049 + 2**-30)]])  # just past halfway between two float16s
+    assert not np.array_equal(torch.from_numpy(v).to(torch.float16).numpy(), v.astype(np.float16))  # torch: twice
+    for dtype in (torch.float16, torch.float32, torch.float64, torch.bfloat16):
+        out = as_rewards(torch.zeros((1, 2), dtype=dtype))[1](v)
+        assert isinstance(out, torch.Tensor) and out.dtype == dtype
+        if dtype == torch.bfloat16:  # no numpy twin: torch's cast from float64
+            want = torch.from_numpy(v).to(dtype)
+        else:
+            want = torch.from_numpy(v.astype(str(dtype).removeprefix("torch.")))
+        assert torch.equal(out, want), dtype
+    assert as_rewards(torch.zeros((1, 2), dtype=torch.float16))[1](v).tolist() == [[1.0009765625, -2050.0]]
+
+
 def test_requires_grad_input_is_detached() -> None:
     r = torch.tensor([[1.0, 0.0, 1.0]], requires_grad=True)
     out = advantage("rloo", r)

@@ -76,6 +76,58 @@ def test_packed_order_signed_zeros_are_a_tie():
     assert distinct and np.array_equal(x.ravel()[order].T, np.sort(x, axis=1))
 
 
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 8, 9])
+def test_packed_order_resolves_one_unit_above_the_index_bits(n):
+    # The key keeps every bit above the ⌈log₂ n⌉ index bits (at least one): values one unit
+    # (2^bits ulps) apart are exactly ordered and distinct; more index bits would merge them.
+    bits = max(1, (n - 1).bit_length())
+    rng = np.random.default_rng(n)
+    steps = rng.permutation(n).astype(np.int64) << bits
+    x = np.stack([(np.full(n, v).view(np.int64) + steps).view(np.float64) for v in (1.5, -1.5)])
+    order, distinct = packed_order(x, check_distinct=True)
+    assert distinct
+    assert np.array_equal(x.ravel()[order], np.sort(x, axis=1).T)
+
+
+def test_packed_order_zero_first_then_negatives():
+    # +0.0 first: its key (0) is the row's largest, all others negative; −0.0 still ties it.
+    x = np.array([[0.0, -0.0, -2.0], [0.0, -1.0, -2.0]])
+    order, distinct = packed_order(x, check_distinct=True)
+    assert not distinct
+    assert np.array_equal(x.ravel()[order], np.sort(x, axis=1).T)
+    assert packed_order(x[1:], check_distinct=True)[1] is True
+    assert packed_order(x[1:])[1] is False  # not checked: a plain False
+
+
+def test_packed_order_size_limit():
+    # up to 2^20 samples per group the index fits in 20 bits; one more declines (sort_cols falls back)
+    x = np.random.default_rng(7).permutation(2**20 + 1)[None].astype(np.float64)  # integers: 20 bits resolve them
+    assert packed_order(x) is None
+    order, distinct = packed_order(x[:, : 2**20], check_distinct=True)
+    assert distinct and np.array_equal(x.ravel()[order[:, 0]], np.sort(x[0, : 2**20]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.int8])
+def test_sort_cols_falls_back_to_argsort(dtype):
+    # no packed keys for other dtypes: argsort each row, same layout (flat indices, transposed)
+    rng = np.random.default_rng(2)
+    x = (rng.normal(size=(6, 9)) * 4).astype(dtype)
+    assert packed_order(x) is None
+    flat_t, gt = sort_cols(x)
+    assert flat_t.shape == (9, 6) and gt.dtype == dtype
+    assert np.array_equal(gt, np.sort(x, axis=1).T)
+    assert np.array_equal(x.ravel()[flat_t], gt)
+    assert np.array_equal(np.sort(flat_t, axis=0), np.arange(6 * 9).reshape(6, 9).T)  # each row's own indices
+
+
+def test_sort_cols_repairs_two_samples():
+    # n = 2: one index bit; 1 + 1 ulp and 1.0 share the key above it, so the keys keep index order
+    x = np.array([[np.nextafter(1.0, 2.0), 1.0], [3.0, 2.0]])
+    flat_t, gt = sort_cols(x)
+    assert np.array_equal(gt, np.sort(x, axis=1).T)
+    assert np.array_equal(flat_t, [[1, 3], [0, 2]])
+
+
 def test_sort_cols_repairs_wrong_key_order():
     rng = np.random.default_rng(5)
     x = _hard_rows(rng, 12, 64)
