@@ -200,6 +200,23 @@ def test_shapes_and_input_errors() -> None:
         th.summarize([], [])
 
 
+def test_probabilities_are_read_as_float64_with_a_rounding_slack_of_1e_12() -> None:
+    from passlens.theory.closed_forms import _P_SLACK
+
+    # Exact rationals and decimals are probabilities too: read as float64, not as an object array.
+    assert th.alpha([Fraction(1, 2), Fraction(1, 4)], 2).tolist() == [1.0, 1.5]
+    assert th.gap(Fraction(1, 2), 2) == 0.25
+    with pytest.raises(ValueError) as info:
+        th.alpha("half", 2)
+    assert str(info.value) == "p must be numeric"
+    # Up to 1e-12 outside [0, 1] is rounding, clipped to the end point (both boundaries included); beyond it an error.
+    assert th.alpha(-_P_SLACK, 3) == 3.0 and th.alpha(-1e-13, 3) == 3.0  # exactly α_3(0), not 3(1 + 1e-13)²
+    assert th.alpha(1.0 + _P_SLACK, 3) == 0.0
+    for bad in (-2 * _P_SLACK, 1.0 + 2 * _P_SLACK):
+        with pytest.raises(ValueError, match="p must lie in"):
+            th.alpha(bad, 3)
+
+
 def test_scalar_budgets_give_scalars_and_edges_give_no_warning_and_no_negative_zero() -> None:
     import warnings
 

@@ -194,7 +194,7 @@ def gap_argmax(k: object) -> tuple[np.ndarray | float, np.ndarray | float]:
       (p_star, gap_max): two floats for scalar k, or two float64 arrays (K,).
     """
     ks, scalar_k = _budget_axis(k)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(invalid="ignore"):  # k = 1: log 1 / 0 = 0/0 (no other k divides by 0)
         log_q = -np.log(ks) / (ks - 1.0)  # log k^{−1/(k−1)}; NaN at k = 1, masked below
     # −expm1 instead of 1 − exp: p* keeps its digits when k^{−1/(k−1)} is close to 1 (it never is for k ≥ 2, but costs nothing).
     p_star = np.where(ks == 1, np.nan, -np.expm1(log_q))
