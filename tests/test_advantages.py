@@ -821,3 +821,88 @@ def test_binary_pkpo_takes_the_closed_forms(monkeypatch: pytest.MonkeyPatch) -> 
         np.testing.assert_array_equal(pkpo(r, 3, variant=v), a)
     with pytest.raises(AssertionError, match="sorted"):
         pkpo(np.array([[1.0, 0.5, 0.0]]), 2)
+
+
+# --------------------------------------------------------------------------- unlikeliness: ranks, defaults, errors
+
+
+def _min_rank_reference(x: np.ndarray, fac: np.ndarray) -> np.ndarray:
+    """fac at each value's min-rank #{j : x_bj < x_bi}, by a binary search in the sorted row."""
+    return np.stack([fac[np.searchsorted(np.sort(row), row, side="left")] for row in x])
+
+
+def test_rank_factors_of_groups_over_2_to_the_20_take_argsort() -> None:
+    """n > 2²⁰ samples per group: the packed keys have no room for the column index, so each row is
+    argsorted; ties (a few hundred distinct values per row) share the lowest rank, rows stay apart."""
+    from passlens.advantages.exploration import _rank_factors
+
+    rng = np.random.default_rng(11)
+    B, n = 3, 2**20 + 1
+    x = -rng.integers(0, 300, size=(B, n)).astype(float) - np.array([[0.0], [0.5], [0.25]])  # rows differ
+    fac = rng.random(n)
+    np.testing.assert_array_equal(_rank_factors(x, fac), _min_rank_reference(x, fac))
+
+
+def test_rank_factors_resort_a_later_row_misordered_past_its_first_slot() -> None:
+    """Values equal but for their last bit can come out of the packed sort misordered; the check must
+    compare neighbours (not the row's first value) and re-sort the right row (here the third of three)."""
+    from passlens.advantages.exploration import _rank_factors
+
+    lo = np.nextafter(-2.0, -np.inf)  # −2 − 1 ulp: its key equals −2's above the 2 index bits of n = 4
+    x = np.array([[-9.0, -3.0, -2.5, -1.0], [-1.0, -4.0, -8.0, -6.0], [-9.0, -2.0, lo, -1.0]])
+    fac = np.array([10.0, 20.0, 30.0, 40.0])
+    want = [[10.0, 20.0, 30.0, 40.0], [40.0, 30.0, 10.0, 20.0], [10.0, 30.0, 20.0, 40.0]]
+    np.testing.assert_array_equal(_min_rank_reference(x, fac), want)
+    np.testing.assert_array_equal(_rank_factors(x, fac), want)
+
+
+def test_unlikeliness_at_n_2_by_hand_and_its_default_beta() -> None:
+    """n = 2: the likelier correct sample gets rank 1, factor 1 − β/2; a tie shares rank 0 (factor 1)."""
+    from passlens.advantages import unlikeliness
+
+    r, lp = np.array([[1.0, 0.0]]), np.array([[-1.0, -2.0]])
+    s = 1.0 - 0.25 / 2  # 0.875: sample 0 is the likelier one
+    want = np.array([[1.0, -1.0]]) * (s / 2) / (s / 2 * np.sqrt(2.0) + 1e-6)  # GRPO of (s, 0), ddof 1, ε 1e-6
+    np.testing.assert_allclose(unlikeliness(r, lp), want, rtol=1e-14)  # the default β = 0.25
+    np.testing.assert_allclose(unlikeliness(r, lp, beta=0.25), want, rtol=1e-14)
+    # Two correct samples with tied log-probabilities: both factor 1, no spread, A = 0 exactly.
+    np.testing.assert_array_equal(unlikeliness(np.array([[1.0, 1.0]]), np.array([[-1.0, -1.0]]), beta=0.5), [[0.0, 0.0]])
+
+
+def test_unlikeliness_errors_name_it_word_for_word() -> None:
+    import re
+
+    from passlens.advantages import unlikeliness
+
+    r, lp = np.array([[1.0, 0.0, 1.0]]), np.array([[-1.0, -2.0, -3.0]])
+    cases = [
+        (lambda: unlikeliness(np.ones((2, 1)), np.zeros((2, 1))), "unlikeliness needs n ≥ 2 samples per group, got n=1"),
+        (lambda: unlikeliness(r, None), "unlikeliness needs logprobs= (float (B, n) sequence log-probabilities)"),
+        (lambda: unlikeliness(r, lp, beta=-1.0), "unlikeliness: beta must be a finite float ≥ 0, got -1.0"),
+        (lambda: unlikeliness(r, lp, beta=-1e-9), "unlikeliness: beta must be a finite float ≥ 0, got -1e-09"),
+        (lambda: unlikeliness(r, lp, beta=float("inf")), "unlikeliness: beta must be a finite float ≥ 0, got inf"),
+        (lambda: unlikeliness(r, lp, beta=float("nan")), "unlikeliness: beta must be a finite float ≥ 0, got nan"),
+        (lambda: unlikeliness(r, lp, eps=-1.0), "unlikeliness: eps must be a finite float ≥ 0, got -1.0"),
+        (lambda: unlikeliness(r, lp, ddof=2), "unlikeliness: ddof must be 0 or 1, got 2"),
+    ]
+    for call, msg in cases:
+        with pytest.raises(ValueError, match=f"^{re.escape(msg)}$"):
+            call()
+
+
+def test_exploration_unknown_attribute_error_word_for_word() -> None:
+    import passlens.advantages.exploration as exploration
+
+    with pytest.raises(AttributeError, match=r"^module 'passlens\.advantages\.exploration' has no attribute 'no_such_name'$"):
+        exploration.no_such_name  # noqa: B018
+
+
+@pytest.mark.skipif("MUTANT_UNDER_TEST" in __import__("os").environ,  # set by mutmut, even to "" for its clean run
+                    reason="mutmut's trampoline adds a frame between the caller and __getattr__")
+def test_exploration_deprecation_warnings_point_at_the_caller() -> None:
+    """stacklevel=2: the warning names the line that used the old name, not exploration.py."""
+    import passlens.advantages.exploration as exploration
+
+    with pytest.warns(DeprecationWarning) as rec:
+        exploration.coverage_at_k  # noqa: B018
+    assert [w.filename for w in rec] == [__file__]
