@@ -558,3 +558,94 @@ def test_answer_counts_property(steps: list[tuple[list[Hashable], st.DataObject]
         state.update(ids, a)
         ref.update(ids, a)
         assert_same(state, ref)
+
+
+# --------------------------------------------------------------------------- errors word for word, edge values
+
+
+def _raises_exactly(exc: type[Exception], msg: str, call: Any) -> None:
+    import re
+
+    with pytest.raises(exc, match=f"^{re.escape(msg)}$"):
+        call()
+
+
+def test_novelty_errors_word_for_word() -> None:
+    r, ans, st = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[1, 2], [3, 3]]), AnswerCounts()
+    cases = [
+        (lambda: novelty(np.ones((2, 1)), np.ones((2, 1), dtype=int), st, [0, 1]),
+         "novelty needs n ≥ 2 samples per group, got n=1"),
+        (lambda: novelty(r, None, st, [0, 1]), "novelty needs answers= (int (B, n) answer-class ids)"),
+        (lambda: novelty(r, ans, None, [0, 1]),
+         "novelty needs state=AnswerCounts() (per-prompt answer counts across steps)"),
+        (lambda: novelty(r, ans, st, None), "novelty needs prompt_ids= (one id per group, length B)"),
+        (lambda: novelty(r, ans, st, "ab"), "prompt_ids must be a sequence of B=2 ids, got str"),
+        (lambda: novelty(r, ans, st, b"ab"), "prompt_ids must be a sequence of B=2 ids, got bytes"),
+        (lambda: novelty(r, ans, st, {0, 1}), "prompt_ids must be a sequence of B=2 ids, got set"),
+        (lambda: novelty(r, ans, st, 7), "prompt_ids must be a sequence of B=2 ids, got int"),
+        (lambda: novelty(r, ans, st, [0, 1, 2]), "prompt_ids has length 3, rewards has B=2 groups; they must match"),
+        (lambda: novelty(r, ans, st, [0, 1], bonus=-1.0), "novelty: bonus and decay must be finite floats ≥ 0, got -1.0, 0.5"),
+        (lambda: novelty(r, ans, st, [0, 1], bonus=float("inf")),
+         "novelty: bonus and decay must be finite floats ≥ 0, got inf, 0.5"),
+        (lambda: novelty(r, ans, st, [0, 1], decay=-1.0), "novelty: bonus and decay must be finite floats ≥ 0, got 0.1, -1.0"),
+        (lambda: novelty(r, ans, st, [0, 1], decay=float("nan")),
+         "novelty: bonus and decay must be finite floats ≥ 0, got 0.1, nan"),
+    ]
+    for call, msg in cases:
+        _raises_exactly(ValueError, msg, call)
+    assert len(st) == 0  # nothing recorded by a refused call
+
+
+def test_novelty_bonus_0_is_rloo_and_decay_0_a_constant_bonus() -> None:
+    """bonus = 0 and decay = 0 are allowed (≥ 0): no shaping, and a bonus that ignores the counts."""
+    from passlens.advantages import rloo
+
+    r, ans = np.array([[1.0, 0.0, 1.0]]), np.array([[4, 5, 6]])
+    st = AnswerCounts()
+    st.update(["p"], np.array([[4, 4, 4]]))  # answer 4 seen 3 times, 6 never
+    np.testing.assert_allclose(novelty(r, ans, st, ["p"], bonus=0.0, update=False), rloo(r), rtol=0, atol=1e-15)
+    # decay 0: every correct sample gets +0.5 whatever its count → shaped (1.5, 0, 1.5), then RLOO by hand.
+    np.testing.assert_allclose(novelty(r, ans, st, ["p"], bonus=0.5, decay=0.0, update=False),
+                               [[0.75, -1.5, 0.75]], rtol=0, atol=1e-15)
+
+
+def test_answer_counts_errors_word_for_word() -> None:
+    for bad in (1.5, 2.0, 0.0, -0.5, float("nan")):
+        _raises_exactly(ValueError, f"AnswerCounts: discount must be in (0, 1], got {bad!r}", lambda: AnswerCounts(bad))
+    assert AnswerCounts(1.0).discount == 1.0
+    st = AnswerCounts()
+    _raises_exactly(ValueError, "answers must be a 2-D int array (B, n), got shape (3,)",
+                    lambda: st.update([0], np.array([1, 2, 3])))
+    _raises_exactly(ValueError, "answers must be a 2-D int array (B, n), got shape ()", lambda: st.counts([0], None))
+    fmt = "passlens.advantages.AnswerCounts"
+    cases = [
+        (dict(OLD_STATE, version=2), f"unsupported {fmt} version 2"),
+        ({k: v for k, v in OLD_STATE.items() if k != "version"}, f"unsupported {fmt} version None"),
+        ({k: v for k, v in OLD_STATE.items() if k not in ("prompt_ids", "counts")},
+         f"{fmt} state dict lacks 'prompt_ids', 'counts'"),
+        (dict(OLD_STATE, counts=[1.0]), "state dict lists prompt_ids, answers, counts differ in length"),
+        (dict(OLD_STATE, counts=[1.0, -1.0, 1.0, 1.0]), "state dict counts must be finite and ≥ 0"),
+        (dict(OLD_STATE, answers=[5, -3, 5, 5]), "state dict holds a (prompt id, answer) pair twice"),
+        # The out-of-range id named is the largest in magnitude (here negative, not the maximum).
+        (dict(OLD_STATE, answers=[5, -(2**64), 3, 1]), f"state dict answers must fit in int64, got {-(2**64)}"),
+        # A numpy float among the ids is refused (np.array(..., int64) would truncate 5.5 to 5).
+        (dict(OLD_STATE, answers=[5, -3, np.float64(5.5), 1]), "state dict answers must be integers, got a float64"),
+    ]
+    for state, msg in cases:
+        _raises_exactly(ValueError, msg, lambda: st.load_state_dict(state))
+
+
+def test_load_state_dict_takes_numpy_lists_zero_and_subnormal_counts_exactly() -> None:
+    """Counts ≥ 0 load bit for bit: 0 (a count discounted away), subnormals, numpy scalars and arrays."""
+    tiny = 5e-324  # the smallest subnormal: any rescaling on the way in would round it to 0 or 1e-323
+    counts = [0.0, tiny, 3 * tiny, 1e300]
+    state = dict(OLD_STATE, counts=counts)
+    for given in (state,
+                  dict(state, counts=[np.float64(c) for c in counts]),
+                  dict(state, answers=np.array(OLD_STATE["answers"]), counts=np.array(counts))):
+        st = AnswerCounts()
+        st.load_state_dict(given)
+        assert snapshot(st) == dict(zip(zip(OLD_STATE["prompt_ids"], OLD_STATE["answers"]), counts))
+        assert st.discount == 0.9
+        np.testing.assert_array_equal(st.counts(["a", 7], np.array([[-3, 5], [5, 1099511627776]])),
+                                      [[tiny, 0.0], [3 * tiny, 1e300]])
