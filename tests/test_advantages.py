@@ -906,3 +906,66 @@ def test_exploration_deprecation_warnings_point_at_the_caller() -> None:
     with pytest.warns(DeprecationWarning) as rec:
         exploration.coverage_at_k  # noqa: B018
     assert [w.filename for w in rec] == [__file__]
+def test_register_stores_every_field_and_refuses_reserved_parameter_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from passlens.advantages import registry
+    from passlens.advantages.registry import REQUIRED, Param, register
+    from passlens.advantages.registry import K as K_PARAM
+
+    entries = dict(registry._ENTRIES)
+    monkeypatch.setattr(registry, "_ENTRIES", entries)  # registrations below go to a copy
+    assert repr(REQUIRED) == "REQUIRED"
+
+    def zero_if(params: Any) -> bool:
+        return False
+
+    def make_state() -> dict[str, int]:
+        return {}
+
+    def est(rewards: Any, answers: Any, state: Any, *, k: int, beta: float = 0.5) -> Any:
+        return rewards
+
+    beta = Param("beta", float, 0.5)
+    register("t_fields", target="the target", unbiased=True, binary_only=True, source="the source",
+             inputs=["answers", "state"], params=[K_PARAM, beta], zero_on_identical=zero_if,
+             new_state=make_state)(est)
+    spec = entries["t_fields"]
+    assert (spec.name, spec.fn, spec.inputs, spec.params) == ("t_fields", est, ("answers", "state"), (K_PARAM, beta))
+    assert (spec.target, spec.unbiased, spec.binary_only, spec.source) == ("the target", True, True, "the source")
+    assert spec.zero_on_identical is zero_if and spec.new_state is make_state
+    assert spec.required == ("k",) and spec.defaults == {"beta": 0.5}
+    meta: dict[str, Any] = {"target": "t", "unbiased": False, "binary_only": False, "source": "s"}
+    register("t_plain", **meta)(lambda rewards: rewards)
+    assert entries["t_plain"].zero_on_identical({}) is True and entries["t_plain"].new_state is None
+
+    def stepped(rewards: Any, *, steps: int = 3, step: int = 0) -> Any:
+        return rewards
+
+    msg = ("register 't_step': parameter name(s) step, steps are reserved "
+           "(composite specs and advantage() use them)")
+    with pytest.raises(TypeError) as info:
+        register("t_step", params=(Param("steps", int, 3), Param("step", int, 0)), **meta)(stepped)
+    assert str(info.value) == msg
+    assert "t_step" not in entries
+
+
+def test_registry_messages_word_for_word() -> None:
+    cases: list[tuple[Any, str]] = [
+        (lambda: parse_spec(3), "spec must be a string, got int"),
+        (lambda: parse_spec("pkpo:variant=a=b"), "pkpo: parameter variant must be one of ['s', 'loo', 'loo-1'], got 'a=b'"),
+        (lambda: parse_spec("rloo:x=1"), "rloo: unknown parameter 'x'; accepted: none"),
+        (lambda: parse_spec("pkpo:q=1"), "pkpo: unknown parameter 'q'; accepted: k, variant"),
+        (lambda: parse_spec("pkpo:k=eight"), "pkpo: parameter k must be int, got 'eight'"),
+        (lambda: format_spec("rloo", {"x": 1}), "rloo: unknown parameter 'x'; accepted: none"),
+        (lambda: format_spec("pkpo", {"q": 1}), "pkpo: unknown parameter 'q'; accepted: k, variant"),
+        (lambda: format_spec("pkpo", {"variant": "X"}), "pkpo: parameter variant must be one of ['s', 'loo', 'loo-1'], got 'X'"),
+    ]
+    for call, msg in cases:
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == msg
+
+
+def test_format_spec_writes_parameters_in_the_estimator_order() -> None:
+    # grpo declares (eps, ddof): not alphabetical; the dict order given does not matter either.
+    assert format_spec("grpo", {"ddof": 0, "eps": 0.5}) == "grpo:eps=0.5,ddof=0"
+    assert format_spec("unlikeliness", {"ddof": 0, "beta": 0.5, "eps": 0.0}) == "unlikeliness:beta=0.5,eps=0.0,ddof=0"

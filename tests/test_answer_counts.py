@@ -230,6 +230,24 @@ def test_home_uses_the_top_bits_and_spreads_high_bit_ids() -> None:
     assert len(set(TAB._home(pc, ac, 1 << 10).tolist())) >= 12  # the xor-shift fold spreads them
 
 
+
+def test_home_matches_its_formula_on_python_integers() -> None:
+    """home = top bits of ((pc·K₁ mod 2⁶⁴ XOR ac) XOR (that >> 32))·K₂ mod 2⁶⁴, as documented."""
+    K1, K2, M = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 2**64
+    rng = np.random.default_rng(9)
+    pc = np.concatenate([[0, 1, 2**62, 2**63 - 1], rng.integers(0, 2**63 - 1, size=60, dtype=np.int64)])
+    ac = np.concatenate([[0, -1, -(2**63), 2**63 - 1], rng.integers(-(2**63), 2**63 - 1, size=60, dtype=np.int64)])
+    for bits in (1, 4, 17, 40, 63):
+        want = []
+        for p, a in zip(pc.tolist(), ac.tolist()):
+            x = (p * K1 % M) ^ (a % M)
+            x ^= x >> 32
+            want.append((x * K2 % M) >> (64 - bits))
+        got = TAB._home(pc.astype(np.int64), ac.astype(np.int64), 1 << bits)
+        assert got.dtype == np.int64
+        assert got.tolist() == want, bits
+
+
 # --------------------------------------------------------------------------- AnswerCounts
 
 
