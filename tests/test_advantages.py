@@ -969,3 +969,9 @@ def test_format_spec_writes_parameters_in_the_estimator_order() -> None:
     # grpo declares (eps, ddof): not alphabetical; the dict order given does not matter either.
     assert format_spec("grpo", {"ddof": 0, "eps": 0.5}) == "grpo:eps=0.5,ddof=0"
     assert format_spec("unlikeliness", {"ddof": 0, "beta": 0.5, "eps": 0.0}) == "unlikeliness:beta=0.5,eps=0.0,ddof=0"
+
+
+def test_advantage_strips_a_plain_name_as_it_strips_a_spec() -> None:
+    r = np.array([[1.0, 0.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(advantage(" rloo ", r), advantage("rloo", r))
+    np.testing.assert_array_equal(advantage(" pkpo:k=2 ", r), advantage("pkpo", r, k=2))

@@ -366,7 +366,7 @@ def advantage(
                              "one estimator; write them into the spec")
         return comp.advantage(rewards, answers=answers, logprobs=logprobs, state=state, prompt_ids=prompt_ids,
                               step=step)
-    base_name, spec_params = parse_spec(name) if ":" in name else (name, {})
+    base_name, spec_params = parse_spec(name)  # a plain name too: " rloo " as " pkpo:k=2 " (both stripped)
     est = _spec(base_name)
     prompt_ids = params.pop("prompt_ids", None)
     clash = sorted(set(spec_params) & set(params))
