@@ -975,3 +975,68 @@ def test_advantage_strips_a_plain_name_as_it_strips_a_spec() -> None:
     r = np.array([[1.0, 0.0, 1.0, 0.0]])
     np.testing.assert_array_equal(advantage(" rloo ", r), advantage("rloo", r))
     np.testing.assert_array_equal(advantage(" pkpo:k=2 ", r), advantage("pkpo", r, k=2))
+
+
+def test_param_convert_word_for_word() -> None:
+    from passlens.advantages.registry import Param
+
+    flag = Param("flag", bool)
+    for text, want in [("true", True), (" TRUE ", True), ("1", True), ("Yes", True),
+                       ("false", False), ("0", False), (" no", False), ("FALSE", False)]:
+        assert flag.convert(text, "t") is want, text
+    assert flag.convert(True, "t") is True and flag.convert(np.bool_(True), "t") is True
+    assert flag.convert(np.bool_(False), "t") is False
+    x = Param("x", float)
+    assert x.convert(2, "t") == 2.0 and type(x.convert(np.float32(0.5), "t")) is float
+    for param, value, msg in [
+        (flag, "maybe", "t: parameter flag must be bool, got 'maybe'"),
+        (flag, 1, "t: parameter flag must be bool, got 1"),
+        (x, True, "t: parameter x must be float, got True"),
+        (x, 1j, "t: parameter x must be float, got 1j"),
+        (x, "abc", "t: parameter x must be float, got 'abc'"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            param.convert(value, "t")
+        assert str(info.value) == msg
+
+
+def test_resolve_and_advantage_messages_word_for_word() -> None:
+    from passlens.advantages.registry import EstimatorSpec, Param
+
+    r = np.array([[1.0, 0.0, 1.0, 0.0]])
+    valid = ", ".join(REGISTRY)
+    cases: list[tuple[Any, str]] = [
+        (lambda: advantage("rloo", r, foo=1), "rloo: unknown parameter(s) foo; accepted: none"),
+        (lambda: advantage("rloo", r, foo=1, bar=2), "rloo: unknown parameter(s) bar, foo; accepted: none"),
+        (lambda: advantage("pkpo", r, k=2.5), "pkpo: parameter k must be int, got 2.5"),
+        (lambda: advantage(3, r), f"unknown advantage estimator 3; valid names: {valid}"),
+        (lambda: advantage(["rloo"], r), f"unknown advantage estimator ['rloo']; valid names: {valid}"),
+        (lambda: advantage("grpo:eps=0.1,ddof=0", r, eps=0.2, ddof=1),
+         "grpo: parameter(s) ddof, eps given both in the spec and as keywords"),
+        (lambda: advantage("rloo@0.5+grpo@0.5", r, eps=0.1, ddof=0),
+         "objective 'rloo@0.5+grpo@0.5': keyword parameter(s) ddof, eps apply to one estimator; write them into the spec"),
+    ]
+    two = EstimatorSpec("t2", lambda rewards, *, a, b: rewards, (), (Param("a", int), Param("b", int)), "t",
+                        False, False, "s")
+    cases.append((lambda: two.resolve({}), "t2: missing required parameter(s) a, b"))
+    for call, msg in cases:
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == msg
+
+
+def test_composite_gets_the_state_and_prompt_ids() -> None:
+    """A parsed objective (here novelty alone, the one estimator with a state) is called with every input."""
+    from passlens.advantages.compose import as_composite
+
+    rng = np.random.default_rng(4)
+    r = (rng.random((3, 5)) < 0.5).astype(float)
+    a = rng.integers(0, 3, size=(3, 5))
+    ids = ["p", "q", "p"]
+    mine, ref = AnswerCounts(), AnswerCounts()
+    comp = as_composite("novelty:bonus=0.2")
+    for _ in range(2):  # the second step reads the counts of the first
+        got = advantage(comp, r, answers=a, state=mine, prompt_ids=ids)
+        want = advantage("novelty:bonus=0.2", r, answers=a, state=ref, prompt_ids=ids)
+        np.testing.assert_array_equal(got, want)
+    assert len(mine) == len(ref) > 0

@@ -133,6 +133,32 @@ def test_grid_and_sorted_paths_agree(K: int) -> None:
     assert distinct_pairs(rng.integers(0, 17, size=(3, 8))).size.sum() == 24  # 17 > 2n ids: sorted
 
 
+
+def test_pairs_take_the_grid_exactly_for_ids_in_0_to_2n_minus_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The O(B·n) grid for every batch whose ids lie in 0 .. 2n − 1 (a K = max + 1 grid), the sort otherwise."""
+    PAIRS = sys.modules["passlens.advantages._pairs"]
+    calls: list[tuple[str, int | None]] = []
+    grid, srt = PAIRS._grid_pairs, PAIRS._sorted_pairs
+    monkeypatch.setattr(PAIRS, "_grid_pairs", lambda a, K: calls.append(("grid", K)) or grid(a, K))
+    monkeypatch.setattr(PAIRS, "_sorted_pairs", lambda a: calls.append(("sort", None)) or srt(a))
+    for a, want in [
+        ([[0, 3, 3, 1]], ("grid", 4)),  # id 0 included
+        ([[1, 2, 2, 1], [2, 2, 2, 2]], ("grid", 3)),
+        ([[7, 0, 7, 2]], ("grid", 8)),  # the largest id the grid takes: 2n − 1
+        ([[0]], ("grid", 1)),  # n = 1
+        ([[1]], ("grid", 2)),
+        ([[8, 0, 7, 2]], ("sort", None)),  # 2n
+        ([[-1, 0, 1, 1]], ("sort", None)),  # a negative id
+        ([[2]], ("sort", None)),
+    ]:
+        calls.clear()
+        arr = np.array(a, dtype=np.int64)
+        p = PAIRS.distinct_pairs(arr)
+        assert calls == [want], a
+        assert_pairs_match_the_loop(arr)
+        assert p.size.sum() == arr.size
+
+
 def test_pairs_of_an_empty_batch() -> None:
     for shape in ((0, 4), (3, 0), (0, 0)):
         p = distinct_pairs(np.zeros(shape, dtype=np.int64))
@@ -246,6 +272,35 @@ def test_home_matches_its_formula_on_python_integers() -> None:
         got = TAB._home(pc.astype(np.int64), ac.astype(np.int64), 1 << bits)
         assert got.dtype == np.int64
         assert got.tolist() == want, bits
+
+
+
+def test_table_capacity_is_the_power_of_two_asked_for_and_grows_only_when_needed() -> None:
+    for asked, cap in [(None, 16), (1, 2), (2, 2), (3, 4), (4, 4), (5, 8), (16, 16), (17, 32), (100, 128)]:
+        table = TAB.PairTable(asked)
+        assert (table.capacity, table.size, table.scale) == (cap, 0, 1.0), asked
+        assert (table.keys[:, 0] < 0).all() and (table.counts == 0).all()
+    table = TAB.PairTable(8)
+    table.lookup_and_add(np.array([0, 1]), np.array([5, 5]), np.ones(2), 1.0)
+    keys = table.keys
+    table.reserve(2)  # 2·(2 + 2) = 8 slots: fits at load 1/2, nothing rebuilt
+    assert table.capacity == 8 and table.keys is keys
+    table.reserve(3)  # 2·(2 + 3) = 10 slots: the next power of two
+    assert table.capacity == 16 and table.size == 2
+    table.reserve(6)  # 2·(2 + 6) = 16: fits
+    assert table.capacity == 16
+    table.reserve(14)  # 2·(2 + 14) = 32
+    assert table.capacity == 32
+    np.testing.assert_array_equal(table.lookup(np.array([0, 1, 2]), np.array([5, 5, 5])), [1.0, 1.0, 0.0])
+
+
+def test_scale_is_folded_only_below_the_minimum() -> None:
+    table = TAB.PairTable(4)
+    table.lookup_and_add(np.array([0]), np.array([1]), np.array([3.0]), 1.0)
+    table.lookup_and_add(np.array([0]), np.array([2]), np.array([1.0]), TAB._MIN_SCALE)  # scale = the minimum
+    assert table.scale == TAB._MIN_SCALE  # not below it: no O(C) pass yet
+    table.lookup_and_add(np.array([0]), np.array([2]), np.array([1.0]), 0.5)  # below: folded back to 1
+    assert table.scale == 1.0
 
 
 # --------------------------------------------------------------------------- AnswerCounts
