@@ -169,14 +169,19 @@ def boot_interval(d: np.ndarray, n_boot: int = 10000, seed: int = 0) -> tuple[fl
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
-def collect(out: Path, task: str, objectives: list[str], seeds: list[int]) -> list[dict[str, Any]]:
-    """One row per run and evaluated step (objective 'base' = step 0 of the seed's first run)."""
+def collect(out: Path, task: str, objectives: list[str], seeds: list[int], steps: int) -> list[dict[str, Any]]:
+    """One row per run and evaluated step up to ``steps`` (objective 'base' = step 0 of the seed's first run).
+
+    Evaluations past ``steps`` (a run since extended to a longer horizon) are left out, so an analysis at
+    300 steps describes step 300 even when some of its runs went on to 1000."""
     rows = []
     for seed in seeds:
         base_done = False
         for obj in objectives:
             run = run_dir(out, task, obj, seed)
             for step, s in _evals(run).items():
+                if step > steps:
+                    continue
                 if step == 0:
                     if not base_done:
                         rows.append({"task": task, "objective": "base", "seed": seed, "step": 0} | _metrics(s))
@@ -274,7 +279,7 @@ def write_tables(out: Path, task: str, a: argparse.Namespace) -> tuple[list[dict
     import polars as pl
 
     K = min(32, 1 << (a.eval_n.bit_length() - 1))
-    rows = collect(out, task, a.objectives, a.seeds)
+    rows = collect(out, task, a.objectives, a.seeds, a.steps)
     tdir = out / task
     if not rows:
         return rows, []
