@@ -3,6 +3,7 @@ numpy ↔ torch dispatch and input errors (the variance table: test_variance.py)
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import warnings
@@ -515,7 +516,7 @@ def test_coverage_names_in_exploration_are_deprecated_aliases() -> None:
     for name in ("coverage", "coverage_at_k"):
         with pytest.warns(DeprecationWarning, match=f"moved to passlens.advantages.coverage.{name}"):
             assert getattr(exploration, name) is getattr(sys.modules["passlens.advantages"], name)
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match=r"^module 'passlens\.advantages\.exploration' has no attribute 'no_such_name'$"):
         exploration.no_such_name  # noqa: B018
 
 
@@ -837,9 +838,12 @@ def test_rank_factors_of_groups_over_2_to_the_20_take_argsort() -> None:
     from passlens.advantages.exploration import _rank_factors
 
     rng = np.random.default_rng(11)
+    from passlens.advantages._array import packed_order
+
     B, n = 3, 2**20 + 1
     x = -rng.integers(0, 300, size=(B, n)).astype(float) - np.array([[0.0], [0.5], [0.25]])  # rows differ
     fac = rng.random(n)
+    assert packed_order(x, check_distinct=True, transposed=False) is None  # the path under test: no packed keys
     np.testing.assert_array_equal(_rank_factors(x, fac), _min_rank_reference(x, fac))
 
 
@@ -850,8 +854,14 @@ def test_rank_factors_resort_a_later_row_misordered_past_its_first_slot() -> Non
 
     lo = np.nextafter(-2.0, -np.inf)  # −2 − 1 ulp: its key equals −2's above the 2 index bits of n = 4
     x = np.array([[-9.0, -3.0, -2.5, -1.0], [-1.0, -4.0, -8.0, -6.0], [-9.0, -2.0, lo, -1.0]])
+    from passlens.advantages._array import packed_order
+
     fac = np.array([10.0, 20.0, 30.0, 40.0])
     want = [[10.0, 20.0, 30.0, 40.0], [40.0, 30.0, 10.0, 20.0], [10.0, 30.0, 20.0, 40.0]]
+    packed = packed_order(x, check_distinct=True, transposed=False)
+    assert packed is not None
+    xs = x.ravel()[packed[0]]  # the path under test: the packed sort misorders the third row only
+    assert (xs[:, 1:] < xs[:, :-1]).any(axis=1).tolist() == [False, False, True]
     np.testing.assert_array_equal(_min_rank_reference(x, fac), want)
     np.testing.assert_array_equal(_rank_factors(x, fac), want)
 
@@ -890,14 +900,7 @@ def test_unlikeliness_errors_name_it_word_for_word() -> None:
             call()
 
 
-def test_exploration_unknown_attribute_error_word_for_word() -> None:
-    import passlens.advantages.exploration as exploration
-
-    with pytest.raises(AttributeError, match=r"^module 'passlens\.advantages\.exploration' has no attribute 'no_such_name'$"):
-        exploration.no_such_name  # noqa: B018
-
-
-@pytest.mark.skipif("MUTANT_UNDER_TEST" in __import__("os").environ,  # set by mutmut, even to "" for its clean run
+@pytest.mark.skipif("MUTANT_UNDER_TEST" in os.environ,  # set by mutmut, even to "" for its clean run
                     reason="mutmut's trampoline adds a frame between the caller and __getattr__")
 def test_exploration_deprecation_warnings_point_at_the_caller() -> None:
     """stacklevel=2: the warning names the line that used the old name, not exploration.py."""
@@ -906,6 +909,11 @@ def test_exploration_deprecation_warnings_point_at_the_caller() -> None:
     with pytest.warns(DeprecationWarning) as rec:
         exploration.coverage_at_k  # noqa: B018
     assert [w.filename for w in rec] == [__file__]
+
+
+# --------------------------------------------------------------------------- the registry: entries, specs, messages
+
+
 def test_register_stores_every_field_and_refuses_reserved_parameter_names(monkeypatch: pytest.MonkeyPatch) -> None:
     from passlens.advantages import registry
     from passlens.advantages.registry import REQUIRED, Param, register

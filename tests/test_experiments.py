@@ -59,7 +59,7 @@ def test_pareto_smoke_end_to_end(tmp_path: Path) -> None:
     # finished runs are skipped: a rerun trains nothing and rewrites the same tables
     assert "0 run(s) to train or resume" in _run("pareto.py", *args)
     assert len((out / "experiment.jsonl").read_text().splitlines()) == 2
-    # an analysis at a shorter horizon reads each run up to that step only (runs extended past it included)
+    # an analysis at a shorter horizon reads each run only up to that step (as for a run since extended past it)
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("pareto", ROOT / "experiments" / "pareto.py")

@@ -189,9 +189,10 @@ def test_env_var_one_and_the_cpu_count_fallbacks(monkeypatch, threads_restored):
     monkeypatch.setenv("PASSLENS_NUM_THREADS", "1")
     assert get_num_threads() == 1
     monkeypatch.delenv("PASSLENS_NUM_THREADS")
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # the affinity mask wins over the machine's count
     monkeypatch.setattr(_parallel, "_threads", None)
-    assert get_num_threads() == 1
+    assert get_num_threads() == 3
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     for cpus, want in [(None, 1), (1, 1), (3, 3), (64, _parallel.MAX_DEFAULT_THREADS)]:
         monkeypatch.setattr(os, "cpu_count", lambda cpus=cpus: cpus)
@@ -206,14 +207,13 @@ def test_pool_is_kept_grown_only_when_needed_and_names_its_threads(threads_resto
     set_num_threads(3)
     _parallel.run_row_blocks(lambda rows: None, 12, 4)  # 3 blocks: the caller's thread and 2 workers
     pool = _parallel._pool
-    assert _parallel._pool_size == 2 and pool._max_workers == 2
+    assert _parallel._pool_size == 2
     assert _parallel._get_pool(2) is pool and _parallel._get_pool(1) is pool  # kept while large enough
     assert pool.submit(lambda: threading.current_thread().name).result().startswith("passlens_")
     bigger = _parallel._get_pool(3)
     assert bigger is not pool and _parallel._pool is bigger and _parallel._pool_size == 3
-    assert bigger._max_workers == 3
     lock = _parallel._lock
     _parallel._forget_pool()
-    assert _parallel._pool is None and _parallel._lock is not lock and not _parallel._lock.locked()
+    assert _parallel._pool is None and _parallel._lock is not lock  # a lock a forked child can take
     _parallel.run_row_blocks(lambda rows: None, 12, 4)  # a new pool after the reset
     assert _parallel._pool is not None and _parallel._pool is not bigger
